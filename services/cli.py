@@ -1,0 +1,117 @@
+"""`firstcall`: run the services, migrate their databases, manage topics, print the AsyncAPI document."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+from services.embedded import run_embedded
+from services.serve import serve
+from shared.bus.factory import physical_topics
+from shared.bus.kafka import KafkaBus
+from shared.db import Database
+from shared.events.asyncapi import render_asyncapi
+from shared.migrations import new_revision, upgrade_to_head
+from shared.settings import ServiceSettings
+
+SERVICES = ("router", "knowledge", "notifier")
+
+
+def _bootstrap(service: str) -> ModuleType:
+    return importlib.import_module(f"services.{service}.bootstrap")
+
+
+def _settings(service: str) -> ServiceSettings:
+    module = _bootstrap(service)
+    settings_factory: Callable[[], ServiceSettings] = module.SETTINGS
+    return settings_factory()
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    return run_embedded()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return serve(args.service)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    module = _bootstrap(args.service)
+    database = Database(_settings(args.service).resolved_database_url())
+    migrations: Path = module.MIGRATIONS
+
+    async def go() -> None:
+        try:
+            if args.action == "upgrade":
+                await upgrade_to_head(database, migrations)
+            else:
+                await new_revision(database, migrations, args.message)
+        finally:
+            await database.dispose()
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    document = render_asyncapi({name: _bootstrap(name).HANDLERS for name in SERVICES})
+    if args.check:
+        current = Path(args.check).read_text() if Path(args.check).exists() else ""
+        if current != document:
+            print(f"{args.check} is out of date: run `make asyncapi`", file=sys.stderr)
+            return 1
+        return 0
+    sys.stdout.write(document)
+    return 0
+
+
+def cmd_topics(_: argparse.Namespace) -> int:
+    settings = _settings("router")
+
+    async def go() -> None:
+        bus = KafkaBus(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id="firstcall-cli",
+            topics=physical_topics(settings),
+        )
+        await bus.start(wait_seconds=30)
+        health = await bus.health()
+        await bus.stop()
+        if not health.ok:
+            raise SystemExit(f"Kafka not reachable: {health.detail}")
+
+    asyncio.run(go())
+    for spec in physical_topics(settings):
+        print(f"{spec.name}\tpartitions={spec.partitions}\tretention_ms={spec.retention_ms}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="firstcall", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="all three services in one process (embedded mode)").set_defaults(func=cmd_run)
+    serve = commands.add_parser("serve", help="one service as its own process (real stack)")
+    serve.add_argument("service", choices=SERVICES)
+    serve.set_defaults(func=cmd_serve)
+    db = commands.add_parser("db", help="database migrations of one service")
+    db.add_argument("action", choices=("upgrade", "revision"))
+    db.add_argument("service", choices=SERVICES)
+    db.add_argument("-m", "--message", default="change", help="revision message")
+    db.set_defaults(func=cmd_db)
+    topics = commands.add_parser("topics", help="create the declared Kafka topics and list them")
+    topics.set_defaults(func=cmd_topics)
+    asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI document of all events")
+    asyncapi.add_argument("--check", metavar="FILE", help="fail if FILE differs from the generated document")
+    asyncapi.set_defaults(func=cmd_asyncapi)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Embedded mode (`make run`): router, knowledge and notifier in one process on the in-memory bus.
+
+Each service keeps its own SQLite database and its own port, exactly as in production; only the bus is
+shared in memory. On Ctrl-C the servers stop taking requests, then the outboxes and the bus are drained
+(so no event accepted before the signal is lost), then everything closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import time
+from collections.abc import Iterator, Sequence
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.bus.factory import physical_topics
+from shared.bus.memory import InMemoryBus
+from shared.logs import configure_logging
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+
+SERVICES = ("router", "knowledge", "notifier")
+log = logging.getLogger("firstcall.embedded")
+
+
+class _SharedSignalServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the embedded runner (three servers, one Ctrl-C)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def build_embedded() -> tuple[InMemoryBus, list[ServiceRuntime], list[FastAPI]]:
+    """The three services wired to one in-memory bus (the runtimes are not started)."""
+    settings: list[ServiceSettings] = []
+    modules = [importlib.import_module(f"services.{name}.bootstrap") for name in SERVICES]
+    settings = [module.SETTINGS() for module in modules]
+    bus = InMemoryBus(physical_topics(settings[0]))
+    runtimes = [module.build_runtime(s, bus=bus) for module, s in zip(modules, settings, strict=True)]
+    apps = [module.create_app(rt, manage_runtime=False) for module, rt in zip(modules, runtimes, strict=True)]
+    return bus, runtimes, apps
+
+
+async def drain(bus: InMemoryBus, runtimes: Sequence[ServiceRuntime], timeout: float) -> None:
+    """Publish every outbox and let every consumer catch up, until nothing moves (or time runs out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for runtime in runtimes:
+            await runtime.relay.flush(max(deadline - time.monotonic(), 0.1))
+        await bus.wait_idle(max(deadline - time.monotonic(), 0.1))
+        if all([await runtime.relay.pending() == 0 for runtime in runtimes]):
+            return
+
+
+async def serve_embedded() -> None:
+    bus, runtimes, apps = build_embedded()
+    first = runtimes[0].settings
+    configure_logging(service="firstcall", level=first.log_level, fmt=first.log_format)
+    for runtime in runtimes:
+        await runtime.start()
+    servers = [
+        _SharedSignalServer(
+            uvicorn.Config(
+                app,
+                host=rt.settings.host,
+                port=rt.settings.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=int(rt.settings.shutdown_grace_seconds),
+            )
+        )
+        for app, rt in zip(apps, runtimes, strict=True)
+    ]
+    loop = asyncio.get_running_loop()
+
+    def request_exit() -> None:
+        for server in servers:
+            # A second Ctrl-C skips waiting for in-flight requests.
+            server.force_exit = server.should_exit
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, request_exit)
+    serving = [asyncio.create_task(server.serve()) for server in servers]
+    # uvicorn offers no "started" event to wait on, only the flag.
+    while not all(server.started for server in servers) and not any(task.done() for task in serving):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if all(server.started for server in servers):
+        print("firstcall is running (embedded: SQLite + in-memory bus). Ctrl-C stops it.", flush=True)
+        for rt in runtimes:
+            base = f"http://{rt.settings.host}:{rt.settings.port}"
+            print(f"  {rt.name:<10} {base}   API docs: {base}/docs", flush=True)
+    try:
+        await asyncio.gather(*serving)
+    finally:
+        with contextlib.suppress(TimeoutError):
+            await drain(bus, runtimes, first.shutdown_grace_seconds)
+        for runtime in runtimes:
+            await runtime.stop()
+        await bus.stop()
+        print("firstcall stopped.", flush=True)
+
+
+def run_embedded() -> int:
+    asyncio.run(serve_embedded())
+    return 0

@@ -1,0 +1,15 @@
+"""The knowledge service's settings (FIRSTCALL_* and FIRSTCALL_KNOWLEDGE_* variables)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class KnowledgeSettings(ServiceSettings):
+    service_name: ClassVar[str] = "knowledge"
+
+    port: int = Field(8001, ge=1, le=65535, description="HTTP port of the knowledge service")

@@ -1,0 +1,1 @@
+"""Notifier: many customers, one problem, and every one of them told."""

@@ -1,0 +1,257 @@
+"""The Kafka adapter (aiokafka): an idempotent acks=all producer and manually committed consumer groups.
+
+Start-up never depends on the broker: the producer connects in the background and, until it has, `publish`
+raises BusUnavailable so the outbox keeps the events. Consumers commit each record's offset only after its
+handler (and so its database transaction) finished, which makes delivery at-least-once; the inbox turns
+that into exactly-once effects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from shared.bus.delivery import deliver
+from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
+from shared.events.envelope import CloudEvent, Headers, to_kafka
+from shared.events.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+TOPIC_ALREADY_EXISTS = 36
+RECONNECT_SECONDS = 2.0
+
+
+class KafkaBus(MessageBus):
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        client_id: str,
+        topics: Iterable[TopicSpec] = (),
+        create_topics: bool = True,
+        replication_factor: int = 1,
+        request_timeout_ms: int = 10_000,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self._topics = list(topics)
+        self._create_topics = create_topics
+        self._replication_factor = replication_factor
+        self._request_timeout_ms = request_timeout_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._connected = asyncio.Event()
+        self._connector: asyncio.Task[None] | None = None
+        self._last_error = "connecting"
+
+    async def start(self, wait_seconds: float = 5.0) -> None:
+        """Connect in the background; wait briefly so a healthy start is ready at once."""
+        self._connector = asyncio.create_task(self._connect_forever(), name="kafka-connect")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), wait_seconds)
+
+    async def stop(self) -> None:
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._admin is not None:
+            await self._admin.close()
+        self._connected.clear()
+
+    async def _connect_forever(self) -> None:
+        while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap_servers,
+                client_id=self.client_id,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=1,
+                request_timeout_ms=self._request_timeout_ms,
+            )
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap_servers,
+                client_id=f"{self.client_id}-admin",
+                request_timeout_ms=self._request_timeout_ms,
+            )
+            try:
+                await admin.start()
+                if self._create_topics:
+                    await ensure_topics(admin, self._topics, self._replication_factor)
+                await producer.start()
+            except (KafkaError, OSError) as exc:
+                self._last_error = f"cannot reach Kafka at {self.bootstrap_servers}: {exc!r}"
+                log.warning("%s; retrying in %.0fs", self._last_error, RECONNECT_SECONDS)
+                await _close_quietly(producer, admin)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            self._producer, self._admin = producer, admin
+            self._last_error = "ok"
+            self._connected.set()
+            log.info("connected to Kafka at %s", self.bootstrap_servers)
+            return
+
+    async def publish(self, topic: str, events: Sequence[CloudEvent]) -> None:
+        await self._send_all([(topic, *to_kafka(event)) for event in events])
+
+    async def send_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        """Publish a record as it is (dead-lettering keeps the original bytes)."""
+        await self._send_all([(topic, key, value, headers)])
+
+    async def _send_all(self, records: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise BusUnavailable(self._last_error)
+        try:
+            # Queue every record before awaiting any acknowledgement: one round trip per batch, in order.
+            acks = [
+                await producer.send(topic, value=value, key=key, headers=headers)
+                for topic, key, value, headers in records
+            ]
+            await asyncio.gather(*acks)
+        except KafkaError as exc:
+            self._last_error = f"publish failed: {exc!r}"
+            raise BusUnavailable(self._last_error) from exc
+        self._last_error = "ok"
+
+    def consumer(self, subscription: Subscription) -> Consumer:
+        return KafkaConsumer(self, subscription)
+
+    async def health(self) -> BusHealth:
+        if self._admin is None:
+            return BusHealth(False, self._last_error)
+        try:
+            async with asyncio.timeout(2.0):
+                cluster = await self._admin.describe_cluster()
+        except (KafkaError, OSError, TimeoutError) as exc:
+            return BusHealth(False, f"Kafka unreachable: {exc!r}")
+        return BusHealth(True, "ok", {"brokers": str(len(cluster.get("brokers", [])))})
+
+
+class KafkaConsumer(Consumer):
+    """One consumer-group member: polls, delivers record by record, commits after each."""
+
+    def __init__(self, bus: KafkaBus, subscription: Subscription) -> None:
+        self.bus, self.subscription = bus, subscription
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"kafka-consumer-{self.subscription.group}")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                *self.subscription.topics,
+                bootstrap_servers=self.bus.bootstrap_servers,
+                client_id=f"{self.bus.client_id}-{self.subscription.group}",
+                group_id=self.subscription.group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=100,
+                session_timeout_ms=10_000,
+                heartbeat_interval_ms=1_000,
+                metadata_max_age_ms=30_000,
+            )
+            try:
+                await consumer.start()
+            except (KafkaError, OSError) as exc:
+                log.warning("consumer %s cannot start: %r", self.subscription.group, exc)
+                await _close_quietly(consumer)
+                await self._pause(RECONNECT_SECONDS)
+                continue
+            try:
+                await self._consume(consumer)
+            finally:
+                # Leaving the group hands our partitions over at once instead of after a session timeout.
+                await _close_quietly(consumer)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=200)
+            if consumer.assignment():
+                self.assigned.set()
+            for partition, messages in batches.items():
+                await self._handle_partition(consumer, partition, messages)
+
+    async def _handle_partition(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, messages: list[ConsumerRecord]
+    ) -> None:
+        for message in messages:
+            if self._stopping.is_set():
+                return
+            record = Record(
+                message.topic,
+                message.partition,
+                message.offset,
+                message.key,
+                message.value,
+                list(message.headers or ()),
+                message.timestamp,
+            )
+            try:
+                await deliver(record, self.subscription, self._dead_letter)
+            except BusUnavailable as exc:
+                # Neither handled nor dead-lettered: rewind so this record comes again, and wait.
+                log.warning("cannot dead-letter %s/%s: %s", partition, message.offset, exc)
+                consumer.seek(partition, message.offset)
+                await self._pause(RECONNECT_SECONDS)
+                return
+            try:
+                await consumer.commit({partition: message.offset + 1})
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The partition moved to another member during a rebalance; it will redeliver from the last
+                # committed offset and the inbox will recognise what we already handled.
+                log.info("partition %s revoked before commit: %r", partition, exc)
+                return
+            except KafkaError as exc:
+                log.warning("commit of %s/%s failed, will be redelivered: %r", partition, message.offset, exc)
+
+    async def _dead_letter(self, topic: str, record: Record, headers: Headers) -> None:
+        await self.bus.send_raw(topic, record.key, record.value, headers)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+async def ensure_topics(admin: AIOKafkaAdminClient, topics: Iterable[TopicSpec], replication_factor: int) -> None:
+    """Create the declared topics that do not exist yet (safe when several services race to do it)."""
+    existing = set(await admin.list_topics())
+    missing = [t for t in topics if t.name not in existing]
+    if not missing:
+        return
+    response = await admin.create_topics(
+        [
+            NewTopic(t.name, t.partitions, replication_factor, topic_configs={"retention.ms": str(t.retention_ms)})
+            for t in missing
+        ]
+    )
+    for name, code, *rest in response.topic_errors:
+        if code not in (0, TOPIC_ALREADY_EXISTS):
+            raise KafkaError(f"cannot create topic {name}: error {code} {rest}")
+    log.info("created topics %s", [t.name for t in missing])
+
+
+async def _close_quietly(*clients: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient) -> None:
+    for client in clients:
+        with contextlib.suppress(Exception):
+            if isinstance(client, AIOKafkaAdminClient):
+                await client.close()
+            else:
+                await client.stop()

@@ -1,0 +1,119 @@
+"""Async database access for PostgreSQL (asyncpg) and SQLite (aiosqlite) behind one small class.
+
+Each service owns one database; nothing here knows which. `Database.session()` gives a session whose
+commit wakes the outbox relay, so events leave as soon as the transaction that produced them is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Table, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite would otherwise hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Database:
+    """One service's engine, its session factory, and the hooks run after each commit."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+
+        hooks: list[Callable[[], None]] = []
+        self._after_commit = hooks
+
+        class ServiceSession(Session):
+            """A session class of this database alone, so its commit hooks stay its own."""
+
+        @event.listens_for(ServiceSession, "after_commit")
+        def _run_hooks(_: Session) -> None:
+            for hook in hooks:
+                hook()
+
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=ServiceSession)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def session(self) -> AsyncSession:
+        """A new session; use it as `async with db.session() as session:` and commit explicitly."""
+        return self.sessions()
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` after every committed transaction (it must be cheap and must not raise)."""
+        self._after_commit.append(hook)
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        """Whether the database answers a trivial query in time (for /readyz)."""
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # One connection per SQLite database: SQLite has a single writer anyway, and a lone connection
+        # never meets SQLITE_BUSY when a read transaction tries to upgrade to a write.
+        return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, "pool_recycle": 1800}
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+
+async def insert_ignoring_duplicates(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT unless the primary key exists; True if this call inserted the row.
+
+    Under concurrency on PostgreSQL the second writer waits for the first to commit and then inserts
+    nothing, which is what makes inbox claims and idempotency keys race-free.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(table).values(**values)
+    result = await session.execute(statement.on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0) == 1)

@@ -1,0 +1,36 @@
+"""Every Kafka topic firstcall uses, declared once with its partitions and retention.
+
+Topics are created by `ensure_topics` (the broker's auto-create is off), so a typo in a topic name fails
+loudly instead of silently creating a stream nobody reads. The in-memory bus uses the same declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    retention_ms: int
+    description: str
+
+
+# Partitions bound how many replicas of a consumer group can share the work: 6 leaves room to scale out.
+TICKETS = TopicSpec("firstcall.tickets", 6, 7 * DAY_MS, "Ticket lifecycle events, keyed by ticket id.")
+
+# One consumer group per service; its poison messages go to its own dead-letter topic.
+CONSUMER_GROUPS = ("router", "knowledge", "notifier")
+
+
+def dead_letter_topic(group: str) -> TopicSpec:
+    """The dead-letter topic of a consumer group: kept twice as long, so ops have time to replay."""
+    return TopicSpec(f"firstcall.dlt.{group}", 1, 14 * DAY_MS, f"Events the {group} consumer group failed to handle.")
+
+
+def all_topics() -> list[TopicSpec]:
+    """Every topic the system needs, in a stable order."""
+    return [TICKETS, *(dead_letter_topic(group) for group in CONSUMER_GROUPS)]

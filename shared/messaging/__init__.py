@@ -1,0 +1,1 @@
+"""Reliable messaging around the bus: the transactional outbox, the inbox, and their tables."""

@@ -1,0 +1,200 @@
+"""The transactional outbox: events are rows written in the same transaction as the change they describe.
+
+Nothing is published before commit. The relay reads unpublished rows in order, publishes them and marks
+them; if the bus is down they wait (and /readyz says so); if the process dies between publish and mark,
+they are published again and consumers' inboxes drop the copy. With several replicas on PostgreSQL, a
+transaction-scoped advisory lock lets one relay at a time publish, which keeps each aggregate in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+
+from sqlalchemy import Boolean, ColumnElement, Row, Select, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus.port import BusUnavailable, MessageBus
+from shared.db import Database
+from shared.events.catalogue import Event
+from shared.events.envelope import CloudEvent
+from shared.messaging.tables import idempotency_keys, inbox, outbox
+from shared.metrics import ServiceMetrics
+
+log = logging.getLogger(__name__)
+# Any constant works: each service has its own database, so the key only has to be unique within one.
+RELAY_LOCK_KEY = 0x0F1257CA11
+HOUSEKEEPING_EVERY = timedelta(minutes=10)
+INBOX_RETENTION = timedelta(days=21)  # longer than any topic's retention: a redelivery is always recognised
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
+
+
+async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
+    """Stage events in the caller's transaction; they are published only if it commits."""
+    envelopes = [event.to_cloudevent() for event in events]
+    if envelopes:
+        now = datetime.now(UTC)
+        await session.execute(
+            insert(outbox),
+            [
+                {
+                    "event_id": envelope.id,
+                    "topic": event.topic.name,
+                    "event_type": envelope.type,
+                    "subject": envelope.subject,
+                    "envelope": envelope.to_json(),
+                    "created_at": now,
+                    "attempts": 0,
+                }
+                for event, envelope in zip(events, envelopes, strict=True)
+            ],
+        )
+    return envelopes
+
+
+class OutboxRelay:
+    """Moves committed outbox rows onto the bus, woken by commits and by a poll for other replicas."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        bus: MessageBus,
+        metrics: ServiceMetrics,
+        physical_topic: Callable[[str], str] = lambda name: name,
+        batch_size: int = 200,
+        poll_interval: float = 0.5,
+        retention: timedelta = timedelta(hours=72),
+    ) -> None:
+        self.database, self.bus, self.metrics = database, bus, metrics
+        self.physical_topic = physical_topic
+        self.batch_size, self.poll_interval, self.retention = batch_size, poll_interval, retention
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_housekeeping = datetime.min.replace(tzinfo=UTC)
+        self.bus_ok = True
+        database.on_commit(self._wake.set)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        """Stop the loop, then publish what is still pending for at most `flush_timeout` seconds."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(TimeoutError):
+            await self.flush(flush_timeout)
+
+    async def flush(self, timeout: float) -> None:
+        """Publish until nothing is pending (raises TimeoutError if the bus will not take it in time)."""
+        async with asyncio.timeout(timeout):
+            while await self.pending() > 0:
+                if await self.publish_batch() == 0:
+                    await asyncio.sleep(0.1)
+
+    async def _run(self) -> None:
+        backoff = self.poll_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), backoff)
+            self._wake.clear()
+            try:
+                while await self.publish_batch() == self.batch_size:
+                    pass
+                await self._housekeeping()
+                self.metrics.outbox_pending.set(await self.pending())
+            except Exception:
+                # The relay must outlive any database hiccup; the rows are still there next time.
+                log.exception("outbox relay cycle failed")
+            # While the bus is down, poll slowly instead of hammering it on every commit.
+            backoff = self.poll_interval if self.bus_ok else min(max(backoff * 2, 1.0), 10.0)
+
+    async def pending(self) -> int:
+        async with self.database.session() as session:
+            count = await session.scalar(select(func.count()).select_from(outbox).where(_unpublished()))
+        return int(count or 0)
+
+    async def publish_batch(self) -> int:
+        """Publish the oldest unpublished rows; returns how many were published (0 if none or bus down)."""
+        if self.database.is_sqlite:
+            return await self._publish_batch_single_writer()
+        async with self.database.session() as session, session.begin():
+            lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY, type_=Boolean))
+            if not await session.scalar(lock):
+                return 0  # another replica's relay is publishing right now
+            rows = (await session.execute(self._batch_query())).all()
+            return await self._publish_and_mark(session, rows)
+
+    async def _publish_batch_single_writer(self) -> int:
+        # SQLite means one process and one connection: do not hold it while the broker answers.
+        async with self.database.session() as session:
+            rows = (await session.execute(self._batch_query())).all()
+        if not rows:
+            return 0
+        async with self.database.session() as session, session.begin():
+            return await self._publish_and_mark(session, rows)
+
+    def _batch_query(self) -> Select[tuple[int, str, bytes]]:
+        return (
+            select(outbox.c.seq, outbox.c.topic, outbox.c.envelope)
+            .where(_unpublished())
+            .order_by(outbox.c.seq)
+            .limit(self.batch_size)
+        )
+
+    async def _publish_and_mark(self, session: AsyncSession, rows: Sequence[Row[tuple[int, str, bytes]]]) -> int:
+        if not rows:
+            return 0
+        seqs = [row.seq for row in rows]
+        try:
+            for topic, run in groupby(rows, key=lambda row: row.topic):
+                envelopes = [CloudEvent.from_json(row.envelope) for row in run]
+                await self.bus.publish(self.physical_topic(topic), envelopes)
+                for envelope in envelopes:
+                    self.metrics.events_published.labels(topic, envelope.type).inc()
+        except BusUnavailable as exc:
+            self._mark_bus(ok=False, reason=str(exc))
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_(seqs), _unpublished())
+                .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
+            )
+            return 0
+        self._mark_bus(ok=True)
+        await session.execute(
+            update(outbox).where(outbox.c.seq.in_(seqs)).values(published_at=datetime.now(UTC), last_error=None)
+        )
+        return len(rows)
+
+    def _mark_bus(self, *, ok: bool, reason: str = "") -> None:
+        if ok and not self.bus_ok:
+            log.info("bus is back; outbox publishing resumed")
+        elif not ok and self.bus_ok:
+            log.warning("bus unavailable, events stay in the outbox: %s", reason)
+        if not ok:
+            self.metrics.outbox_publish_failures.inc()
+        self.bus_ok = ok
+        self.metrics.bus_up.set(1 if ok else 0)
+
+    async def _housekeeping(self) -> None:
+        now = datetime.now(UTC)
+        if now - self._last_housekeeping < HOUSEKEEPING_EVERY:
+            return
+        self._last_housekeeping = now
+        async with self.database.session() as session, session.begin():
+            await session.execute(delete(outbox).where(outbox.c.published_at < now - self.retention))
+            await session.execute(delete(inbox).where(inbox.c.handled_at < now - INBOX_RETENTION))
+            await session.execute(
+                delete(idempotency_keys).where(idempotency_keys.c.created_at < now - IDEMPOTENCY_RETENTION)
+            )
+
+
+def _unpublished() -> ColumnElement[bool]:
+    return outbox.c.published_at.is_(None)

@@ -1,0 +1,69 @@
+"""Tables every service keeps in its own database for reliable messaging and idempotent HTTP writes.
+
+They live in their own MetaData: each service's Alembic environment migrates them beside its domain tables
+(`target_metadata = [Base.metadata, messaging_metadata]`), and no service's ORM registry sees another's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from shared.db import UtcDateTime
+
+messaging_metadata = MetaData()
+
+# BIGINT on PostgreSQL, but INTEGER on SQLite: only `INTEGER PRIMARY KEY` is SQLite's auto-increment rowid.
+_SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
+
+outbox = Table(
+    "outbox",
+    messaging_metadata,
+    Column("seq", _SEQUENCE, primary_key=True, autoincrement=True, comment="publication order"),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("topic", String(255), nullable=False, comment="declared topic name, before any prefix"),
+    Column("event_type", String(255), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("envelope", LargeBinary, nullable=False, comment="the CloudEvent as structured JSON"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+)
+# The relay only ever looks for unpublished rows; a partial index keeps that lookup small forever.
+Index(
+    "ix_outbox_unpublished",
+    outbox.c.seq,
+    postgresql_where=outbox.c.published_at.is_(None),
+    sqlite_where=outbox.c.published_at.is_(None),
+)
+Index("ix_outbox_published_at", outbox.c.published_at)
+
+inbox = Table(
+    "inbox",
+    messaging_metadata,
+    Column("consumer_group", String(100), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("event_type", String(255), nullable=False),
+    Column("handled_at", UtcDateTime(), nullable=False, index=True),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    messaging_metadata,
+    Column("scope", String(255), primary_key=True, comment="who and which operation: key owner + route"),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False, comment="sha256 of the canonical request"),
+    Column("status_code", Integer, nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False, index=True),
+)

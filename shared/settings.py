@@ -1,0 +1,97 @@
+"""Settings every firstcall service shares, read once from the environment.
+
+Each service subclasses `ServiceSettings`, sets `service_name`, and builds exactly one instance in its
+bootstrap. Everything is overridable with `FIRSTCALL_*` variables; the defaults are the embedded mode
+(SQLite files and the in-memory bus), so `make run` needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+# Known to be public (it is in this file); refused anywhere but development and test.
+DEVELOPMENT_SECRET = "firstcall-development-secret-not-for-production"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class BusKind(StrEnum):
+    MEMORY = "memory"
+    KAFKA = "kafka"
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration common to router, knowledge and notifier."""
+
+    model_config = SettingsConfigDict(env_prefix="FIRSTCALL_", extra="ignore", frozen=True)
+    service_name: ClassVar[str] = "service"
+
+    environment: Environment = Field(Environment.DEVELOPMENT, description="development, test or production")
+    data_dir: Path = Field(Path("data"), description="where embedded-mode SQLite files live")
+    database_url: str = Field(
+        "sqlite+aiosqlite:///{data_dir}/{service}.db",
+        description="SQLAlchemy async URL; `{service}` and `{data_dir}` are substituted per service",
+    )
+    bus: BusKind = Field(BusKind.MEMORY, description="`memory` (embedded, one process) or `kafka`")
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="comma-separated Kafka brokers")
+    kafka_topic_prefix: str = Field("", description="prefix for every topic name (isolates test runs)")
+    kafka_create_topics: bool = Field(True, description="create the declared topics at start if missing")
+    consumer_max_attempts: int = Field(5, ge=1, description="handler attempts before dead-lettering")
+    consumer_retry_backoff_ms: int = Field(200, ge=0, description="first retry delay, doubled per attempt")
+    outbox_poll_interval_ms: int = Field(500, ge=10, description="relay poll when not woken by a commit")
+    outbox_batch_size: int = Field(200, ge=1, description="events the relay publishes per transaction")
+    outbox_retention_hours: int = Field(72, ge=1, description="published outbox rows kept for audit")
+    host: str = Field("127.0.0.1", description="HTTP bind address")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port (router 8000, knowledge 8001, notifier 8002)")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="larger request bodies get 413")
+    shutdown_grace_seconds: float = Field(10.0, ge=0, description="time to drain handlers and outbox")
+    log_level: str = Field("INFO", description="root log level")
+    log_format: str = Field("json", pattern="^(json|text)$", description="`json` for machines, `text`")
+    secret_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET), description="signs and hashes secrets; required outside development"
+    )
+    migrate_on_start: bool = Field(True, description="apply Alembic migrations when the service starts")
+
+    @model_validator(mode="after")
+    def _refuse_development_secret_in_production(self) -> Self:
+        if self.environment is Environment.PRODUCTION:
+            secret = self.secret_key.get_secret_value()
+            if secret == DEVELOPMENT_SECRET or len(secret) < 32:
+                raise ValueError("FIRSTCALL_SECRET_KEY must be set to a random value of 32+ characters")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # FIRSTCALL_ROUTER_PORT beats FIRSTCALL_PORT: one environment can configure all three services
+        # (embedded mode, compose) while still giving each its own port or database.
+        per_service = EnvSettingsSource(settings_cls, env_prefix=f"FIRSTCALL_{cls.service_name.upper()}_")
+        return init_settings, per_service, env_settings, dotenv_settings, file_secret_settings
+
+    def resolved_database_url(self) -> str:
+        """The database URL for this service, with placeholders filled in."""
+        return self.database_url.replace("{service}", self.service_name).replace("{data_dir}", str(self.data_dir))
+
+    def topic(self, name: str) -> str:
+        """The physical topic name for a declared topic."""
+        return f"{self.kafka_topic_prefix}{name}"

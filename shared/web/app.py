@@ -1,0 +1,97 @@
+"""The FastAPI application every service is built on: lifespan, middleware, errors, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import Problem, install_problem_handlers
+from shared.runtime import ServiceRuntime
+from shared.web.middleware import CorrelationAndMetricsMiddleware
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    "4XX": {"model": Problem, "description": "Client error (application/problem+json)"},
+    "5XX": {"model": Problem, "description": "Server error (application/problem+json)"},
+}
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    version: str = "1.0.0",
+    manage_runtime: bool = True,
+) -> FastAPI:
+    """A service's app; with `manage_runtime` its lifespan starts and stops the runtime."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_runtime:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                await runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+        max_body_size=runtime.settings.max_body_bytes,
+    )
+    app.state.runtime = runtime
+    app.add_middleware(CorrelationAndMetricsMiddleware, service=runtime.name, metrics=runtime.metrics)
+    install_problem_handlers(app)
+    app.include_router(_operations_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: database reachable (503 if not); bus reported, degraded while down",
+        responses={503: {"description": "The database is unreachable"}},
+    )
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        ready, report = await runtime.readiness()
+        return JSONResponse(report, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics(runtime: RuntimeDep) -> Response:
+        return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """A session for one request; views commit through service functions, never implicitly."""
+    async with runtime.database.session() as session:
+        yield session
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,122 @@
+"""Idempotent writes: a retried request with the same Idempotency-Key gets the first answer, nothing new.
+
+The key is stored with the response in the same transaction as the write itself, so either both exist or
+neither does. Two concurrent requests with one key race on the primary key: the loser rolls back its
+whole transaction (its events included) and answers with the winner's response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Header
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.errors import FieldError, ProblemError
+from shared.messaging.tables import idempotency_keys
+
+CONFLICT_ATTEMPTS = 3
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID is ideal); a retry with the same key and body is answered "
+        "with the first response and changes nothing. Keys are kept for 24 hours.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def fingerprint(method: str, route: str, payload: Any) -> str:
+    """A digest of what the request asks for, independent of JSON whitespace and key order."""
+    canonical = orjson.dumps([method, route, payload], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def run_once(
+    database: Database,
+    *,
+    scope: str,
+    key: str | None,
+    request_fingerprint: str,
+    write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
+) -> StoredResponse:
+    """Run `write` (which must not commit) once per key; returns its status and JSON-able body.
+
+    `write` may run again after a unique-constraint conflict, so it must only touch the session.
+    """
+    if key is not None and (stored := await _lookup(database, scope, key, request_fingerprint)) is not None:
+        return stored
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            async with database.session() as session:
+                status_code, body = await write(session)
+                if key is not None:
+                    await _remember(
+                        session,
+                        scope=scope,
+                        key=key,
+                        digest=request_fingerprint,
+                        response=(status_code, body),
+                    )
+                await session.commit()
+        except IntegrityError:
+            # Either a concurrent request with the same key won (answer as it did), or a concurrent
+            # find-or-create inserted the same natural key first (run again: it is found this time).
+            if key is not None and (stored := await _lookup(database, scope, key, request_fingerprint)):
+                return stored
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+        else:
+            return StoredResponse(status_code, body, replayed=False)
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+async def _remember(session: AsyncSession, *, scope: str, key: str, digest: str, response: tuple[int, Any]) -> None:
+    await session.execute(
+        idempotency_keys.insert().values(
+            scope=scope,
+            key=key,
+            fingerprint=digest,
+            status_code=response[0],
+            response=orjson.dumps(response[1]),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+async def _lookup(database: Database, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+    async with database.session() as session:
+        row = (
+            await session.execute(
+                select(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+            )
+        ).first()
+    if row is None:
+        return None
+    if row.fingerprint != request_fingerprint:
+        raise ProblemError(
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key already used for a different request",
+            "This key was first used with another body; use a new key for a new request.",
+            errors=[FieldError(field="header.Idempotency-Key", message="reused with a different body", type="reused")],
+        )
+    return StoredResponse(row.status_code, orjson.loads(row.response), replayed=True)
