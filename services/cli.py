@@ -58,8 +58,13 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def asyncapi_document() -> str:
+    """The AsyncAPI document: the catalogue, plus which consumer group handles which event."""
+    return render_asyncapi({name: _bootstrap(name).HANDLERS for name in SERVICES})
+
+
 def cmd_asyncapi(args: argparse.Namespace) -> int:
-    document = render_asyncapi({name: _bootstrap(name).HANDLERS for name in SERVICES})
+    document = asyncapi_document()
     if args.check:
         current = Path(args.check).read_text() if Path(args.check).exists() else ""
         if current != document:

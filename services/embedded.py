@@ -36,11 +36,15 @@ class _SharedSignalServer(uvicorn.Server):
         yield
 
 
-def build_embedded() -> tuple[InMemoryBus, list[ServiceRuntime], list[FastAPI]]:
-    """The three services wired to one in-memory bus (the runtimes are not started)."""
-    settings: list[ServiceSettings] = []
+def build_embedded(
+    settings: Sequence[ServiceSettings] | None = None,
+) -> tuple[InMemoryBus, list[ServiceRuntime], list[FastAPI]]:
+    """The three services wired to one in-memory bus (the runtimes are not started).
+
+    `settings` (router, knowledge, notifier) default to each service's settings from the environment.
+    """
     modules = [importlib.import_module(f"services.{name}.bootstrap") for name in SERVICES]
-    settings = [module.SETTINGS() for module in modules]
+    settings = list(settings) if settings is not None else [module.SETTINGS() for module in modules]
     bus = InMemoryBus(physical_topics(settings[0]))
     runtimes = [module.build_runtime(s, bus=bus) for module, s in zip(modules, settings, strict=True)]
     apps = [module.create_app(rt, manage_runtime=False) for module, rt in zip(modules, runtimes, strict=True)]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Problem, install_problem_handlers
 from shared.runtime import ServiceRuntime
-from shared.web.middleware import CorrelationAndMetricsMiddleware
+from shared.web.middleware import BodyLimitMiddleware, CorrelationAndMetricsMiddleware
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     "4XX": {"model": Problem, "description": "Client error (application/problem+json)"},
@@ -48,9 +48,9 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
-        max_body_size=runtime.settings.max_body_bytes,
     )
     app.state.runtime = runtime
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(CorrelationAndMetricsMiddleware, service=runtime.name, metrics=runtime.metrics)
     install_problem_handlers(app)
     app.include_router(_operations_router())

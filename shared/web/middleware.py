@@ -1,4 +1,4 @@
-"""ASGI middleware: correlation ids and request metrics.
+"""ASGI middleware: correlation ids, request metrics, and the request-body limit.
 
 Written as plain ASGI (not BaseHTTPMiddleware) so they add microseconds, not a task per request.
 """
@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import time
 
+import orjson
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import PROBLEM_BASE, PROBLEM_JSON
 from shared.logs import CORRELATION_HEADER, new_correlation_id, set_correlation_id, set_service
 from shared.metrics import ServiceMetrics
 
@@ -50,3 +53,51 @@ class CorrelationAndMetricsMiddleware:
             self.metrics.http_requests.labels(method, template, str(status)).inc()
             self.metrics.http_latency.labels(method, template).observe(time.perf_counter() - started)
             set_correlation_id(None)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over `max_bytes` with a 413 problem, before they are buffered.
+
+    A declared Content-Length is refused up front; a streamed body is cut off once it passes the limit
+    by raising HTTPException from `receive`, which FastAPI hands to the problem+json handlers.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _detail(self) -> str:
+        return f"Request body too large: the limit is {self.max_bytes} bytes"
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = orjson.dumps(
+            {
+                "type": PROBLEM_BASE + "payload-too-large",
+                "title": self._detail(),
+                "status": 413,
+                "instance": scope.get("path", ""),
+            }
+        )
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -18,7 +18,8 @@ class Customer(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    identities: Mapped[list[CustomerIdentity]] = relationship(back_populates="customer", lazy="selectin")
+    # Async sessions cannot lazy-load: "raise" turns a forgotten eager load into a clear error.
+    identities: Mapped[list[CustomerIdentity]] = relationship(back_populates="customer", lazy="raise")
 
 
 class CustomerIdentity(Base):
@@ -33,4 +34,4 @@ class CustomerIdentity(Base):
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    customer: Mapped[Customer] = relationship(back_populates="identities")
+    customer: Mapped[Customer] = relationship(back_populates="identities", lazy="raise")

@@ -19,7 +19,7 @@ async def find_or_create_customer(*, session: AsyncSession, ref: CustomerRef) ->
         await session.scalars(
             select(CustomerIdentity)
             .where(tuple_(CustomerIdentity.kind, CustomerIdentity.value).in_(pairs))
-            .options(selectinload(CustomerIdentity.customer))
+            .options(selectinload(CustomerIdentity.customer).selectinload(Customer.identities))
         )
     ).all()
     by_pair = {(identity.kind, identity.value): identity for identity in known}

@@ -1,0 +1,32 @@
+"""The AsyncAPI document is generated from the catalogue and must be checked in up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from services.cli import asyncapi_document
+from shared.events.catalogue import catalogue
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
+
+
+def test_checked_in_asyncapi_document_matches_the_catalogue() -> None:
+    assert DOCUMENT.read_text() == asyncapi_document(), "docs/asyncapi.yaml is stale: run `make asyncapi`"
+
+
+def test_asyncapi_document_describes_every_event_with_its_payload_schema() -> None:
+    document = yaml.safe_load(asyncapi_document())
+    assert document["asyncapi"] == "3.0.0"
+    messages = document["components"]["messages"]
+    for cls in catalogue():
+        message = messages[f"{cls.__name__}.v{cls.version}"]
+        assert set(cls.model_fields) <= set(message["payload"]["properties"])
+        assert message["x-cloudevents-type"] == cls.cloudevent_type()
+
+
+def test_asyncapi_document_names_who_consumes_ticket_opened() -> None:
+    operations = yaml.safe_load(asyncapi_document())["operations"]
+    receivers = {name.split(".")[0] for name, op in operations.items() if op["action"] == "receive"}
+    assert {"knowledge", "notifier"} <= receivers

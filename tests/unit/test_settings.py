@@ -1,0 +1,51 @@
+"""Settings: embedded defaults, per-service overrides, and no shipped secret outside development."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.knowledge.settings import KnowledgeSettings
+from services.router.settings import RouterSettings
+from shared.settings import BusKind
+
+
+def test_defaults_are_the_embedded_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FIRSTCALL_BUS", "FIRSTCALL_DATABASE_URL", "FIRSTCALL_DATA_DIR", "FIRSTCALL_ROUTER_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = RouterSettings()
+    assert settings.bus is BusKind.MEMORY
+    assert settings.resolved_database_url() == "sqlite+aiosqlite:///data/router.db"
+    assert settings.port == 8000
+    assert KnowledgeSettings().port == 8001
+
+
+def test_one_database_template_gives_each_service_its_own_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIRSTCALL_DATABASE_URL", "postgresql+asyncpg://u:p@db:5432/firstcall_{service}")
+    assert RouterSettings().resolved_database_url().endswith("/firstcall_router")
+    assert KnowledgeSettings().resolved_database_url().endswith("/firstcall_knowledge")
+
+
+def test_service_specific_variables_beat_the_shared_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIRSTCALL_PORT", "9000")
+    monkeypatch.setenv("FIRSTCALL_ROUTER_PORT", "9100")
+    monkeypatch.setenv("FIRSTCALL_LOG_LEVEL", "DEBUG")
+    assert RouterSettings().port == 9100
+    assert RouterSettings().log_level == "DEBUG"
+    assert KnowledgeSettings().port == 9000
+
+
+def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIRSTCALL_ENVIRONMENT", "production")
+    monkeypatch.delenv("FIRSTCALL_SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError, match="FIRSTCALL_SECRET_KEY"):
+        RouterSettings()
+    monkeypatch.setenv("FIRSTCALL_SECRET_KEY", "too-short")
+    with pytest.raises(ValidationError, match="FIRSTCALL_SECRET_KEY"):
+        RouterSettings()
+    monkeypatch.setenv("FIRSTCALL_SECRET_KEY", "x" * 40)
+    assert RouterSettings().secret_key.get_secret_value() == "x" * 40
+
+
+def test_topic_prefix_isolates_physical_topic_names() -> None:
+    assert RouterSettings(kafka_topic_prefix="t1.").topic("firstcall.tickets") == "t1.firstcall.tickets"
