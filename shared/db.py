@@ -49,16 +49,16 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
-        hooks: list[Callable[[], None]] = []
+        hooks: list[Callable[[Session], None]] = []
         self._after_commit = hooks
 
         class ServiceSession(Session):
             """A session class of this database alone, so its commit hooks stay its own."""
 
         @event.listens_for(ServiceSession, "after_commit")
-        def _run_hooks(_: Session) -> None:
+        def _run_hooks(session: Session) -> None:
             for hook in hooks:
-                hook()
+                hook(session)
 
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=ServiceSession)
 
@@ -70,8 +70,8 @@ class Database:
         """A new session; use it as `async with db.session() as session:` and commit explicitly."""
         return self.sessions()
 
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        """Run `hook` after every committed transaction (it must be cheap and must not raise)."""
+    def on_commit(self, hook: Callable[[Session], None]) -> None:
+        """Run `hook(session)` after every committed transaction (it must be cheap and must not raise)."""
         self._after_commit.append(hook)
 
     async def ping(self, timeout: float = 2.0) -> bool:

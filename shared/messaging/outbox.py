@@ -17,6 +17,7 @@ from itertools import groupby
 
 from sqlalchemy import Boolean, ColumnElement, Row, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.bus.port import BusUnavailable, MessageBus
 from shared.db import Database
@@ -31,12 +32,15 @@ RELAY_LOCK_KEY = 0x0F1257CA11
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
 INBOX_RETENTION = timedelta(days=21)  # longer than any topic's retention: a redelivery is always recognised
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
+# Set on a session that staged events, so only commits that carry events wake the relay (not its own).
+_STAGED_EVENTS = "firstcall.outbox.staged"
 
 
 async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
     """Stage events in the caller's transaction; they are published only if it commits."""
     envelopes = [event.to_cloudevent() for event in events]
     if envelopes:
+        session.info[_STAGED_EVENTS] = True
         now = datetime.now(UTC)
         await session.execute(
             insert(outbox),
@@ -77,7 +81,11 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._last_housekeeping = datetime.min.replace(tzinfo=UTC)
         self.bus_ok = True
-        database.on_commit(self._wake.set)
+        database.on_commit(self._on_commit)
+
+    def _on_commit(self, session: Session) -> None:
+        if session.info.pop(_STAGED_EVENTS, False):
+            self._wake.set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -111,6 +119,9 @@ class OutboxRelay:
                 await self._housekeeping()
                 self.metrics.outbox_pending.set(await self.pending())
             except Exception:
+                # Drivers may turn a cancellation into their own error: stopping must still stop.
+                if _being_cancelled():
+                    raise asyncio.CancelledError from None
                 # The relay must outlive any database hiccup; the rows are still there next time.
                 log.exception("outbox relay cycle failed")
             # While the bus is down, poll slowly instead of hammering it on every commit.
@@ -194,6 +205,11 @@ class OutboxRelay:
             await session.execute(
                 delete(idempotency_keys).where(idempotency_keys.c.created_at < now - IDEMPOTENCY_RETENTION)
             )
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _unpublished() -> ColumnElement[bool]:
