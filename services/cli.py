@@ -12,7 +12,7 @@ from types import ModuleType
 
 from services.embedded import run_embedded
 from services.serve import serve
-from shared.bus.factory import physical_topics
+from shared.bus.factory import make_bus, physical_topics
 from shared.bus.kafka import KafkaBus
 from shared.db import Database
 from shared.events.asyncapi import render_asyncapi
@@ -79,11 +79,9 @@ def cmd_topics(_: argparse.Namespace) -> int:
     settings = _settings("router")
 
     async def go() -> None:
-        bus = KafkaBus(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            client_id="firstcall-cli",
-            topics=physical_topics(settings),
-        )
+        bus = make_bus(settings)
+        if not isinstance(bus, KafkaBus):
+            raise SystemExit("`firstcall topics` talks to Kafka: set FIRSTCALL_BUS=kafka")
         await bus.start(wait_seconds=30)
         health = await bus.health()
         await bus.stop()

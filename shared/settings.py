@@ -50,6 +50,13 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="comma-separated Kafka brokers")
     kafka_topic_prefix: str = Field("", description="prefix for every topic name (isolates test runs)")
     kafka_create_topics: bool = Field(True, description="create the declared topics at start if missing")
+    kafka_replication_factor: int = Field(1, ge=-1, description="replicas per new topic; -1 = broker default")
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$", description="Kafka listener protocol"
+    )
+    kafka_sasl_mechanism: str = Field("PLAIN", description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    kafka_sasl_username: str | None = Field(None, description="SASL user (SASL_* protocols)")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (SASL_* protocols)")
     consumer_max_attempts: int = Field(5, ge=1, description="handler attempts before dead-lettering")
     consumer_retry_backoff_ms: int = Field(200, ge=0, description="first retry delay, doubled per attempt")
     outbox_poll_interval_ms: int = Field(500, ge=10, description="relay poll when not woken by a commit")

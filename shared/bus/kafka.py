@@ -12,10 +12,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.helpers import create_ssl_context
 
 from shared.bus.delivery import deliver
 from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
@@ -25,6 +28,29 @@ from shared.events.topics import TopicSpec
 log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
 RECONNECT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How to authenticate to the brokers (PLAINTEXT for the local stack; SASL_SSL for most clusters)."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    username: str | None = None
+    password: str | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments every aiokafka client takes."""
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.protocol in ("SSL", "SASL_SSL"):
+            options["ssl_context"] = create_ssl_context()
+        if self.protocol.startswith("SASL"):
+            options.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.username,
+                sasl_plain_password=self.password,
+            )
+        return options
 
 
 class KafkaBus(MessageBus):
@@ -37,9 +63,11 @@ class KafkaBus(MessageBus):
         create_topics: bool = True,
         replication_factor: int = 1,
         request_timeout_ms: int = 10_000,
+        security: KafkaSecurity = KafkaSecurity(),
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
+        self.client_options = security.client_options()
         self._topics = list(topics)
         self._create_topics = create_topics
         self._replication_factor = replication_factor
@@ -76,11 +104,13 @@ class KafkaBus(MessageBus):
                 enable_idempotence=True,
                 linger_ms=1,
                 request_timeout_ms=self._request_timeout_ms,
+                **self.client_options,
             )
             admin = AIOKafkaAdminClient(
                 bootstrap_servers=self.bootstrap_servers,
                 client_id=f"{self.client_id}-admin",
                 request_timeout_ms=self._request_timeout_ms,
+                **self.client_options,
             )
             try:
                 await admin.start()
@@ -167,6 +197,7 @@ class KafkaConsumer(Consumer):
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=1_000,
                 metadata_max_age_ms=30_000,
+                **self.bus.client_options,
             )
             try:
                 await consumer.start()
