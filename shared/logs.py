@@ -77,6 +77,27 @@ class TextFormatter(logging.Formatter):
         return f"{line} [cid={cid}]" if cid else line
 
 
+class RepeatFilter(logging.Filter):
+    """Let one line of each kind through per `window` seconds.
+
+    While a broker is down aiokafka logs the same reconnect error several times a second; one line a
+    minute says as much, and the outage itself is reported by /readyz and the firstcall_bus_up metric.
+    """
+
+    def __init__(self, window: float = 60.0) -> None:
+        super().__init__()
+        self.window = window
+        self._last: dict[tuple[str, object], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg)
+        last = self._last.get(key)
+        if last is not None and record.created - last < self.window:
+            return False
+        self._last[key] = record.created
+        return True
+
+
 def configure_logging(*, service: str, level: str, fmt: str) -> None:
     """Route all logging to stdout in the chosen format (called once per process)."""
     handler = logging.StreamHandler(sys.stdout)
@@ -88,3 +109,9 @@ def configure_logging(*, service: str, level: str, fmt: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    handler.addFilter(_AiokafkaRepeats())
+
+
+class _AiokafkaRepeats(RepeatFilter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith("aiokafka") or super().filter(record)

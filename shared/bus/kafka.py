@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ class KafkaBus(MessageBus):
         self._connected = asyncio.Event()
         self._connector: asyncio.Task[None] | None = None
         self._last_error = "connecting"
+        self._unacknowledged: list[asyncio.Future[Any]] = []
+        self._acknowledged_late: set[str] = set()
 
     async def start(self, wait_seconds: float = 5.0) -> None:
         """Connect in the background; wait briefly so a healthy start is ready at once."""
@@ -130,27 +133,53 @@ class KafkaBus(MessageBus):
             return
 
     async def publish(self, topic: str, events: Sequence[CloudEvent]) -> None:
-        await self._send_all([(topic, *to_kafka(event)) for event in events])
+        # Events acknowledged after we had given up waiting are on the broker already: send no copies.
+        fresh = [event for event in events if event.id not in self._acknowledged_late]
+        await self._send_all([(topic, *to_kafka(event), event.id) for event in fresh])
+        self._acknowledged_late.difference_update(event.id for event in events)
 
     async def send_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         """Publish a record as it is (dead-lettering keeps the original bytes)."""
-        await self._send_all([(topic, key, value, headers)])
+        await self._send_all([(topic, key, value, headers, None)])
 
-    async def _send_all(self, records: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> None:
+    async def _send_all(self, records: Sequence[tuple[str, bytes | None, bytes | None, Headers, str | None]]) -> None:
         producer = self._producer
         if producer is None:
             raise BusUnavailable(self._last_error)
+        if not records:
+            return
+        if any(not ack.done() for ack in self._unacknowledged):
+            # aiokafka keeps retrying a batch while the broker is away; sending the events again now would
+            # put a second copy behind the first.
+            raise BusUnavailable("earlier events still wait for the broker's acknowledgement")
         try:
             # Queue every record before awaiting any acknowledgement: one round trip per batch, in order.
             acks = [
                 await producer.send(topic, value=value, key=key, headers=headers)
-                for topic, key, value, headers in records
+                for topic, key, value, headers, _ in records
             ]
-            await asyncio.gather(*acks)
         except KafkaError as exc:
-            self._last_error = f"publish failed: {exc!r}"
-            raise BusUnavailable(self._last_error) from exc
+            raise self._unavailable(f"publish failed: {exc!r}") from exc
+        # asyncio.wait, unlike wait_for, leaves the producer's futures alone when time runs out.
+        done, pending = await asyncio.wait(acks, timeout=self._request_timeout_ms / 1000)
+        if pending:
+            self._unacknowledged = list(pending)
+            for ack, (*_, event_id) in zip(acks, records, strict=True):
+                if ack in pending:
+                    ack.add_done_callback(functools.partial(self._late_acknowledgement, event_id))
+            raise self._unavailable(f"no acknowledgement from Kafka within {self._request_timeout_ms} ms")
+        for ack in done:
+            if (error := ack.exception()) is not None:
+                raise self._unavailable(f"publish failed: {error!r}") from error
         self._last_error = "ok"
+
+    def _late_acknowledgement(self, event_id: str | None, ack: asyncio.Future[Any]) -> None:
+        if not ack.cancelled() and ack.exception() is None and event_id is not None:
+            self._acknowledged_late.add(event_id)
+
+    def _unavailable(self, reason: str) -> BusUnavailable:
+        self._last_error = reason
+        return BusUnavailable(reason)
 
     def consumer(self, subscription: Subscription) -> Consumer:
         return KafkaConsumer(self, subscription)

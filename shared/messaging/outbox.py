@@ -117,8 +117,10 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), backoff)
             self._wake.clear()
             try:
-                while await self.publish_batch() == self.batch_size:
-                    pass
+                # After a failure, ask the bus first: retrying a whole batch into an outage only adds copies.
+                if self.bus_ok or (await self.bus.health()).ok:
+                    while await self.publish_batch() == self.batch_size:
+                        pass
                 await self._housekeeping()
                 self.metrics.outbox_pending.set(await self.pending())
             except Exception:

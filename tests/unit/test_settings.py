@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from pydantic import ValidationError
 
 from services.knowledge.settings import KnowledgeSettings
 from services.router.settings import RouterSettings
+from shared.logs import RepeatFilter
 from shared.settings import BusKind
 
 
@@ -49,3 +52,17 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
 
 def test_topic_prefix_isolates_physical_topic_names() -> None:
     assert RouterSettings(kafka_topic_prefix="t1.").topic("firstcall.tickets") == "t1.firstcall.tickets"
+
+
+def test_repeated_log_lines_of_one_kind_are_let_through_once_per_window() -> None:
+    repeats = RepeatFilter(window=60)
+
+    def record(message: str, at: float) -> logging.LogRecord:
+        entry = logging.makeLogRecord({"name": "aiokafka", "msg": message})
+        entry.created = at
+        return entry
+
+    assert repeats.filter(record("Unable connect to node %s", 0.0))
+    assert not repeats.filter(record("Unable connect to node %s", 10.0))
+    assert repeats.filter(record("Another message", 10.0))
+    assert repeats.filter(record("Unable connect to node %s", 61.0))

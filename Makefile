@@ -1,0 +1,63 @@
+# firstcall — the commands a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SYNCED := $(VENV)/.synced
+UV_VERSION := 0.13.8
+PYTEST_ARGS ?=
+
+.PHONY: help run test test-unit test-integration test-e2e lint format up down status bench asyncapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+$(SYNCED): pyproject.toml uv.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv sync --frozen --quiet
+	@touch $@
+
+run: $(SYNCED) ## the three services in one process: SQLite + in-memory bus, nothing else needed
+	@$(BIN)/firstcall run
+
+test: $(SYNCED) up ## every test tier (starts Kafka and PostgreSQL first if they are not running)
+	@set -a && source var/stack.env && set +a && $(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(SYNCED) ## the unit tier only (no Kafka or PostgreSQL needed)
+	@$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(SYNCED) up ## the integration tier (real Kafka and PostgreSQL)
+	@set -a && source var/stack.env && set +a && $(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: $(SYNCED) up ## the e2e tier (services as processes on the real stack)
+	@set -a && source var/stack.env && set +a && $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+lint: $(SYNCED) ## ruff, formatting and strict mypy
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy .
+
+format: $(SYNCED) ## apply ruff's fixes and formatting
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+up: ## start PostgreSQL and Kafka (installing/fetching what is missing); writes var/stack.env
+	@deploy/stack.sh up >/dev/null
+
+down: ## stop PostgreSQL and Kafka (data is kept)
+	@deploy/stack.sh down
+
+status: ## is the local stack running?
+	@deploy/stack.sh status
+
+bench: $(SYNCED) up ## benchmarks, printed as tables with a baseline measured in the same run
+	@set -a && source var/stack.env && set +a && $(BIN)/python -m bench
+
+asyncapi: $(SYNCED) ## regenerate docs/asyncapi.yaml from the event catalogue
+	@$(BIN)/firstcall asyncapi > docs/asyncapi.yaml
+
+clean: ## remove the environment, caches and embedded data (not the stack's data: see deploy/*.sh reset)
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
