@@ -22,7 +22,7 @@ _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=N
 _service: ContextVar[str | None] = ContextVar("service", default=None)
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and belongs in the JSON.
-_RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 
 
 def correlation_id() -> str | None:

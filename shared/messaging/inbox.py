@@ -73,8 +73,14 @@ class EventDispatcher:
                 return
             await handler(event, session)
             await session.commit()
-        self.metrics.handler_latency.labels(self.group, envelope.type).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.metrics.handler_latency.labels(self.group, envelope.type).observe(elapsed)
         self.metrics.events_handled.labels(self.group, envelope.type, "handled").inc()
+        log.info(
+            "handled %s",
+            envelope.type,
+            extra={"event_id": envelope.id, "subject": envelope.subject, "duration_ms": round(elapsed * 1000, 2)},
+        )
 
     def subscription(
         self, *, topics: list[str], dead_letter_topic: str, max_attempts: int, backoff_ms: int

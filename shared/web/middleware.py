@@ -5,6 +5,7 @@ Written as plain ASGI (not BaseHTTPMiddleware) so they add microseconds, not a t
 
 from __future__ import annotations
 
+import logging
 import time
 
 import orjson
@@ -16,6 +17,9 @@ from shared.logs import CORRELATION_HEADER, new_correlation_id, set_correlation_
 from shared.metrics import ServiceMetrics
 
 _HEADER = CORRELATION_HEADER.lower().encode()
+# Probes and scrapes arrive every few seconds and would drown the lines that matter.
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+access_log = logging.getLogger("firstcall.access")
 MAX_CORRELATION_ID = 128
 
 
@@ -50,8 +54,17 @@ class CorrelationAndMetricsMiddleware:
             # The route template, never the raw path: ids in paths would explode the label cardinality.
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
+            elapsed = time.perf_counter() - started
             self.metrics.http_requests.labels(method, template, str(status)).inc()
-            self.metrics.http_latency.labels(method, template).observe(time.perf_counter() - started)
+            self.metrics.http_latency.labels(method, template).observe(elapsed)
+            if template not in _QUIET_ROUTES:
+                access_log.info(
+                    "%s %s %d",
+                    method,
+                    scope["path"],
+                    status,
+                    extra={"route": template, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+                )
             set_correlation_id(None)
 
 

@@ -21,7 +21,7 @@ from shared.events.topics import TICKETS
 from shared.runtime import ServiceRuntime
 from tests.conftest import wait_until
 from tests.factories import service_settings, ticket_request
-from tests.integration.kafka_tools import read_topic
+from tests.stack import read_topic
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,8 +24,8 @@ from shared.messaging.tables import inbox, messaging_metadata, outbox
 from shared.metrics import ServiceMetrics
 from tests.conftest import wait_until
 from tests.factories import ticket_opened
-from tests.integration.conftest import KAFKA, prefixed_topics
-from tests.integration.kafka_tools import read_topic
+from tests.integration.conftest import prefixed_topics
+from tests.stack import KAFKA, read_topic
 
 pytestmark = pytest.mark.integration
 
