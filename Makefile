@@ -21,7 +21,7 @@ $(SYNCED): pyproject.toml uv.lock
 	@touch $@
 
 run: $(SYNCED) ## the three services in one process: SQLite + in-memory bus, nothing else needed
-	@$(BIN)/firstcall run
+	@FIRSTCALL_LOG_FORMAT=$${FIRSTCALL_LOG_FORMAT:-text} $(BIN)/firstcall run
 
 test: $(SYNCED) up ## every test tier (starts Kafka and PostgreSQL first if they are not running)
 	@set -a && source var/stack.env && set +a && $(BIN)/pytest $(PYTEST_ARGS)

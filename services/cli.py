@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -27,9 +26,7 @@ def _bootstrap(service: str) -> ModuleType:
 
 
 def _settings(service: str) -> ServiceSettings:
-    module = _bootstrap(service)
-    settings_factory: Callable[[], ServiceSettings] = module.SETTINGS
-    return settings_factory()
+    return _settings_class(service)()
 
 
 def cmd_run(_: argparse.Namespace) -> int:
@@ -61,6 +58,31 @@ def cmd_db(args: argparse.Namespace) -> int:
 def asyncapi_document() -> str:
     """The AsyncAPI document: the catalogue, plus which consumer group handles which event."""
     return render_asyncapi({name: _bootstrap(name).HANDLERS for name in SERVICES})
+
+
+def settings_table() -> str:
+    """The configuration table of the README, from the settings classes themselves."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in ServiceSettings.model_fields.items():
+        if name == "port":
+            default = ", ".join(f"{s}: {_settings_class(s).model_fields['port'].default}" for s in SERVICES)
+        else:
+            value = getattr(field.default, "value", field.default)
+            default = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        if name == "secret_key":
+            default = "a development-only value (refused in production)"
+        rows.append(f"| `FIRSTCALL_{name.upper()}` | `{default}` | {field.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def _settings_class(service: str) -> type[ServiceSettings]:
+    settings_class: type[ServiceSettings] = _bootstrap(service).SETTINGS
+    return settings_class
+
+
+def cmd_settings(_: argparse.Namespace) -> int:
+    sys.stdout.write(settings_table())
+    return 0
 
 
 def cmd_asyncapi(args: argparse.Namespace) -> int:
@@ -111,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.add_argument("--check", metavar="FILE", help="fail if FILE differs from the generated document")
     asyncapi.set_defaults(func=cmd_asyncapi)
+    commands.add_parser("settings", help="print every setting as a Markdown table").set_defaults(func=cmd_settings)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

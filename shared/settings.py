@@ -63,7 +63,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(200, ge=1, description="events the relay publishes per transaction")
     outbox_retention_hours: int = Field(72, ge=1, description="published outbox rows kept for audit")
     host: str = Field("127.0.0.1", description="HTTP bind address")
-    port: int = Field(8000, ge=1, le=65535, description="HTTP port (router 8000, knowledge 8001, notifier 8002)")
+    port: int = Field(
+        8000, ge=1, le=65535, description="HTTP port; give each service its own with FIRSTCALL_ROUTER_PORT, ..."
+    )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="larger request bodies get 413")
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="time to drain handlers and outbox")
     log_level: str = Field("INFO", description="root log level")
