@@ -73,6 +73,8 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
+        if (service := _service.get()) is not None:
+            line = f"{service:<9} {line}"
         cid = correlation_id()
         return f"{line} [cid={cid}]" if cid else line
 

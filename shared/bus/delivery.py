@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from shared.bus.port import PoisonEvent, Record, Subscription
 from shared.events.envelope import CloudEvent, Headers, MalformedEvent, from_kafka
-from shared.logs import set_correlation_id
+from shared.logs import set_correlation_id, set_service
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ async def deliver(record: Record, subscription: Subscription, dead_letter: DeadL
 
 
 async def _call(subscription: Subscription, event: CloudEvent) -> None:
+    set_service(subscription.group)  # consumer groups are named after their service
     set_correlation_id(event.correlationid)
     try:
         await subscription.handler(event)

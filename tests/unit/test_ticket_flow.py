@@ -7,6 +7,7 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
+from services.embedded import drain
 from shared.events.envelope import from_kafka
 from shared.events.topics import TICKETS
 from shared.messaging.tables import inbox, outbox
@@ -104,3 +105,15 @@ async def test_each_service_records_the_event_once_in_its_own_inbox(stack: Stack
         assert groups == [name]
     async with stack.runtimes["router"].database.session() as session:
         assert await session.scalar(select(func.count()).select_from(outbox)) == 1
+
+
+async def test_embedded_shutdown_drains_every_accepted_event_before_closing(stack: Stack) -> None:
+    stack.bus.available = False  # the events of these tickets stay in the router's outbox for now
+    tickets = [(await stack.router.post("/v1/tickets", json=ticket_request())).json() for _ in range(5)]
+    await stack.runtimes["router"].relay.publish_batch()
+    assert await stack.runtimes["router"].relay.pending() == 5
+    stack.bus.available = True
+    await drain(stack.bus, list(stack.runtimes.values()), timeout=5)
+    for ticket in tickets:
+        assert (await stack.notifier.get(f"/v1/reports/{ticket['id']}")).status_code == 200
+        assert (await stack.knowledge.get(f"/v1/tickets/{ticket['id']}/suggestions")).status_code == 200
