@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bus.memory import InMemoryBus
 from shared.bus.port import PoisonEvent
 from shared.db import Database
 from shared.events.catalogue import TicketOpened
+from shared.events.envelope import CloudEvent
+from shared.events.topics import TICKETS, dead_letter_topic
 from shared.messaging.inbox import EventDispatcher
 from shared.messaging.outbox import add_events
 from shared.messaging.tables import inbox, outbox
@@ -90,3 +93,27 @@ async def test_each_group_has_its_own_inbox(messaging_db: Database) -> None:
         )
         await handle(envelope)
     assert await count(messaging_db, inbox) == 2
+
+
+async def test_events_a_handler_emits_carry_the_correlation_id_of_the_event_it_handled(
+    messaging_db: Database,
+) -> None:
+    bus = InMemoryBus([TICKETS, dead_letter_topic("g")])
+    dispatcher = EventDispatcher(
+        group="g", database=messaging_db, handlers={TicketOpened: Effects()}, metrics=ServiceMetrics("test")
+    )
+    consumer = bus.consumer(
+        dispatcher.subscription(
+            topics=[TICKETS.name], dead_letter_topic=dead_letter_topic("g").name, max_attempts=1, backoff_ms=1
+        )
+    )
+    await consumer.start()
+    incoming = ticket_opened().to_cloudevent().model_copy(update={"correlationid": "chat-session-9"})
+    await bus.publish(TICKETS.name, [incoming])
+    await bus.wait_idle()
+    await consumer.stop()
+    async with messaging_db.session() as session:
+        [raw] = (await session.execute(select(outbox.c.envelope))).scalars().all()
+    emitted = CloudEvent.from_json(raw)
+    assert emitted.id != incoming.id
+    assert emitted.correlationid == "chat-session-9"
