@@ -21,6 +21,20 @@ class TopicSpec:
 
 # Partitions bound how many replicas of a consumer group can share the work: 6 leaves room to scale out.
 TICKETS = TopicSpec("firstcall.tickets", 6, 7 * DAY_MS, "Ticket lifecycle events, keyed by ticket id.")
+CUSTOMERS = TopicSpec(
+    "firstcall.customers", 6, 30 * DAY_MS, "Customer, identity, merge, ownership and order events, by customer id."
+)
+AGENTS = TopicSpec("firstcall.agents", 3, 7 * DAY_MS, "Agent registration and status events, by agent id.")
+RESOLUTIONS = TopicSpec(
+    "firstcall.resolutions", 6, 30 * DAY_MS, "Credits, refunds, returns, replacements, approvals, by ticket id."
+)
+KNOWLEDGE = TopicSpec(
+    "firstcall.knowledge", 6, 7 * DAY_MS, "Article, known-issue and suggestion events, by article/issue/ticket id."
+)
+PROBLEMS = TopicSpec("firstcall.problems", 3, 30 * DAY_MS, "Problem lifecycle events, keyed by problem id.")
+NOTIFICATIONS = TopicSpec(
+    "firstcall.notifications", 3, 30 * DAY_MS, "Customers told about problems, keyed by customer id."
+)
 
 # One consumer group per service; its poison messages go to its own dead-letter topic.
 CONSUMER_GROUPS = ("router", "knowledge", "notifier")
@@ -33,4 +47,5 @@ def dead_letter_topic(group: str) -> TopicSpec:
 
 def all_topics() -> list[TopicSpec]:
     """Every topic the system needs, in a stable order."""
-    return [TICKETS, *(dead_letter_topic(group) for group in CONSUMER_GROUPS)]
+    domain = [TICKETS, CUSTOMERS, AGENTS, RESOLUTIONS, KNOWLEDGE, PROBLEMS, NOTIFICATIONS]
+    return [*domain, *(dead_letter_topic(group) for group in CONSUMER_GROUPS)]

@@ -1,0 +1,109 @@
+"""Problem and notification events, published by the notifier."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.events import topics
+from shared.events.base import Event, register
+
+Severity = Literal["minor", "major"]
+
+
+class ProblemEvent(Event):
+    topic = topics.PROBLEMS
+    producer = "notifier"
+
+    problem_id: UUID
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(self.problem_id)
+
+
+class ProblemState(ProblemEvent):
+    """What a problem looks like now: every problem event that changes it carries the whole picture."""
+
+    summary_text: str = Field(description="representative summary of the reports")
+    representative_reports: list[str] = Field(description="a few member reports, verbatim")
+    ticket_ids: list[UUID]
+    customer_count: int = Field(ge=0)
+    report_count: int = Field(ge=0)
+    first_seen: datetime
+    last_seen: datetime
+    intents: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)
+    growth_per_hour: float = Field(ge=0, description="distinct customers joining per hour, recently")
+    severity: Severity
+
+
+@register
+class ProblemDetected(ProblemState):
+    """Near-duplicate reports from enough different customers became one problem for ops."""
+
+    name = "problem.detected"
+    summary = "Many customers report the same problem."
+
+    detected_at: datetime
+
+
+@register
+class ProblemUpdated(ProblemState):
+    """Another report joined a problem (or ops merged or split it)."""
+
+    name = "problem.updated"
+    summary = "A problem grew or changed."
+
+    joined_ticket_id: UUID | None = None
+    change: Literal["report_joined", "merged", "split", "edited"]
+    updated_at: datetime
+
+
+@register
+class ProblemEscalated(ProblemState):
+    """A problem grows fast: major incident; the router raises the priority of its open tickets."""
+
+    name = "problem.escalated"
+    summary = "A problem became major."
+
+    escalated_at: datetime
+
+
+@register
+class ProblemResolved(ProblemEvent):
+    """Ops resolved a problem with a fix or an article; every affected customer will be told."""
+
+    name = "problem.resolved"
+    summary = "A problem was resolved."
+
+    ticket_ids: list[UUID]
+    resolution: str
+    fix_version: str | None = None
+    article_id: UUID | None = None
+    resolved_at: datetime
+
+
+@register
+class CustomerNotified(Event):
+    """A customer was told about a problem (acknowledgement or resolution), once, on one channel."""
+
+    name = "notification.customer_notified"
+    producer = "notifier"
+    topic = topics.NOTIFICATIONS
+    summary = "A customer was notified about a problem."
+
+    notification_id: UUID
+    customer_id: UUID
+    problem_id: UUID
+    ticket_id: UUID | None
+    kind: Literal["acknowledgement", "resolution"]
+    channel: Literal["email", "webhook"]
+    sent_at: datetime
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(self.customer_id)
