@@ -61,18 +61,40 @@ def asyncapi_document() -> str:
 
 
 def settings_table() -> str:
-    """The configuration table of the README, from the settings classes themselves."""
-    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    """The configuration tables of the README, from the settings classes themselves."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in ServiceSettings.model_fields.items():
         if name == "port":
             default = ", ".join(f"{s}: {_settings_class(s).model_fields['port'].default}" for s in SERVICES)
         else:
-            value = getattr(field.default, "value", field.default)
-            default = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        if name == "secret_key":
+            default = _default(field.default)
+        if name in ("secret_key", "admin_api_key"):
             default = "a development-only value (refused in production)"
-        rows.append(f"| `FIRSTCALL_{name.upper()}` | `{default}` | {field.description} |")
-    return "\n".join(rows) + "\n"
+        lines.append(f"| `FIRSTCALL_{name.upper()}` | `{default}` | {field.description} |")
+    for service in SERVICES:
+        own = {
+            name: field
+            for name, field in _settings_class(service).model_fields.items()
+            if name not in ServiceSettings.model_fields
+        }
+        if own:
+            lines += ["", f"Only the {service}:", "", "| variable | default | meaning |", "| --- | --- | --- |"]
+            lines += [
+                f"| `FIRSTCALL_{service.upper()}_{name.upper()}` | `{_default(field.default)}` | {field.description} |"
+                for name, field in own.items()
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def _default(value: object) -> str:
+    value = getattr(value, "value", value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
 
 
 def _settings_class(service: str) -> type[ServiceSettings]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Table, event, text
+from sqlalchemy import BigInteger, DateTime, Dialect, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -38,6 +39,28 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact amount with two decimals, stored as integer minor units (cents) on every backend.
+
+    SQLite has no exact decimal type; integers are exact everywhere and SUM() over them stays exact.
+    """
+
+    impl = BigInteger()
+    cache_ok = True
+    _CENT = Decimal("0.01")
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        cents = Decimal(value) / self._CENT
+        if cents != cents.to_integral_value():
+            raise ValueError(f"{value} has more than two decimals")
+        return int(cents)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else (Decimal(int(value)) * self._CENT).quantize(self._CENT)
 
 
 class Database:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shared.bus.factory import make_bus
 from shared.bus.port import Consumer, MessageBus
@@ -25,8 +25,17 @@ from shared.messaging.outbox import OutboxRelay
 from shared.metrics import ServiceMetrics
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
+from shared.web.auth import Authenticator
 
 log = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    """A service's own background part (a sweep, a model cache, an HTTP client) with a lifecycle."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -46,7 +55,10 @@ class ServiceRuntime:
     migrate: Callable[[Database], Awaitable[None]]
     consumers: Sequence[ConsumerBinding] = ()
     owns_bus: bool = True
+    components: list[Component] = field(default_factory=list)
+    extensions: dict[str, Any] = field(default_factory=dict)  # a service's own parts, for its endpoints
     relay: OutboxRelay = field(init=False)
+    authenticator: Authenticator = field(init=False)
     _running: list[Consumer] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +72,13 @@ class ServiceRuntime:
             poll_interval=s.outbox_poll_interval_ms / 1000,
             retention=timedelta(hours=s.outbox_retention_hours),
         )
+        admin = s.admin_api_key.get_secret_value() if s.admin_api_key else None
+        self.authenticator = Authenticator(
+            database=self.database,
+            secret=s.secret_key.get_secret_value(),
+            admin_key=admin,
+            default_rate_per_minute=s.api_rate_limit_per_minute,
+        )
 
     @property
     def name(self) -> str:
@@ -71,6 +90,8 @@ class ServiceRuntime:
         if self.owns_bus:
             await self.bus.start()
         await self.relay.start()
+        for component in self.components:
+            await component.start()
         for binding in self.consumers:
             subscription = binding.dispatcher.subscription(
                 topics=[self.settings.topic(t.name) for t in binding.topics],
@@ -91,6 +112,8 @@ class ServiceRuntime:
             except TimeoutError:
                 log.warning("%s: a consumer did not stop within %.0fs", self.name, grace)
         self._running.clear()
+        for component in reversed(self.components):
+            await component.stop()
         await self.relay.stop(flush_timeout=grace)
         if self.owns_bus:
             await self.bus.stop()
@@ -119,11 +142,12 @@ def assemble_runtime(
     migrations: Path,
     handlers: Mapping[type[Event], EventHandler] | None = None,
     bus: MessageBus | None = None,
+    metrics: ServiceMetrics | None = None,
 ) -> ServiceRuntime:
     """A service's runtime from its settings: its database, the bus (its own unless one is shared),
     and one consumer group (named after the service) fed by the topics its handlers' events travel on."""
     database = Database(settings.resolved_database_url())
-    metrics = ServiceMetrics(settings.service_name)
+    metrics = metrics or ServiceMetrics(settings.service_name)
     consumers: list[ConsumerBinding] = []
     if handlers:
         dispatcher = EventDispatcher(group=settings.service_name, database=database, handlers=handlers, metrics=metrics)

@@ -19,8 +19,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-# Known to be public (it is in this file); refused anywhere but development and test.
+# Known to be public (they are in this file); refused anywhere but development and test.
 DEVELOPMENT_SECRET = "firstcall-development-secret-not-for-production"
+DEVELOPMENT_ADMIN_KEY = "firstcall-dev-admin-key"
 
 
 class Environment(StrEnum):
@@ -73,14 +74,24 @@ class ServiceSettings(BaseSettings):
     secret_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_SECRET), description="signs and hashes secrets; required outside development"
     )
+    admin_api_key: SecretStr | None = Field(
+        None, description="bootstrap admin API key; required outside development (where it defaults to a dev key)"
+    )
+    api_rate_limit_per_minute: int = Field(600, ge=1, description="default requests per minute per API key")
     migrate_on_start: bool = Field(True, description="apply Alembic migrations when the service starts")
 
     @model_validator(mode="after")
-    def _refuse_development_secret_in_production(self) -> Self:
-        if self.environment is Environment.PRODUCTION:
-            secret = self.secret_key.get_secret_value()
-            if secret == DEVELOPMENT_SECRET or len(secret) < 32:
-                raise ValueError("FIRSTCALL_SECRET_KEY must be set to a random value of 32+ characters")
+    def _refuse_development_secrets_in_production(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            if self.admin_api_key is None:
+                object.__setattr__(self, "admin_api_key", SecretStr(DEVELOPMENT_ADMIN_KEY))
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret == DEVELOPMENT_SECRET or len(secret) < 32:
+            raise ValueError("FIRSTCALL_SECRET_KEY must be set to a random value of 32+ characters")
+        admin = self.admin_api_key.get_secret_value() if self.admin_api_key else ""
+        if admin == DEVELOPMENT_ADMIN_KEY or len(admin) < 32:
+            raise ValueError("FIRSTCALL_ADMIN_API_KEY must be set to a random value of 32+ characters")
         return self
 
     @classmethod

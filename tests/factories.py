@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,10 @@ from services.knowledge.settings import KnowledgeSettings
 from services.notifier.settings import NotifierSettings
 from services.router.settings import RouterSettings
 from shared.events.catalogue import TicketOpened
-from shared.settings import ServiceSettings
+from shared.settings import DEVELOPMENT_ADMIN_KEY, ServiceSettings
+
+# The bootstrap admin key every non-production service accepts; tests call as admin unless they test scopes.
+ADMIN = {"Authorization": f"Bearer {DEVELOPMENT_ADMIN_KEY}"}
 
 SETTINGS_CLASSES: dict[str, type[ServiceSettings]] = {
     "router": RouterSettings,
@@ -63,3 +66,40 @@ def service_settings(service: str, *, data_dir: Path, **overrides: Any) -> Servi
     }
     values.update(overrides)
     return SETTINGS_CLASSES[service](**values)
+
+
+def agent_request(**overrides: Any) -> dict[str, Any]:
+    """A valid POST /v1/agents body: an available payments agent who may credit up to 50 EUR."""
+    body: dict[str, Any] = {
+        "display_name": "Grace Hopper",
+        "team": "payments",
+        "role": "agent",
+        "skills": {"cards": 3, "refunds": 3},
+        "capacity": {"phone": 1, "chat": 2, "email": 5},
+        "authority": {
+            "credit": {"EUR": "50.00"},
+            "refund": {"EUR": "200.00"},
+            "return": {"EUR": "500.00"},
+            "replacement": {"EUR": "300.00"},
+        },
+        "status": "available",
+    }
+    body.update(overrides)
+    return body
+
+
+def order_request(**overrides: Any) -> dict[str, Any]:
+    """A valid POST /v1/orders body: one 120.00 EUR order placed yesterday by ada@example.com."""
+    body: dict[str, Any] = {
+        "customer": {"email": "ada@example.com"},
+        "source": "shop",
+        "external_ref": f"SO-{uuid.uuid4().hex[:8]}",
+        "currency": "EUR",
+        "lines": [
+            {"sku": "KB-1", "description": "Keyboard", "quantity": 1, "unit_price": "100.00"},
+            {"sku": "MS-2", "description": "Mouse", "quantity": 2, "unit_price": "10.00"},
+        ],
+        "ordered_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+    }
+    body.update(overrides)
+    return body

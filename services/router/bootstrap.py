@@ -1,4 +1,4 @@
-"""Wiring of the router: settings, database, bus, consumers and HTTP routes (tests pass fakes here)."""
+"""Wiring of the router: settings, database, bus, consumers, background parts and HTTP routes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.router.api import tickets
+from services.router.api import agents, api_keys, customers, intents, orders, resolutions, stats, tickets
+from services.router.api.deps import RouterComponents
+from services.router.classification.service import IntentClassifier
+from services.router.consumers.events import handlers
+from services.router.context.knowledge_client import KnowledgeClient
+from services.router.metrics import RouterMetrics
+from services.router.routing.sla import SlaMonitor
 from services.router.settings import RouterSettings
 from shared.bus.port import MessageBus
 from shared.events.catalogue import Event
@@ -15,23 +21,57 @@ from shared.runtime import ServiceRuntime, assemble_runtime
 from shared.web.app import create_service_app
 
 SETTINGS = RouterSettings
-HANDLERS: dict[type[Event], EventHandler] = {}  # the router consumes no events yet
 MIGRATIONS = Path(__file__).parent / "migrations"
-DESCRIPTION = """The front door for contact-center software: open tickets, recognise the customer on any
-channel, and route each ticket to the agent most likely to resolve it at first contact.
-Errors are RFC 9457 problem+json; writes accept an `Idempotency-Key`."""
+HANDLERS: dict[type[Event], EventHandler] = handlers(RouterSettings.model_construct())
+DESCRIPTION = """The front door for contact-center software and the brain that decides who takes each ticket,
+so that the first person a customer reaches can resolve the issue.
+
+- **Authentication:** every endpoint but the health probes takes an API key (`Authorization: Bearer <key>`)
+  with a scope: contact-center, agent, supervisor, ops or admin. Keys are rate limited (429 + Retry-After).
+- **Writes** accept an `Idempotency-Key`: a retry gets the first answer and changes nothing.
+- **Errors** are RFC 9457 `application/problem+json` naming the invalid field or the policy rule."""
 
 
 def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | None = None) -> ServiceRuntime:
     """The router's runtime; pass `bus` to share one (embedded mode) instead of owning its own."""
-    return assemble_runtime(settings or RouterSettings(), migrations=MIGRATIONS, handlers=HANDLERS, bus=bus)
+    settings = settings or RouterSettings()
+    metrics = RouterMetrics()
+    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=handlers(settings), bus=bus, metrics=metrics)
+    key = settings.knowledge_api_key or settings.admin_api_key
+    router = RouterComponents(
+        settings=settings,
+        classifier=IntentClassifier(runtime.database, settings.intent_confidence_threshold),
+        knowledge=KnowledgeClient(
+            str(settings.knowledge_url), key.get_secret_value() if key else None, settings.knowledge_timeout_ms
+        ),
+        metrics=metrics,
+    )
+    runtime.components += [
+        router.classifier,
+        router.knowledge,
+        SlaMonitor(database=runtime.database, settings=settings, metrics=metrics),
+    ]
+    runtime.extensions["router"] = router
+    return runtime
 
 
 def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = True) -> FastAPI:
-    return create_service_app(
-        runtime or build_runtime(),
+    runtime = runtime or build_runtime()
+    app = create_service_app(
+        runtime,
         title="firstcall router",
         description=DESCRIPTION,
-        routers=[tickets.router],
+        routers=[
+            tickets.router,
+            resolutions.router,
+            customers.router,
+            orders.router,
+            agents.router,
+            intents.router,
+            stats.router,
+            api_keys.router,
+        ],
         manage_runtime=manage_runtime,
     )
+    app.state.router = runtime.extensions["router"]
+    return app

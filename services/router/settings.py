@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, HttpUrl, SecretStr
 
 from shared.settings import ServiceSettings
 
@@ -13,3 +14,29 @@ class RouterSettings(ServiceSettings):
     service_name: ClassVar[str] = "router"
 
     port: int = Field(8000, ge=1, le=65535, description="HTTP port of the router")
+    default_phone_region: str | None = Field(
+        None, pattern="^[A-Z]{2}$", description="region for national phone numbers (e.g. GB); else E.164 only"
+    )
+    auto_merge_customers: bool = Field(
+        False, description="merge profiles when one ticket's identities belong to several customers"
+    )
+    intent_confidence_threshold: float = Field(
+        0.5, ge=0, le=1, description="below this confidence a ticket's intent is `unknown`"
+    )
+    return_window_days: int = Field(30, ge=0, description="days after an order in which returns are in policy")
+    customer_cap: dict[str, Decimal] = Field(
+        {"EUR": Decimal("500.00"), "USD": Decimal("500.00"), "GBP": Decimal("450.00")},
+        description="money per currency one customer may get per period without a supervisor (none: 0)",
+    )
+    customer_cap_days: int = Field(30, ge=1, description="the period of the per-customer cap, in days")
+    sla_minutes: dict[str, int] = Field(
+        {"urgent": 5, "high": 15, "normal": 60, "low": 240}, description="first-response due time per priority"
+    )
+    sla_check_seconds: float = Field(15.0, gt=0, description="how often overdue first responses are looked for")
+    fcr_reopen_window_days: int = Field(
+        7, ge=0, description="a reopen within this many days revokes first-contact resolution"
+    )
+    continuity_days: int = Field(30, ge=0, description="how recent a related ticket must be for continuity routing")
+    knowledge_url: HttpUrl = Field(HttpUrl("http://127.0.0.1:8001"), description="knowledge service, for fallbacks")
+    knowledge_api_key: SecretStr | None = Field(None, description="key for the knowledge fallback (default: admin)")
+    knowledge_timeout_ms: int = Field(150, ge=10, description="the context never waits longer on knowledge")

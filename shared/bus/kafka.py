@@ -297,10 +297,7 @@ async def ensure_topics(admin: AIOKafkaAdminClient, topics: Iterable[TopicSpec],
     if not missing:
         return
     response = await admin.create_topics(
-        [
-            NewTopic(t.name, t.partitions, replication_factor, topic_configs={"retention.ms": str(t.retention_ms)})
-            for t in missing
-        ]
+        [NewTopic(t.name, t.partitions, replication_factor, topic_configs=t.configs()) for t in missing]
     )
     for name, code, *rest in response.topic_errors:
         if code not in (0, TOPIC_ALREADY_EXISTS):

@@ -66,7 +66,7 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
             "bindings": {
                 "kafka": {
                     "partitions": topic.partitions,
-                    "topicConfiguration": {"retention.ms": topic.retention_ms},
+                    "topicConfiguration": topic.configs(),
                 }
             },
         }

@@ -9,6 +9,7 @@ Versioning: a compatible change (a new optional field) keeps the version; anythi
 with `version = 2` beside the old one, and producers publish both until every consumer has moved.
 """
 
+from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event, catalogue, event_class, parse, register, schema_version
 from shared.events.customers import (
     AccountOwnerChanged,
@@ -21,6 +22,8 @@ from shared.events.customers import (
     CustomersMerged,
     Identity,
     IdentityKind,
+    OrderLine,
+    OrderPlaced,
     OrderRecorded,
 )
 from shared.events.knowledge import (
@@ -71,6 +74,8 @@ __all__ = [
     "AgentRegistered",
     "AgentStatus",
     "AgentUpdated",
+    "ApiKeyIssued",
+    "ApiKeyRevoked",
     "ApprovalDecided",
     "ApprovalRequested",
     "ArticleArchived",
@@ -91,6 +96,8 @@ __all__ = [
     "KnownIssueRef",
     "KnownIssueStatus",
     "KnownIssueUpdated",
+    "OrderLine",
+    "OrderPlaced",
     "OrderRecorded",
     "Priority",
     "ProblemDetected",

@@ -142,3 +142,36 @@ class AgentUpdated(AgentEvent):
     status: AgentStatus
     changed: list[str]
     updated_at: datetime
+
+
+class OrderLine(BaseModel):
+    sku: str = Field(max_length=100)
+    description: str = Field(max_length=300)
+    quantity: int = Field(ge=1)
+    unit_price: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+
+
+@register
+class OrderPlaced(Event):
+    """Inbound contract for commerce systems: publish this on `firstcall.commerce.orders` and the router
+    records the order (idempotent on `system` + `external_ref`), matched to the customer by identities."""
+
+    name = "commerce.order_placed"
+    producer = "commerce"
+    topic = topics.COMMERCE
+    summary = "A commerce system reports an order (consumed by the router)."
+
+    system: str = Field(max_length=40, description="the commerce system's name", examples=["shop"])
+    external_ref: str = Field(max_length=100)
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    customer_external_id: str | None = None
+    customer_name: str | None = None
+    currency: str = Field(pattern="^[A-Z]{3}$")
+    lines: list[OrderLine] = Field(min_length=1)
+    ordered_at: datetime
+    delivered_at: datetime | None = None
+
+    @property
+    def aggregate_id(self) -> str:
+        return f"{self.system}:{self.external_ref}"

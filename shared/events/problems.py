@@ -61,6 +61,8 @@ class ProblemUpdated(ProblemState):
     joined_ticket_id: UUID | None = None
     change: Literal["report_joined", "merged", "split", "edited"]
     updated_at: datetime
+    merged_problem_ids: list[UUID] = Field(default_factory=list, description="problems folded into this one")
+    split_ticket_ids: list[UUID] = Field(default_factory=list, description="tickets ops split off this problem")
 
 
 @register

@@ -17,6 +17,13 @@ class TopicSpec:
     partitions: int
     retention_ms: int
     description: str
+    compacted: bool = False  # keep the latest record per key forever (state, not history)
+
+    def configs(self) -> dict[str, str]:
+        """Broker-side topic configuration."""
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        return {"retention.ms": str(self.retention_ms)}
 
 
 # Partitions bound how many replicas of a consumer group can share the work: 6 leaves room to scale out.
@@ -36,6 +43,12 @@ NOTIFICATIONS = TopicSpec(
     "firstcall.notifications", 3, 30 * DAY_MS, "Customers told about problems, keyed by customer id."
 )
 
+# Compacted: a service that starts later still finds every key's latest state (issued or revoked).
+COMMERCE = TopicSpec(
+    "firstcall.commerce.orders", 3, 30 * DAY_MS, "Orders reported by commerce systems (inbound), by order ref."
+)
+ACCESS = TopicSpec("firstcall.access", 1, 0, "API keys issued and revoked, keyed by key id.", compacted=True)
+
 # One consumer group per service; its poison messages go to its own dead-letter topic.
 CONSUMER_GROUPS = ("router", "knowledge", "notifier")
 
@@ -47,5 +60,5 @@ def dead_letter_topic(group: str) -> TopicSpec:
 
 def all_topics() -> list[TopicSpec]:
     """Every topic the system needs, in a stable order."""
-    domain = [TICKETS, CUSTOMERS, AGENTS, RESOLUTIONS, KNOWLEDGE, PROBLEMS, NOTIFICATIONS]
+    domain = [TICKETS, CUSTOMERS, AGENTS, RESOLUTIONS, KNOWLEDGE, PROBLEMS, NOTIFICATIONS, COMMERCE, ACCESS]
     return [*domain, *(dead_letter_topic(group) for group in CONSUMER_GROUPS)]

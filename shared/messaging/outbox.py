@@ -78,6 +78,9 @@ class OutboxRelay:
         self.physical_topic = physical_topic
         self.batch_size, self.poll_interval, self.retention = batch_size, poll_interval, retention
         self._wake = asyncio.Event()
+        # The loop and flush() may both publish; within one process they take turns (across processes the
+        # PostgreSQL advisory lock does it), so no row is read twice while its first publish is in flight.
+        self._turn = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._last_housekeeping = datetime.min.replace(tzinfo=UTC)
         self.bus_ok = True
@@ -139,8 +142,12 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows; returns how many were published (0 if none or bus down)."""
-        if self.database.is_sqlite:
-            return await self._publish_batch_single_writer()
+        async with self._turn:
+            if self.database.is_sqlite:
+                return await self._publish_batch_single_writer()
+            return await self._publish_batch_locked()
+
+    async def _publish_batch_locked(self) -> int:
         async with self.database.session() as session, session.begin():
             lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY, type_=Boolean))
             if not await session.scalar(lock):

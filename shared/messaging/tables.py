@@ -1,4 +1,4 @@
-"""Tables every service keeps in its own database for reliable messaging and idempotent HTTP writes.
+"""Tables every service keeps in its own database: reliable messaging, idempotent writes, API keys.
 
 They live in their own MetaData: each service's Alembic environment migrates them beside its domain tables
 (`target_metadata = [Base.metadata, messaging_metadata]`), and no service's ORM registry sees another's.
@@ -66,4 +66,19 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("response", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# Issued by the router, copied into every service from ApiKeyIssued/ApiKeyRevoked events. Only a keyed
+# hash is stored: a leaked table (or topic) does not give anyone a usable key.
+api_keys = Table(
+    "api_keys",
+    messaging_metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("scopes", String(200), nullable=False, comment="comma-separated"),
+    Column("agent_id", String(36), nullable=True, comment="the agent an agent-scoped key acts as"),
+    Column("rate_limit_per_minute", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )

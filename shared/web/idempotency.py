@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Header
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +85,12 @@ async def run_once(
                 return stored
             if attempt == CONFLICT_ATTEMPTS:
                 raise
+        except ProblemError:
+            # A concurrent twin with the same key may have committed first and changed the state this
+            # request was checked against (the ticket is now resolved): the client gets the twin's answer.
+            if key is not None and (stored := await _lookup(database, scope, key, request_fingerprint)):
+                return stored
+            raise
         else:
             return StoredResponse(status_code, body, replayed=False)
     raise AssertionError("unreachable: the loop returns or raises")
@@ -120,3 +127,22 @@ async def _lookup(database: Database, scope: str, key: str, request_fingerprint:
             errors=[FieldError(field="header.Idempotency-Key", message="reused with a different body", type="reused")],
         )
     return StoredResponse(row.status_code, orjson.loads(row.response), replayed=True)
+
+
+async def respond_once(
+    database: Database,
+    *,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
+    location: Callable[[Any], str | None] | None = None,
+) -> JSONResponse:
+    """`run_once` as an HTTP response: replays say so in a header; creations say where they live."""
+    result = await run_once(
+        database, scope=scope, key=key, request_fingerprint=fingerprint("", scope, payload), write=write
+    )
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    if location is not None and result.status_code in (200, 201, 202) and (where := location(result.body)):
+        headers["Location"] = where
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)

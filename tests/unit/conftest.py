@@ -12,7 +12,7 @@ import pytest
 from services.embedded import SERVICES, build_embedded
 from shared.bus.memory import InMemoryBus
 from shared.runtime import ServiceRuntime
-from tests.factories import service_settings
+from tests.factories import ADMIN, service_settings
 
 
 @dataclass
@@ -40,7 +40,9 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     for runtime in runtimes:
         await runtime.start()
     clients = {
-        runtime.name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{runtime.name}")
+        runtime.name: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=f"http://{runtime.name}", headers=ADMIN
+        )
         for runtime, app in zip(runtimes, apps, strict=True)
     }
     yield Stack(bus, {runtime.name: runtime for runtime in runtimes}, clients)

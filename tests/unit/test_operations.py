@@ -38,7 +38,7 @@ async def test_a_bus_outage_degrades_readiness_but_tickets_are_still_accepted(st
     assert ready.status_code == 200
     assert ready.json()["status"] == "degraded"
     assert ready.json()["checks"]["bus"].startswith("degraded")
-    assert ready.json()["checks"]["outbox_pending"] == 1
+    assert ready.json()["checks"]["outbox_pending"] >= 1
 
     stack.bus.available = True
     await relay.flush(timeout=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -103,3 +104,14 @@ async def test_stop_flushes_what_is_still_pending(messaging_db: Database, bus: I
         await session.commit()
     await relay.stop(flush_timeout=2)
     assert len(bus.records(TICKETS.name)) == 3
+
+
+async def test_concurrent_publishers_in_one_process_publish_each_event_once(
+    messaging_db: Database, bus: InMemoryBus, relay: OutboxRelay
+) -> None:
+    async with messaging_db.session() as session:
+        staged = await add_events(session, *(ticket_opened() for _ in range(20)))
+        await session.commit()
+    await asyncio.gather(*(relay.publish_batch() for _ in range(4)))
+    published = [from_kafka(r.value, r.headers).id for r in bus.records(TICKETS.name)]
+    assert sorted(published) == sorted(e.id for e in staged)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from services.knowledge.settings import KnowledgeSettings
 from services.router.settings import RouterSettings
 from shared.logs import RepeatFilter
-from shared.settings import BusKind
+from shared.settings import DEVELOPMENT_ADMIN_KEY, BusKind
 
 
 def test_defaults_are_the_embedded_mode(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,6 +40,7 @@ def test_service_specific_variables_beat_the_shared_ones(monkeypatch: pytest.Mon
 
 def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIRSTCALL_ENVIRONMENT", "production")
+    monkeypatch.setenv("FIRSTCALL_ADMIN_API_KEY", "a" * 40)
     monkeypatch.delenv("FIRSTCALL_SECRET_KEY", raising=False)
     with pytest.raises(ValidationError, match="FIRSTCALL_SECRET_KEY"):
         RouterSettings()
@@ -66,3 +67,19 @@ def test_repeated_log_lines_of_one_kind_are_let_through_once_per_window() -> Non
     assert not repeats.filter(record("Unable connect to node %s", 10.0))
     assert repeats.filter(record("Another message", 10.0))
     assert repeats.filter(record("Unable connect to node %s", 61.0))
+
+
+def test_production_requires_its_own_admin_key_and_development_gets_a_known_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FIRSTCALL_ADMIN_API_KEY", raising=False)
+    assert RouterSettings().admin_api_key is not None
+    monkeypatch.setenv("FIRSTCALL_ENVIRONMENT", "production")
+    monkeypatch.setenv("FIRSTCALL_SECRET_KEY", "s" * 40)
+    with pytest.raises(ValidationError, match="FIRSTCALL_ADMIN_API_KEY"):
+        RouterSettings()
+    monkeypatch.setenv("FIRSTCALL_ADMIN_API_KEY", DEVELOPMENT_ADMIN_KEY)
+    with pytest.raises(ValidationError, match="FIRSTCALL_ADMIN_API_KEY"):
+        RouterSettings()
+    monkeypatch.setenv("FIRSTCALL_ADMIN_API_KEY", "k" * 40)
+    assert RouterSettings().admin_api_key.get_secret_value() == "k" * 40  # type: ignore[union-attr]

@@ -1,46 +1,184 @@
-"""/v1/tickets: how contact-center software opens a ticket and reads it back."""
+"""/v1/tickets: opening a ticket, reading it, correcting it, and the agent's context and notes."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import orjson
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.access.acting import acting_agent
+from services.router.api.deps import AgentWork, Intake, Now, Reader, Router, idempotency_scope
+from services.router.context import service as context_service
+from services.router.context.schemas import TicketContext
+from services.router.routing import service as routing
 from services.router.tickets import service as ticket_service
-from services.router.tickets.schemas import TicketCreate, TicketRead
+from services.router.tickets.schemas import (
+    Assignment,
+    NoteCreate,
+    NoteRead,
+    OpenedTicket,
+    RoutingDecisionRead,
+    RoutingExplanation,
+    TicketCreate,
+    TicketRead,
+    TicketUpdate,
+)
 from shared.web.app import RuntimeDep, SessionDep
-from shared.web.idempotency import IdempotencyKey, fingerprint, run_once
+from shared.web.idempotency import IdempotencyKey, respond_once
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+
+def _location(body: Any) -> str | None:
+    return f"/v1/tickets/{body['id']}" if isinstance(body, dict) and "id" in body else None
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=TicketRead,
-    summary="Open a ticket (send an Idempotency-Key so a retry cannot open it twice)",
+    response_model=OpenedTicket,
+    summary="Open a ticket: the customer is recognised, the text classified, and the ticket routed",
     responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
-async def open_ticket(body: TicketCreate, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    async def write(session: AsyncSession) -> tuple[int, object]:
-        ticket = await ticket_service.open_ticket(session=session, request=body)
-        return status.HTTP_201_CREATED, TicketRead.model_validate(ticket).model_dump(mode="json")
+async def open_ticket(
+    body: TicketCreate,
+    principal: Intake,
+    runtime: RuntimeDep,
+    components: Router,
+    now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    await components.classifier.refresh()
 
-    result = await run_once(
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        opened = await ticket_service.open_ticket(
+            session=session,
+            request=body,
+            classifier=components.classifier,
+            settings=components.settings,
+            actor=principal.key_id,
+            now=now,
+        )
+        ticket = opened.ticket
+        assignment = None
+        if ticket.agent_id is not None and ticket.assigned_at is not None:
+            assignment = Assignment(
+                agent_id=ticket.agent_id,
+                rule=opened.decision.rule,
+                reason=opened.decision.explanation,
+                assigned_at=ticket.assigned_at,
+            )
+        read = OpenedTicket(
+            **TicketRead.model_validate(ticket).model_dump(),
+            assignment=assignment,
+            queue_position=opened.queue_position,
+            customer_created=opened.customer_created,
+            possible_duplicate_customers=opened.possible_duplicates,
+        )
+        return status.HTTP_201_CREATED, read.model_dump(mode="json")
+
+    response = await respond_once(
         runtime.database,
-        scope="POST /v1/tickets",
+        scope=idempotency_scope(principal, "POST /v1/tickets"),
         key=idempotency_key,
-        request_fingerprint=fingerprint("POST", "/v1/tickets", body.model_dump(mode="json")),
+        payload=body.model_dump(mode="json"),
         write=write,
+        location=_location,
     )
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-    if isinstance(result.body, dict) and "id" in result.body:
-        headers["Location"] = f"/v1/tickets/{result.body['id']}"
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+    if response.status_code == 201 and "idempotent-replayed" not in response.headers:
+        components.metrics.tickets_opened.labels(body.channel, _intent_label(response)).inc()
+    return response
+
+
+def _intent_label(response: JSONResponse) -> str:
+    return str(orjson.loads(response.body).get("intent") or "unknown")
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, summary="Read a ticket")
-async def get_ticket(ticket_id: uuid.UUID, session: SessionDep) -> TicketRead:
+async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> TicketRead:
     return TicketRead.model_validate(await ticket_service.get_ticket(session=session, ticket_id=ticket_id))
+
+
+@router.patch(
+    "/{ticket_id}",
+    response_model=TicketRead,
+    summary="Correct a ticket (subject, description, priority, intent); knowledge suggests again",
+)
+async def update_ticket(
+    ticket_id: uuid.UUID, body: TicketUpdate, session: SessionDep, components: Router, now: Now, _: AgentWork
+) -> TicketRead:
+    ticket = await ticket_service.update_ticket(
+        session=session, ticket_id=ticket_id, request=body, settings=components.settings, now=now
+    )
+    await session.commit()
+    return TicketRead.model_validate(ticket)
+
+
+@router.get(
+    "/{ticket_id}/context",
+    response_model=TicketContext,
+    summary="Everything the first agent needs: customer, orders, knowledge, problem, allowed actions",
+)
+async def get_context(
+    ticket_id: uuid.UUID, session: SessionDep, components: Router, now: Now, principal: AgentWork
+) -> TicketContext:
+    return await context_service.ticket_context(
+        session=session,
+        ticket_id=ticket_id,
+        agent_id=principal.agent_id,
+        settings=components.settings,
+        knowledge=components.knowledge,
+        now=now,
+    )
+
+
+@router.get(
+    "/{ticket_id}/routing",
+    response_model=RoutingExplanation,
+    summary="Why the ticket went where it went: candidates considered, why chosen, why others not",
+)
+async def get_routing(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> RoutingExplanation:
+    ticket = await ticket_service.get_ticket(session=session, ticket_id=ticket_id)
+    decisions = await routing.decisions(session=session, ticket_id=ticket_id)
+    return RoutingExplanation(
+        ticket_id=ticket.id,
+        intent=ticket.intent,
+        required_skills=dict(ticket.required_skills),
+        likely_resolution=ticket.likely_resolution,
+        decisions=[RoutingDecisionRead.model_validate(d) for d in decisions],
+    )
+
+
+@router.post(
+    "/{ticket_id}/notes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NoteRead,
+    summary="Add a note; the assigned agent's first public note is the first response (SLA)",
+)
+async def add_note(
+    ticket_id: uuid.UUID,
+    body: NoteCreate,
+    runtime: RuntimeDep,
+    now: Now,
+    principal: AgentWork,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    agent_id = acting_agent(principal, body.agent_id)
+
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        note = await ticket_service.add_note(
+            session=session, ticket_id=ticket_id, request=body, agent_id=agent_id, now=now
+        )
+        return status.HTTP_201_CREATED, NoteRead.model_validate(note).model_dump(mode="json")
+
+    return await respond_once(
+        runtime.database,
+        scope=idempotency_scope(principal, f"POST /v1/tickets/{ticket_id}/notes"),
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+    )

@@ -17,6 +17,9 @@ class Customer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     display_name: Mapped[str | None] = mapped_column(String(200))
+    owner_agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    # A merged profile is kept as a tombstone pointing at the survivor, so old references still resolve.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Async sessions cannot lazy-load: "raise" turns a forgotten eager load into a clear error.
     identities: Mapped[list[CustomerIdentity]] = relationship(back_populates="customer", lazy="raise")

@@ -1,15 +1,14 @@
-"""How callers identify a customer when they open a ticket."""
+"""Customers as callers identify them and as agents read them."""
 
 from __future__ import annotations
 
-import re
-from typing import Self
+import uuid
+from datetime import datetime
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE_NOISE = re.compile(r"[\s().-]")
-_PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+from services.router.customers.identities import normalise_email, normalise_external_id
 
 
 class CustomerRef(BaseModel):
@@ -18,11 +17,10 @@ class CustomerRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str | None = Field(None, max_length=320, examples=["ada@example.com"])
-    phone: str | None = Field(None, max_length=40, examples=["+44 20 7946 0958"])
+    phone: str | None = Field(None, max_length=40, description="normalised to E.164", examples=["+44 20 7946 0958"])
     external_id: str | None = Field(
         None,
         max_length=200,
-        pattern=r"^[a-z0-9_.-]{1,40}:\S.*$",
         description="`system:id`, e.g. `helpdesk:4711` or `crm:ACC-1`",
         examples=["helpdesk:4711"],
     )
@@ -30,23 +28,13 @@ class CustomerRef(BaseModel):
 
     @field_validator("email")
     @classmethod
-    def _normalise_email(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        email = value.strip().lower()
-        if not _EMAIL.match(email):
-            raise ValueError("not an email address")
-        return email
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_email(value)
 
-    @field_validator("phone")
+    @field_validator("external_id")
     @classmethod
-    def _normalise_phone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        phone = _PHONE_NOISE.sub("", value)
-        if not _PHONE.match(phone):
-            raise ValueError("not a phone number")
-        return phone
+    def _external_id(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_external_id(value)
 
     @model_validator(mode="after")
     def _needs_an_identity(self) -> Self:
@@ -54,7 +42,52 @@ class CustomerRef(BaseModel):
             raise ValueError("give at least one of email, phone or external_id")
         return self
 
-    def identities(self) -> list[tuple[str, str]]:
-        """(kind, normalised value) pairs, strongest first."""
-        pairs = [("external_id", self.external_id), ("email", self.email), ("phone", self.phone)]
-        return [(kind, value) for kind, value in pairs if value]
+
+class IdentityRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: Literal["email", "phone", "external_id"]
+    value: str
+    created_at: datetime
+
+
+class CustomerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    display_name: str | None
+    owner_agent_id: uuid.UUID | None
+    merged_into_id: uuid.UUID | None
+    created_at: datetime
+    identities: list[IdentityRead]
+
+
+class CustomerMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merge_customer_id: uuid.UUID = Field(description="the duplicate profile, folded into this one")
+    reason: str = Field(min_length=1, max_length=500, examples=["same person: email and phone confirmed on call"])
+
+
+class OwnerChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: uuid.UUID | None = Field(description="the new account owner, or null for none")
+
+
+class ActivityRead(BaseModel):
+    """One entry of a customer's history, whatever its kind."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str = Field(examples=["ticket.opened", "order.recorded", "ledger.credit", "note", "transfer"])
+    ref_id: uuid.UUID
+    ticket_id: uuid.UUID | None
+    summary: str
+    occurred_at: datetime
+
+
+class HistoryPage(BaseModel):
+    items: list[ActivityRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")

@@ -1,20 +1,64 @@
-"""Recognising the caller: one customer profile, whichever channel they come through."""
+"""One customer across every channel: recognise, look up, merge, and hand over to a new owner."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from services.router.customers.identities import normalise_phone
 from services.router.customers.models import Customer, CustomerIdentity
 from services.router.customers.schemas import CustomerRef
+from services.router.history import service as history
+from shared.errors import FieldError, NotFound, ProblemError
+from shared.events.catalogue import CustomerIdentityLinked, CustomerRegistered, Identity
+from shared.messaging.outbox import add_events
+
+# Strongest first: an id in another system beats an email, an email beats a (shareable) phone.
+_STRENGTH = {"external_id": 0, "email": 1, "phone": 2}
 
 
-async def find_or_create_customer(*, session: AsyncSession, ref: CustomerRef) -> Customer:
-    """The customer behind the given identities; a new profile if none is known yet."""
-    pairs = ref.identities()
+@dataclass
+class Recognition:
+    customer: Customer
+    created: bool
+    linked: list[tuple[str, str]] = field(default_factory=list)
+    other_matches: list[uuid.UUID] = field(default_factory=list)  # profiles that look like the same person
+
+
+def identity_pairs(ref: CustomerRef, *, phone_region: str | None, field_prefix: str) -> list[tuple[str, str]]:
+    """(kind, normalised value) pairs, strongest first; an unusable phone is a 422 naming the field."""
+    pairs = []
+    if ref.external_id:
+        pairs.append(("external_id", ref.external_id))
+    if ref.email:
+        pairs.append(("email", ref.email))
+    if ref.phone:
+        pairs.append(("phone", phone_or_problem(ref.phone, phone_region, f"{field_prefix}.phone")))
+    return pairs
+
+
+def phone_or_problem(value: str, region: str | None, field_name: str) -> str:
+    try:
+        return normalise_phone(value, region)
+    except ValueError as exc:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Request is invalid",
+            f"{field_name}: {exc}",
+            errors=[FieldError(field=field_name, message=str(exc), type="value_error")],
+        ) from exc
+
+
+async def recognise(
+    *, session: AsyncSession, pairs: list[tuple[str, str]], name: str | None, now: datetime
+) -> Recognition:
+    """The customer behind these identities (a new profile if none); new identities are linked."""
     known = (
         await session.scalars(
             select(CustomerIdentity)
@@ -23,15 +67,84 @@ async def find_or_create_customer(*, session: AsyncSession, ref: CustomerRef) ->
         )
     ).all()
     by_pair = {(identity.kind, identity.value): identity for identity in known}
-    now = datetime.now(UTC)
-    owner = next((by_pair[pair].customer for pair in pairs if pair in by_pair), None)
-    if owner is None:
-        owner = Customer(display_name=ref.name, created_at=now, identities=[])
-        session.add(owner)
-    elif ref.name and not owner.display_name:
-        owner.display_name = ref.name
+    owners = [by_pair[pair].customer for pair in pairs if pair in by_pair]
+    owners = [await _live(session, customer) for customer in owners]
+    if owners:
+        result = Recognition(owners[0], created=False)
+        result.other_matches = list(dict.fromkeys(c.id for c in owners[1:] if c.id != owners[0].id))
+        if name and not result.customer.display_name:
+            result.customer.display_name = name
+    else:
+        customer = Customer(id=uuid.uuid4(), display_name=name, created_at=now, identities=[])
+        session.add(customer)
+        result = Recognition(customer, created=True)
     for kind, value in pairs:
         if (kind, value) not in by_pair:
-            owner.identities.append(CustomerIdentity(kind=kind, value=value, created_at=now))
+            result.customer.identities.append(CustomerIdentity(kind=kind, value=value, created_at=now))
+            result.linked.append((kind, value))
     await session.flush()
-    return owner
+    await _announce(session, result, now)
+    return result
+
+
+async def _live(session: AsyncSession, customer: Customer) -> Customer:
+    """Follow merge tombstones to the surviving profile."""
+    while customer.merged_into_id is not None:
+        survivor = await get_customer(session=session, customer_id=customer.merged_into_id)
+        customer = survivor
+    return customer
+
+
+async def _announce(session: AsyncSession, result: Recognition, now: datetime) -> None:
+    customer = result.customer
+    if result.created:
+        identities = [Identity(kind=k, value=v) for k, v in result.linked]
+        await add_events(
+            session,
+            CustomerRegistered(
+                customer_id=customer.id, display_name=customer.display_name, identities=identities, registered_at=now
+            ),
+        )
+        return
+    for kind, value in result.linked:
+        await add_events(
+            session,
+            CustomerIdentityLinked(customer_id=customer.id, identity=Identity(kind=kind, value=value), linked_at=now),
+        )
+        history.record(
+            session=session,
+            customer_id=customer.id,
+            kind="identity.linked",
+            ref_id=customer.id,
+            summary=f"{kind.replace('_', ' ')} {value} linked",
+            occurred_at=now,
+        )
+
+
+async def get_customer(*, session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    """A customer with identities, or a 404 problem."""
+    customer = await session.scalar(
+        select(Customer).where(Customer.id == customer_id).options(selectinload(Customer.identities))
+    )
+    if customer is None:
+        raise NotFound("Customer", customer_id)
+    return customer
+
+
+async def find_by_identity(*, session: AsyncSession, kind: str, value: str) -> Customer:
+    """The (surviving) customer known by one identity, or a 404 problem."""
+    identity = await session.scalar(
+        select(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+    )
+    if identity is None:
+        raise NotFound("Customer", f"{kind} {value}")
+    customer = await get_customer(session=session, customer_id=identity.customer_id)
+    return await _live(session, customer)
+
+
+def sort_strongest(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted(pairs, key=lambda pair: _STRENGTH[pair[0]])
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,38 +1,77 @@
-"""Opening and reading tickets; every change is stored with its event in one transaction."""
+"""Opening tickets and working on them: every change is stored with its events in one transaction."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.classification import service as intent_service
+from services.router.classification.service import IntentClassifier
+from services.router.customers import merging
 from services.router.customers import service as customer_service
-from services.router.tickets.models import Ticket
-from services.router.tickets.schemas import TicketCreate
-from shared.errors import NotFound
-from shared.events.catalogue import TicketOpened
+from services.router.history import service as history
+from services.router.routing import engine
+from services.router.routing import service as routing
+from services.router.settings import RouterSettings
+from services.router.tickets.models import PRIORITY_RANK, Ticket, TicketNote
+from services.router.tickets.schemas import NoteCreate, TicketCreate, TicketUpdate
+from shared.errors import Conflict, NotFound
+from shared.events.catalogue import TicketOpened, TicketUpdated
 from shared.messaging.outbox import add_events
 
 
-async def open_ticket(*, session: AsyncSession, request: TicketCreate) -> Ticket:
-    """Store a new ticket for the recognised customer and stage TicketOpened (caller commits)."""
-    customer = await customer_service.find_or_create_customer(session=session, ref=request.customer)
-    now = datetime.now(UTC)
-    ticket = Ticket(
-        id=uuid.uuid4(),
-        customer_id=customer.id,
-        channel=request.channel,
-        subject=request.subject,
-        description=request.description,
-        priority=request.priority,
-        status="open",
-        attributes=dict(request.attributes),
-        opened_at=now,
-        updated_at=now,
+@dataclass
+class Opened:
+    ticket: Ticket
+    decision: engine.Decision
+    queue_position: int | None
+    customer_created: bool
+    possible_duplicates: list[uuid.UUID]
+
+
+async def open_ticket(
+    *,
+    session: AsyncSession,
+    request: TicketCreate,
+    classifier: IntentClassifier,
+    settings: RouterSettings,
+    actor: str,
+    now: datetime,
+) -> Opened:
+    """Recognise the customer, classify, store, route: the whole hot path in the caller's transaction."""
+    pairs = customer_service.identity_pairs(
+        request.customer, phone_region=settings.default_phone_region, field_prefix="body.customer"
     )
-    session.add(ticket)
-    await session.flush()
+    recognition = await customer_service.recognise(session=session, pairs=pairs, name=request.customer.name, now=now)
+    customer = recognition.customer
+    duplicates = recognition.other_matches
+    if duplicates and settings.auto_merge_customers:
+        for other in duplicates:
+            customer, _ = await merging.merge_customers(
+                session=session,
+                survivor_id=customer.id,
+                merged_id=other,
+                reason="one ticket's identities belonged to both",
+                actor=actor,
+                now=now,
+            )
+        duplicates = []
+    ticket = await _new_ticket(
+        session, request=request, customer_id=customer.id, classifier=classifier, settings=settings, now=now
+    )
+    history.record(
+        session=session,
+        customer_id=customer.id,
+        kind="ticket.opened",
+        ref_id=ticket.id,
+        ticket_id=ticket.id,
+        summary=f"{ticket.channel}: {ticket.subject}",
+        occurred_at=now,
+        actor=actor,
+    )
     await add_events(
         session,
         TicketOpened(
@@ -42,17 +81,134 @@ async def open_ticket(*, session: AsyncSession, request: TicketCreate) -> Ticket
             channel=request.channel,
             subject=ticket.subject,
             description=ticket.description,
-            priority=request.priority,
+            priority=ticket.priority,
             opened_at=now,
             attributes=ticket.attributes,
+            intent=ticket.intent,
+            intent_confidence=ticket.intent_confidence,
+        ),
+    )
+    preferred = await routing.continuity_preferences(
+        session=session,
+        ticket=ticket,
+        owner_agent_id=customer.owner_agent_id,
+        since=now - timedelta(days=settings.continuity_days),
+    )
+    decision = await routing.route_ticket(session=session, ticket=ticket, preferred=preferred, now=now)
+    position = await routing.queue_position(session=session, ticket=ticket)
+    return Opened(ticket, decision, position, recognition.created, duplicates)
+
+
+async def _new_ticket(
+    session: AsyncSession,
+    *,
+    request: TicketCreate,
+    customer_id: uuid.UUID,
+    classifier: IntentClassifier,
+    settings: RouterSettings,
+    now: datetime,
+) -> Ticket:
+    classification = classifier.classify(f"{request.subject}\n{request.description}")
+    profile = (await intent_service.profiles(session=session)).get(classification.intent or "")
+    priority = request.priority
+    if profile is not None and profile.priority and PRIORITY_RANK[profile.priority] > PRIORITY_RANK[priority]:
+        priority = profile.priority  # type: ignore[assignment]
+    ticket = Ticket(
+        id=uuid.uuid4(),
+        customer_id=customer_id,
+        channel=request.channel,
+        subject=request.subject,
+        description=request.description,
+        priority=priority,
+        priority_rank=PRIORITY_RANK[priority],
+        status="open",
+        attributes=dict(request.attributes),
+        intent=classification.intent,
+        intent_confidence=round(classification.confidence, 4) if classification.alternatives else None,
+        required_skills=dict(profile.required_skills) if profile else {},
+        likely_resolution=profile.likely_resolution if profile else None,
+        first_response_due_at=now + timedelta(minutes=settings.sla_minutes.get(priority, 60)),
+        transfers=0,
+        opened_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def get_ticket(*, session: AsyncSession, ticket_id: uuid.UUID, lock: bool = False) -> Ticket:
+    """The ticket, or a 404 problem; `lock` holds it until commit (state changes)."""
+    ticket = await session.get(Ticket, ticket_id, with_for_update=lock)
+    if ticket is None:
+        raise NotFound("Ticket", ticket_id)
+    return ticket
+
+
+async def update_ticket(
+    *, session: AsyncSession, ticket_id: uuid.UUID, request: TicketUpdate, settings: RouterSettings, now: datetime
+) -> Ticket:
+    """Correct a ticket; knowledge hears of text and intent changes and suggests again."""
+    ticket = await get_ticket(session=session, ticket_id=ticket_id, lock=True)
+    if ticket.status in ("resolved", "closed"):
+        raise Conflict("ticket-not-open", f"the ticket is {ticket.status}")
+    changes = request.model_dump(exclude_unset=True, exclude_none=True)
+    changed = [name for name, value in changes.items() if getattr(ticket, name) != value]
+    if not changed:
+        return ticket
+    for name in changed:
+        setattr(ticket, name, changes[name])
+    if "priority" in changed:
+        ticket.priority_rank = PRIORITY_RANK[ticket.priority]
+    if "intent" in changed:
+        ticket.intent_confidence = 1.0  # an agent's correction is certain
+        profile = (await intent_service.profiles(session=session)).get(ticket.intent or "")
+        ticket.required_skills = dict(profile.required_skills) if profile else {}
+        ticket.likely_resolution = profile.likely_resolution if profile else None
+    ticket.updated_at = now
+    await add_events(
+        session,
+        TicketUpdated(
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            subject=ticket.subject,
+            description=ticket.description,
+            priority=ticket.priority,
+            intent=ticket.intent,
+            intent_confidence=ticket.intent_confidence,
+            changed=changed,
+            updated_at=now,
         ),
     )
     return ticket
 
 
-async def get_ticket(*, session: AsyncSession, ticket_id: uuid.UUID) -> Ticket:
-    """The ticket, or a 404 problem."""
-    ticket = await session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound("Ticket", ticket_id)
-    return ticket
+async def add_note(
+    *, session: AsyncSession, ticket_id: uuid.UUID, request: NoteCreate, agent_id: uuid.UUID, now: datetime
+) -> TicketNote:
+    """Record what an agent wrote; the assigned agent's first public note is the first response."""
+    ticket = await get_ticket(session=session, ticket_id=ticket_id, lock=True)
+    note = TicketNote(
+        id=uuid.uuid4(),
+        ticket_id=ticket.id,
+        agent_id=agent_id,
+        body=request.body,
+        public=request.public,
+        created_at=now,
+    )
+    session.add(note)
+    if request.public and ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+    ticket.updated_at = now
+    history.record(
+        session=session,
+        customer_id=ticket.customer_id,
+        kind="note",
+        ref_id=note.id,
+        ticket_id=ticket.id,
+        summary=request.body,
+        occurred_at=now,
+        actor=str(agent_id),
+    )
+    await session.flush()
+    return note

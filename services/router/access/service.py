@@ -1,0 +1,67 @@
+"""Issuing and revoking API keys; every service learns of them from ApiKeyIssued/ApiKeyRevoked."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import NotFound
+from shared.events.catalogue import ApiKeyIssued, ApiKeyRevoked
+from shared.messaging.outbox import add_events
+from shared.messaging.tables import api_keys
+from shared.web.auth import hash_key, new_key, revoke_key, store_key
+
+
+async def issue_key(
+    *,
+    session: AsyncSession,
+    name: str,
+    scopes: list[str],
+    agent_id: uuid.UUID | None,
+    rate_limit_per_minute: int,
+    secret: str,
+    now: datetime,
+) -> tuple[str, str]:
+    """A new key (id, full key): stored here as a keyed hash, announced to the other services."""
+    key_id, key = new_key()
+    digest = hash_key(secret, key)
+    await store_key(
+        session,
+        key_id=key_id,
+        key_hash=digest,
+        name=name,
+        scopes=scopes,
+        agent_id=agent_id,
+        rate_limit_per_minute=rate_limit_per_minute,
+        created_at=now,
+    )
+    await add_events(
+        session,
+        ApiKeyIssued(
+            key_id=key_id,
+            key_hash=digest,
+            label=name,
+            scopes=scopes,
+            agent_id=agent_id,
+            rate_limit_per_minute=rate_limit_per_minute,
+            issued_at=now,
+        ),
+    )
+    return key_id, key
+
+
+async def revoke(*, session: AsyncSession, key_id: str, now: datetime) -> None:
+    """Stop a key everywhere (this service at once, the others when the event arrives)."""
+    if not await revoke_key(session, key_id=key_id, revoked_at=now):
+        raise NotFound("API key", key_id)
+    await add_events(session, ApiKeyRevoked(key_id=key_id, revoked_at=now))
+
+
+async def list_keys(*, session: AsyncSession) -> Sequence[Row[tuple[object, ...]]]:
+    """Every key's metadata (never a key or its hash)."""
+    columns = [c for c in api_keys.c if c.name != "key_hash"]
+    return (await session.execute(select(*columns).order_by(api_keys.c.created_at))).all()

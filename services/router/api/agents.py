@@ -1,0 +1,82 @@
+"""/v1/agents: who takes tickets, with which skills, capacity and authority, and whether they are free."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.agents import service as agent_service
+from services.router.agents.models import Agent
+from services.router.agents.schemas import AgentCreate, AgentRead, AgentUpdate
+from services.router.api.deps import AgentWork, Now, Reader, Supervisor, idempotency_scope
+from services.router.routing import service as routing
+from shared.errors import ProblemError
+from shared.web.app import RuntimeDep, SessionDep
+from shared.web.auth import Scope
+from shared.web.idempotency import IdempotencyKey, respond_once
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"])
+
+
+async def _read(session: AsyncSession, agent: Agent) -> AgentRead:
+    load = (await agent_service.loads(session=session, agent_ids=[agent.id]))[agent.id]
+    return AgentRead.model_validate(agent).model_copy(update={"load": load})
+
+
+@router.post("", response_model=AgentRead, status_code=status.HTTP_201_CREATED, summary="Register an agent")
+async def register(
+    body: AgentCreate, runtime: RuntimeDep, now: Now, principal: Supervisor, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        agent = await agent_service.register_agent(session=session, request=body, now=now)
+        if agent.status == "available":
+            await routing.offer_queue(session=session, agent_id=agent.id, now=now)
+        return status.HTTP_201_CREATED, (await _read(session, agent)).model_dump(mode="json")
+
+    return await respond_once(
+        runtime.database,
+        scope=idempotency_scope(principal, "POST /v1/agents"),
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+        location=lambda body: f"/v1/agents/{body['id']}",
+    )
+
+
+@router.get("", response_model=list[AgentRead], summary="Agents, by name; filter by team and status")
+async def list_agents(
+    session: SessionDep,
+    _: Reader,
+    team: str | None = Query(None, max_length=100),
+    agent_status: str | None = Query(None, alias="status", pattern="^(available|busy|away|offline)$"),
+) -> list[AgentRead]:
+    agents = await agent_service.list_agents(session=session, team=team, status=agent_status)
+    loads = await agent_service.loads(session=session, agent_ids=[a.id for a in agents])
+    return [AgentRead.model_validate(a).model_copy(update={"load": loads[a.id]}) for a in agents]
+
+
+@router.get("/{agent_id}", response_model=AgentRead, summary="An agent with their current load")
+async def get_agent(agent_id: uuid.UUID, session: SessionDep, _: Reader) -> AgentRead:
+    return await _read(session, await agent_service.get_agent(session=session, agent_id=agent_id))
+
+
+@router.patch(
+    "/{agent_id}",
+    response_model=AgentRead,
+    summary="Change an agent; becoming available or gaining capacity takes waiting tickets at once",
+)
+async def update(
+    agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep, now: Now, principal: AgentWork
+) -> AgentRead:
+    own_status_only = principal.agent_id == agent_id and body.model_fields_set <= {"status"}
+    if not (own_status_only or principal.allows(Scope.SUPERVISOR)):
+        raise ProblemError(403, "forbidden", "Agents may change only their own status")
+    agent = await agent_service.update_agent(session=session, agent_id=agent_id, request=body, now=now)
+    await session.flush()
+    await routing.offer_queue(session=session, agent_id=agent.id, now=now)
+    await session.commit()
+    return await _read(session, agent)

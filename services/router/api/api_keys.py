@@ -1,0 +1,109 @@
+"""/v1/api-keys: issuing keys with scopes (admin only); a key is shown once, at creation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Path, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.access import service as access_service
+from services.router.api.deps import Admin, Now, idempotency_scope
+from shared.web.app import RuntimeDep, SessionDep
+from shared.web.auth import Scope
+from shared.web.idempotency import IdempotencyKey, respond_once
+
+router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "IVR gateway", "scopes": ["contact-center"]}]},
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Scope] = Field(min_length=1)
+    agent_id: uuid.UUID | None = Field(None, description="for an agent's own key: acts as this agent")
+    rate_limit_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class KeyRead(BaseModel):
+    key_id: str
+    name: str
+    scopes: list[str]
+    agent_id: uuid.UUID | None
+    rate_limit_per_minute: int
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyIssued(KeyRead):
+    key: str = Field(description="the key itself: shown only now, store it safely")
+
+
+@router.post("", response_model=KeyIssued, status_code=status.HTTP_201_CREATED, summary="Issue an API key")
+async def issue(
+    body: KeyCreate, runtime: RuntimeDep, now: Now, principal: Admin, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    settings = runtime.settings
+    rate = body.rate_limit_per_minute or settings.api_rate_limit_per_minute
+
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        key_id, key = await access_service.issue_key(
+            session=session,
+            name=body.name,
+            scopes=[scope.value for scope in body.scopes],
+            agent_id=body.agent_id,
+            rate_limit_per_minute=rate,
+            secret=settings.secret_key.get_secret_value(),
+            now=now,
+        )
+        issued = KeyIssued(
+            key_id=key_id,
+            key=key,
+            name=body.name,
+            scopes=[scope.value for scope in body.scopes],
+            agent_id=body.agent_id,
+            rate_limit_per_minute=rate,
+            created_at=now,
+            revoked_at=None,
+        )
+        return status.HTTP_201_CREATED, issued.model_dump(mode="json")
+
+    return await respond_once(
+        runtime.database,
+        scope=idempotency_scope(principal, "POST /v1/api-keys"),
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+    )
+
+
+@router.get("", response_model=list[KeyRead], summary="Every key's metadata (never the keys)")
+async def list_keys(session: SessionDep, _: Admin) -> list[KeyRead]:
+    return [
+        KeyRead(
+            key_id=row.key_id,
+            name=row.name,
+            scopes=[s for s in row.scopes.split(",") if s],
+            agent_id=uuid.UUID(row.agent_id) if row.agent_id else None,
+            rate_limit_per_minute=row.rate_limit_per_minute,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
+        for row in await access_service.list_keys(session=session)
+    ]
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key (everywhere within seconds)")
+async def revoke(
+    session: SessionDep, runtime: RuntimeDep, now: Now, _: Admin, key_id: str = Path(max_length=32)
+) -> None:
+    await access_service.revoke(session=session, key_id=key_id, now=now)
+    await session.commit()
+    runtime.authenticator.forget()

@@ -1,0 +1,131 @@
+"""/v1/customers: one customer across every channel, their history, merges and account owner."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.api.deps import Now, Reader, Router, Supervisor, idempotency_scope
+from services.router.customers import merging
+from services.router.customers import service as customer_service
+from services.router.customers.identities import normalise_email, normalise_external_id
+from services.router.customers.schemas import ActivityRead, CustomerMerge, CustomerRead, HistoryPage, OwnerChange
+from services.router.history import service as history
+from shared.errors import FieldError, ProblemError
+from shared.web.app import RuntimeDep, SessionDep
+from shared.web.idempotency import IdempotencyKey, respond_once
+from shared.web.pagination import Cursor, Limit
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.get(
+    "",
+    response_model=CustomerRead,
+    summary="Find the customer behind exactly one identity: ?email=, ?phone= or ?external_id=system:id",
+)
+async def find_customer(
+    session: SessionDep,
+    components: Router,
+    _: Reader,
+    email: str | None = Query(None, max_length=320),
+    phone: str | None = Query(None, max_length=40),
+    external_id: str | None = Query(None, max_length=200),
+) -> CustomerRead:
+    given = {name: value for name, value in (("email", email), ("phone", phone), ("external_id", external_id)) if value}
+    if len(given) != 1:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Give exactly one identity",
+            "Use one of ?email=, ?phone= or ?external_id=system:id",
+            errors=[FieldError(field="query", message="exactly one identity parameter", type="value_error")],
+        )
+    [(kind, raw)] = given.items()
+    value = _normalised(kind, raw, components.settings.default_phone_region)
+    return CustomerRead.model_validate(await customer_service.find_by_identity(session=session, kind=kind, value=value))
+
+
+def _normalised(kind: str, raw: str, region: str | None) -> str:
+    if kind == "phone":
+        return customer_service.phone_or_problem(raw, region, "query.phone")
+    try:
+        return normalise_email(raw) if kind == "email" else normalise_external_id(raw)
+    except ValueError as exc:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Request is invalid",
+            f"query.{kind}: {exc}",
+            errors=[FieldError(field=f"query.{kind}", message=str(exc), type="value_error")],
+        ) from exc
+
+
+@router.get("/{customer_id}", response_model=CustomerRead, summary="A customer with every identity")
+async def get_customer(customer_id: uuid.UUID, session: SessionDep, _: Reader) -> CustomerRead:
+    return CustomerRead.model_validate(await customer_service.get_customer(session=session, customer_id=customer_id))
+
+
+@router.get(
+    "/{customer_id}/history",
+    response_model=HistoryPage,
+    summary="Tickets, orders, returns, credits, notes and transfers, newest first, cursor-paginated",
+)
+async def get_history(
+    customer_id: uuid.UUID, session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+) -> HistoryPage:
+    await customer_service.get_customer(session=session, customer_id=customer_id)
+    items, next_cursor = await history.page(session=session, customer_id=customer_id, limit=limit, cursor=cursor)
+    return HistoryPage(items=[ActivityRead.model_validate(a) for a in items], next_cursor=next_cursor)
+
+
+@router.post(
+    "/{customer_id}/merge",
+    response_model=CustomerRead,
+    summary="Fold a duplicate profile into this one, atomically: history, orders, credits and tickets follow",
+)
+async def merge(
+    customer_id: uuid.UUID,
+    body: CustomerMerge,
+    runtime: RuntimeDep,
+    now: Now,
+    principal: Supervisor,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        customer, _ = await merging.merge_customers(
+            session=session,
+            survivor_id=customer_id,
+            merged_id=body.merge_customer_id,
+            reason=body.reason,
+            actor=principal.key_id,
+            now=now,
+        )
+        return status.HTTP_200_OK, CustomerRead.model_validate(customer).model_dump(mode="json")
+
+    return await respond_once(
+        runtime.database,
+        scope=idempotency_scope(principal, f"POST /v1/customers/{customer_id}/merge"),
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+    )
+
+
+@router.put(
+    "/{customer_id}/owner",
+    response_model=CustomerRead,
+    summary="Give the account a new owner, who receives a handoff briefing (AccountOwnerChanged)",
+)
+async def change_owner(
+    customer_id: uuid.UUID, body: OwnerChange, session: SessionDep, now: Now, principal: Supervisor
+) -> CustomerRead:
+    customer = await merging.change_owner(
+        session=session, customer_id=customer_id, agent_id=body.agent_id, actor=principal.key_id, now=now
+    )
+    await session.commit()
+    return CustomerRead.model_validate(await customer_service.get_customer(session=session, customer_id=customer.id))

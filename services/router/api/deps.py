@@ -1,0 +1,51 @@
+"""What the router's endpoints depend on: its components, and who may call what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.router.classification.service import IntentClassifier
+from services.router.context.knowledge_client import KnowledgeClient
+from services.router.metrics import RouterMetrics
+from services.router.settings import RouterSettings
+from shared.web.auth import Principal, Scope, require
+
+
+@dataclass
+class RouterComponents:
+    """The router's own parts besides the shared runtime (set on app.state.router by the bootstrap)."""
+
+    settings: RouterSettings
+    classifier: IntentClassifier
+    knowledge: KnowledgeClient
+    metrics: RouterMetrics
+
+
+def get_components(request: Request) -> RouterComponents:
+    components: RouterComponents = request.app.state.router
+    return components
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+Router = Annotated[RouterComponents, Depends(get_components)]
+Now = Annotated[datetime, Depends(utcnow)]
+
+# Who may call what (admin may call everything).
+Intake = Annotated[Principal, Depends(require(Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR))]
+Reader = Annotated[Principal, Depends(require(Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR, Scope.OPS))]
+AgentWork = Annotated[Principal, Depends(require(Scope.AGENT, Scope.SUPERVISOR))]
+Supervisor = Annotated[Principal, Depends(require(Scope.SUPERVISOR))]
+Operations = Annotated[Principal, Depends(require(Scope.OPS, Scope.SUPERVISOR))]
+Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+
+
+def idempotency_scope(principal: Principal, operation: str) -> str:
+    """Keys are per caller: two clients using the same key string never see each other's responses."""
+    return f"{principal.key_id} {operation}"

@@ -1,0 +1,54 @@
+"""/v1/stats: first-contact resolution and what stands in its way."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.router.api.deps import Now, Operations, Router
+from services.router.stats import service as stats_service
+from shared.errors import FieldError, ProblemError
+from shared.web.app import SessionDep
+
+router = APIRouter(tags=["stats"])
+
+
+@router.get(
+    "/v1/stats",
+    summary="FCR rate, transfers per ticket by reason, time to assignment, queue depth; by intent, channel or team",
+)
+async def get_stats(
+    session: SessionDep,
+    components: Router,
+    now: Now,
+    _: Operations,
+    start: Annotated[datetime | None, Query(alias="from", description="default: 7 days ago")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
+    group_by: Annotated[str | None, Query(pattern="^(intent|channel|team)$")] = None,
+) -> dict[str, Any]:
+    end = end or now
+    start = start or end - timedelta(days=7)
+    for name, value in (("from", start), ("to", end)):
+        if value.tzinfo is None:
+            raise _invalid(f"query.{name}", "needs a timezone (e.g. 2026-11-01T00:00:00Z)")
+    if start >= end:
+        raise _invalid("query.from", "must be before `to`")
+    return await stats_service.first_contact_stats(
+        session=session,
+        start=start,
+        end=end,
+        reopen_window=timedelta(days=components.settings.fcr_reopen_window_days),
+        group_by=group_by,
+    )
+
+
+def _invalid(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "validation-error",
+        "Request is invalid",
+        f"{field}: {message}",
+        errors=[FieldError(field=field, message=message, type="value_error")],
+    )

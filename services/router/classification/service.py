@@ -1,0 +1,183 @@
+"""Learning intents from examples and classifying tickets with the newest trained model.
+
+Training runs in a separate process (it is CPU-bound for seconds) and stores the model in the database;
+every router replica picks up the newest ready model within `REFRESH_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.classification import engine
+from services.router.classification.models import IntentExample, IntentModel, IntentProfile
+from shared.db import Database
+from shared.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+REFRESH_SECONDS = 30.0
+
+
+class IntentClassifier:
+    """This process's view of the newest ready model."""
+
+    def __init__(self, database: Database, threshold: float) -> None:
+        self.database, self.threshold = database, threshold
+        self.model_id: uuid.UUID | None = None
+        self._runtime: engine.IntentModelRuntime | None = None
+        self._checked = 0.0
+        self._training: set[asyncio.Task[None]] = set()
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def refresh(self, *, force: bool = False) -> None:
+        """Load a newer ready model if there is one (checked at most every REFRESH_SECONDS)."""
+        if not force and time.monotonic() - self._checked < REFRESH_SECONDS:
+            return
+        self._checked = time.monotonic()
+        async with self.database.session() as session:
+            latest = await session.scalar(
+                select(IntentModel.id)
+                .where(IntentModel.status == "ready")
+                .order_by(IntentModel.trained_at.desc())
+                .limit(1)
+            )
+            if latest is None or latest == self.model_id:
+                return
+            blob = await session.scalar(select(IntentModel.blob).where(IntentModel.id == latest))
+        if blob is not None:
+            self._runtime = await asyncio.to_thread(engine.load, blob)
+            self.model_id = latest
+            log.info("intent model %s loaded (%d intents)", latest, len(self._runtime.intents))
+
+    def classify(self, text: str) -> engine.Classification:
+        """The intent of a text; `unknown` (None) when no model is trained yet or confidence is low."""
+        if self._runtime is None:
+            return engine.Classification(None, 0.0, [])
+        return self._runtime.classify(text, self.threshold)
+
+    async def train(self, *, model_id: uuid.UUID, examples: list[tuple[str, str]]) -> None:
+        """Train in a worker process and store the outcome on the model row."""
+        started = time.perf_counter()
+        try:
+            if self._pool is None:
+                # spawn, not fork: forking a process that runs an event loop and driver threads can deadlock.
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            blob = await asyncio.get_running_loop().run_in_executor(self._pool, engine.train, examples)
+        except Exception as exc:
+            log.exception("intent training %s failed", model_id)
+            await self._finish(model_id, status="failed", error=str(exc)[:2000])
+            return
+        metrics = {"train_seconds": round(time.perf_counter() - started, 2), "size_bytes": len(blob)}
+        await self._finish(model_id, status="ready", blob=blob, metrics=metrics)
+        await self.refresh(force=True)
+
+    def start_training(self, *, model_id: uuid.UUID, examples: list[tuple[str, str]]) -> None:
+        task = asyncio.create_task(self.train(model_id=model_id, examples=examples), name=f"train-{model_id}")
+        self._training.add(task)
+        task.add_done_callback(self._training.discard)
+
+    async def _finish(
+        self,
+        model_id: uuid.UUID,
+        *,
+        status: str,
+        blob: bytes | None = None,
+        error: str | None = None,
+        metrics: dict[str, float] | None = None,
+    ) -> None:
+        async with self.database.session() as session:
+            model = await session.get(IntentModel, model_id)
+            if model is not None:
+                model.status, model.blob, model.error = status, blob, error
+                model.metrics = metrics or {}
+                model.trained_at = datetime.now(UTC)
+                await session.commit()
+
+    async def stop(self) -> None:
+        for task in list(self._training):
+            task.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def start(self) -> None:
+        await self.refresh(force=True)
+
+
+async def add_examples(
+    *, session: AsyncSession, examples: Sequence[tuple[str, str]], source: str, now: datetime
+) -> int:
+    """Store labelled texts to learn from (caller commits)."""
+    session.add_all(IntentExample(text=text, intent=intent, source=source, created_at=now) for text, intent in examples)
+    return len(examples)
+
+
+async def learn_from_ticket(
+    *, session: AsyncSession, ticket_id: uuid.UUID, text: str, intent: str, source: str, now: datetime
+) -> None:
+    """A resolved (or re-labelled) ticket becomes an example; one example per ticket, the latest label wins."""
+    existing = await session.scalar(select(IntentExample).where(IntentExample.ticket_id == ticket_id))
+    if existing is None:
+        session.add(IntentExample(text=text, intent=intent, source=source, ticket_id=ticket_id, created_at=now))
+    else:
+        existing.intent, existing.source = intent, source
+
+
+async def request_training(*, session: AsyncSession, now: datetime) -> tuple[IntentModel, list[tuple[str, str]]]:
+    """A new model row in `training` state and the examples to train it on (caller commits, then trains)."""
+    if await session.scalar(select(func.count()).select_from(IntentModel).where(IntentModel.status == "training")):
+        raise Conflict("training-in-progress", "a model is being trained; wait for it before starting another")
+    rows = (await session.execute(select(IntentExample.text, IntentExample.intent))).all()
+    examples = [(row.text, row.intent) for row in rows]
+    intents = {intent for _, intent in examples}
+    if len(intents) < engine.MIN_INTENTS:
+        raise Conflict("not-enough-examples", f"examples of at least {engine.MIN_INTENTS} intents are needed")
+    model = IntentModel(
+        id=uuid.uuid4(), status="training", example_count=len(examples), intent_count=len(intents), requested_at=now
+    )
+    session.add(model)
+    return model, examples
+
+
+async def get_model(*, session: AsyncSession, model_id: uuid.UUID) -> IntentModel:
+    model = await session.get(IntentModel, model_id)
+    if model is None:
+        raise NotFound("Intent model", model_id)
+    return model
+
+
+async def profiles(*, session: AsyncSession) -> dict[str, IntentProfile]:
+    """What each intent needs, by intent."""
+    return {p.intent: p for p in (await session.scalars(select(IntentProfile))).all()}
+
+
+async def set_profile(
+    *,
+    session: AsyncSession,
+    intent: str,
+    required_skills: dict[str, int],
+    likely_resolution: str | None,
+    priority: str | None,
+    now: datetime,
+) -> IntentProfile:
+    """Say which skills an intent routes on and which resolution it usually ends in."""
+    profile = await session.get(IntentProfile, intent)
+    if profile is None:
+        profile = IntentProfile(intent=intent)
+        session.add(profile)
+    profile.required_skills, profile.likely_resolution = required_skills, likely_resolution
+    profile.priority, profile.updated_at = priority, now
+    return profile
+
+
+async def example_counts(*, session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(IntentExample.intent, func.count()).group_by(IntentExample.intent))
+    return {intent: int(count) for intent, count in rows}

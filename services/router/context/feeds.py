@@ -1,0 +1,100 @@
+"""Keeping what knowledge and the notifier publish, so the agent's context needs no remote call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.context.models import KnownIssueStatus, ProblemSnapshot, TicketKnowledge
+from services.router.tickets.models import PRIORITY_RANK, Ticket
+from shared.events.catalogue import (
+    KnowledgeSuggested,
+    KnownIssueUpdated,
+    ProblemResolved,
+    TicketPriorityChanged,
+)
+from shared.events.problems import ProblemState
+from shared.messaging.outbox import add_events
+
+
+async def keep_suggestion(*, session: AsyncSession, event: KnowledgeSuggested) -> None:
+    """The latest suggestion for a ticket replaces older ones (an older event never wins)."""
+    stored = await session.get(TicketKnowledge, event.ticket_id)
+    if stored is not None and stored.computed_at >= event.computed_at:
+        return
+    articles = [article.model_dump(mode="json") for article in event.articles]
+    known_issue = event.known_issue.model_dump(mode="json") if event.known_issue else None
+    if stored is None:
+        session.add(
+            TicketKnowledge(
+                ticket_id=event.ticket_id, articles=articles, known_issue=known_issue, computed_at=event.computed_at
+            )
+        )
+    else:
+        stored.articles, stored.known_issue, stored.computed_at = articles, known_issue, event.computed_at
+
+
+async def keep_known_issue(*, session: AsyncSession, event: KnownIssueUpdated) -> None:
+    """Today's status of a known issue (revisions only move forward)."""
+    stored = await session.get(KnownIssueStatus, event.known_issue_id)
+    if stored is not None and stored.revision >= event.revision:
+        return
+    if stored is None:
+        stored = KnownIssueStatus(known_issue_id=event.known_issue_id)
+        session.add(stored)
+    stored.revision, stored.status, stored.title = event.revision, event.status, event.title[:300]
+    stored.workaround, stored.fix, stored.problem_id = event.workaround, event.fix, event.problem_id
+    stored.updated_at = event.updated_at
+
+
+async def keep_problem(*, session: AsyncSession, event: ProblemState, at: datetime) -> None:
+    """A problem as the notifier sees it now, and which of our tickets belong to it."""
+    problem = await session.get(ProblemSnapshot, event.problem_id)
+    if problem is not None and problem.updated_at > at:
+        return
+    if problem is None:
+        problem = ProblemSnapshot(id=event.problem_id, status="open", resolution=None)
+        session.add(problem)
+    problem.summary, problem.severity = event.summary_text[:1000], event.severity
+    problem.customer_count, problem.report_count = event.customer_count, event.report_count
+    problem.first_seen, problem.last_seen, problem.updated_at = event.first_seen, event.last_seen, at
+    if event.ticket_ids:
+        await session.execute(update(Ticket).where(Ticket.id.in_(event.ticket_ids)).values(problem_id=event.problem_id))
+
+
+async def escalate_problem_tickets(*, session: AsyncSession, event: ProblemState, at: datetime) -> int:
+    """A major problem: its open tickets jump the queue (priority urgent), each change announced."""
+    tickets = (
+        await session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(event.ticket_ids), Ticket.status.in_(("open", "pending_approval")))
+            .with_for_update()
+        )
+    ).all()
+    raised = 0
+    for ticket in tickets:
+        if ticket.priority == "urgent":
+            continue
+        previous = ticket.priority
+        ticket.priority, ticket.priority_rank, ticket.updated_at = "urgent", PRIORITY_RANK["urgent"], at
+        await add_events(
+            session,
+            TicketPriorityChanged(
+                ticket_id=ticket.id,
+                customer_id=ticket.customer_id,
+                previous=previous,
+                priority="urgent",
+                reason=f"part of major problem {event.problem_id}",
+                changed_at=at,
+            ),
+        )
+        raised += 1
+    return raised
+
+
+async def close_problem(*, session: AsyncSession, event: ProblemResolved) -> None:
+    problem = await session.get(ProblemSnapshot, event.problem_id)
+    if problem is not None:
+        problem.status, problem.resolution, problem.updated_at = "resolved", event.resolution, event.resolved_at

@@ -1,0 +1,56 @@
+"""What the router keeps from other services' events to answer the agent's context in one round trip."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.router.db import Base
+from shared.db import UtcDateTime
+
+
+class TicketKnowledge(Base):
+    """The latest KnowledgeSuggested for a ticket."""
+
+    __tablename__ = "ticket_knowledge"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    articles: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    known_issue: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class KnownIssueStatus(Base):
+    """The current status of each known issue, so a suggestion shows today's fix status, not yesterday's."""
+
+    __tablename__ = "known_issue_status"
+
+    known_issue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    revision: Mapped[int]
+    status: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    workaround: Mapped[str | None]
+    fix: Mapped[str | None]
+    problem_id: Mapped[uuid.UUID | None]
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProblemSnapshot(Base):
+    """A problem detected by the notifier, as its latest event described it."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    summary: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20), comment="open or resolved")
+    severity: Mapped[str] = mapped_column(String(10))
+    customer_count: Mapped[int]
+    report_count: Mapped[int]
+    resolution: Mapped[str | None]
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

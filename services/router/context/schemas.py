@@ -1,0 +1,76 @@
+"""The agent's context: everything needed to resolve the ticket at first contact, in one answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from services.router.customers.schemas import ActivityRead, CustomerRead
+from services.router.ledger.schemas import ApprovalRead, LedgerEntryRead
+from services.router.orders.schemas import OrderRead
+from services.router.tickets.schemas import TicketRead
+
+
+class OwnerRead(BaseModel):
+    agent_id: uuid.UUID
+    name: str
+
+
+class CustomerContext(BaseModel):
+    profile: CustomerRead
+    owner: OwnerRead | None
+    tenure_days: int
+    open_tickets: list[TicketRead] = Field(description="the customer's other open tickets")
+    recent_history: list[ActivityRead]
+
+
+class OrderContext(BaseModel):
+    order: OrderRead
+    refundable: Decimal = Field(description="still refundable after earlier refunds, returns and credits")
+    returnable_until: datetime
+    returnable: bool
+
+
+class KnowledgeContext(BaseModel):
+    source: Literal["events", "http", "pending"] = Field(
+        description="from knowledge's events, from a fallback call, or not available yet"
+    )
+    articles: list[dict[str, object]]
+    known_issue: dict[str, object] | None
+
+
+class ProblemContext(BaseModel):
+    problem_id: uuid.UUID
+    summary: str
+    status: str
+    severity: str
+    customer_count: int
+    other_customers: int = Field(description="how many other customers report the same problem")
+    report_count: int
+    resolution: str | None
+    last_seen: datetime
+
+
+class AllowedAction(BaseModel):
+    type: str = Field(examples=["credit"])
+    currency: str | None
+    max_without_approval: Decimal | None = Field(description="null for an answer (no money)")
+    order_id: uuid.UUID | None = None
+    summary: str = Field(examples=["credit up to 50.00 EUR without approval"])
+
+
+class TicketContext(BaseModel):
+    ticket: TicketRead
+    customer: CustomerContext
+    orders: list[OrderContext]
+    ledger: list[LedgerEntryRead] = Field(description="earlier credits, refunds, returns, replacements")
+    pending_approvals: list[ApprovalRead]
+    knowledge: KnowledgeContext
+    problem: ProblemContext | None
+    acting_agent_id: uuid.UUID | None
+    allowed_actions: list[AllowedAction]
+    generated_at: datetime

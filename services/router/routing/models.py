@@ -1,0 +1,25 @@
+"""Why each ticket went where it went: every routing decision with the candidates it weighed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.router.db import Base
+from shared.db import UtcDateTime
+
+
+class RoutingDecision(Base):
+    __tablename__ = "routing_decisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(20), comment="continuity, skills, queue, escalation, manual")
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    explanation: Mapped[str] = mapped_column(Text)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,0 +1,257 @@
+"""Putting routing decisions into effect: assignments that never exceed capacity, and the queue.
+
+Capacity holds under concurrency and across replicas because an assignment locks the agent's row, then
+recounts that agent's open tickets before adding one; a second router deciding for the same agent waits
+for the lock and sees the first assignment when it recounts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.agents import service as agent_service
+from services.router.agents.models import Agent
+from services.router.routing import engine
+from services.router.routing.models import RoutingDecision
+from services.router.tickets.models import Ticket
+from shared.events.catalogue import TicketAssigned, TicketQueued
+from shared.messaging.outbox import add_events
+
+ASSIGN_ATTEMPTS = 5
+QUEUE_SCAN = 100
+
+
+def needs_of(ticket: Ticket) -> engine.Needs:
+    return engine.Needs(ticket.channel, dict(ticket.required_skills), ticket.likely_resolution)
+
+
+def view_of(agent: Agent, load: dict[str, int]) -> engine.AgentView:
+    authority = frozenset(
+        kind for kind, limits in agent.authority.items() if any(float(v) > 0 for v in limits.values())
+    )
+    return engine.AgentView(
+        agent.id,
+        agent.display_name,
+        agent.status,
+        dict(agent.skills),
+        dict(agent.capacity),
+        load,
+        authority,
+        agent.last_assigned_at,
+        agent.team,
+    )
+
+
+async def _views(session: AsyncSession, agents: Sequence[Agent]) -> list[engine.AgentView]:
+    loads = await agent_service.loads(session=session, agent_ids=[a.id for a in agents])
+    return [view_of(agent, loads.get(agent.id, {})) for agent in agents]
+
+
+async def continuity_preferences(
+    *, session: AsyncSession, ticket: Ticket, owner_agent_id: uuid.UUID | None, since: datetime
+) -> list[tuple[str, uuid.UUID | None]]:
+    """Who knows this customer: the account owner, then the agent of a recent related ticket."""
+    related = select(Ticket.agent_id, Ticket.resolved_by).where(
+        Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id, Ticket.opened_at >= since
+    )
+    if ticket.intent is not None:
+        related = related.where(Ticket.intent == ticket.intent)
+    row = (await session.execute(related.order_by(Ticket.opened_at.desc()).limit(1))).first()
+    recent_agent = (row.agent_id or row.resolved_by) if row is not None else None
+    return [("account owner", owner_agent_id), ("agent of the customer's recent related ticket", recent_agent)]
+
+
+async def route_ticket(
+    *,
+    session: AsyncSession,
+    ticket: Ticket,
+    preferred: list[tuple[str, uuid.UUID | None]],
+    now: datetime,
+    exclude: frozenset[uuid.UUID] = frozenset(),
+) -> engine.Decision:
+    """Assign the ticket to the best eligible agent, or queue it; records the decision and its events."""
+    available = (await session.scalars(select(Agent).where(Agent.status == "available"))).all()
+    wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - {a.id for a in available}
+    extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
+    views = [v for v in await _views(session, [*available, *extra]) if v.id not in exclude]
+    decision = engine.choose(needs_of(ticket), views, preferred)
+    for _ in range(ASSIGN_ATTEMPTS):
+        if decision.agent_id is None or await _take_capacity(session, decision.agent_id, ticket.channel):
+            break
+        # Someone else filled this agent first: decide again without them.
+        views = [v for v in views if v.id != decision.agent_id]
+        decision = engine.choose(needs_of(ticket), views, preferred)
+    await _apply(session, ticket, decision, now)
+    return decision
+
+
+async def has_capacity(*, session: AsyncSession, agent_id: uuid.UUID, channel: str) -> bool:
+    """Whether the agent is available with room on the channel, checked under the agent's row lock."""
+    return await _take_capacity(session, agent_id, channel)
+
+
+async def record_manual_assignment(
+    *, session: AsyncSession, ticket: Ticket, agent_id: uuid.UUID, now: datetime
+) -> None:
+    """A transfer to a named colleague (capacity checked by the caller under the agent's lock)."""
+    reason = "transferred to a named colleague"
+    session.add(
+        RoutingDecision(
+            ticket_id=ticket.id, rule="manual", agent_id=agent_id, explanation=reason, candidates=[], decided_at=now
+        )
+    )
+    await assign(session=session, ticket=ticket, agent_id=agent_id, rule="manual", reason=reason, now=now)
+
+
+async def _take_capacity(session: AsyncSession, agent_id: uuid.UUID, channel: str) -> bool:
+    agent = await agent_service.get_agent(session=session, agent_id=agent_id, lock=True)
+    load = (await agent_service.loads(session=session, agent_ids=[agent_id]))[agent_id]
+    return agent.status == "available" and agent.capacity.get(channel, 0) - load.get(channel, 0) > 0
+
+
+async def _apply(session: AsyncSession, ticket: Ticket, decision: engine.Decision, now: datetime) -> None:
+    session.add(
+        RoutingDecision(
+            ticket_id=ticket.id,
+            rule=decision.rule,
+            agent_id=decision.agent_id,
+            explanation=decision.explanation,
+            candidates=[
+                {
+                    "agent_id": str(c.agent_id),
+                    "name": c.name,
+                    "eligible": c.eligible,
+                    "reasons": list(c.reasons),
+                    "spare": c.spare,
+                }
+                for c in decision.candidates
+            ],
+            decided_at=now,
+        )
+    )
+    if decision.agent_id is None:
+        ticket.agent_id, ticket.queued_at = None, ticket.queued_at or now
+        await add_events(
+            session,
+            TicketQueued(
+                ticket_id=ticket.id,
+                customer_id=ticket.customer_id,
+                priority=ticket.priority,
+                required_skills=sorted(ticket.required_skills),
+                queued_at=now,
+            ),
+        )
+        return
+    await assign(
+        session=session,
+        ticket=ticket,
+        agent_id=decision.agent_id,
+        rule=decision.rule,
+        reason=decision.explanation,
+        now=now,
+    )
+
+
+async def assign(
+    *, session: AsyncSession, ticket: Ticket, agent_id: uuid.UUID, rule: str, reason: str, now: datetime
+) -> None:
+    """Give the ticket to the agent (capacity already checked under the agent's lock)."""
+    waited = (now - ticket.queued_at).total_seconds() if ticket.queued_at else 0.0
+    ticket.agent_id, ticket.assigned_at, ticket.queued_at, ticket.updated_at = agent_id, now, None, now
+    ticket.first_assigned_at = ticket.first_assigned_at or now
+    agent = await session.get(Agent, agent_id)
+    if agent is not None:
+        agent.last_assigned_at = now
+    await add_events(
+        session,
+        TicketAssigned(
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            agent_id=agent_id,
+            rule=rule,
+            reason=reason,
+            assigned_at=now,
+            waited_seconds=max(waited, 0.0),
+        ),
+    )
+
+
+async def offer_queue(*, session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> list[Ticket]:
+    """An agent became available or freed capacity: give them the oldest, most urgent tickets they can resolve."""
+    agent = await agent_service.get_agent(session=session, agent_id=agent_id, lock=True)
+    if agent.status != "available":
+        return []
+    [view] = await _views(session, [agent])
+    taken: list[Ticket] = []
+    for channel in sorted(view.capacity):
+        spare = view.spare(channel)
+        if spare <= 0:
+            continue
+        waiting = (
+            await session.scalars(
+                select(Ticket)
+                .where(Ticket.status == "open", Ticket.agent_id.is_(None), Ticket.channel == channel)
+                .order_by(Ticket.priority_rank.desc(), Ticket.queued_at, Ticket.id)
+                .limit(QUEUE_SCAN)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for ticket in waiting:
+            if spare <= 0:
+                break
+            if engine.capability_gaps(view, needs_of(ticket)):
+                continue
+            reason = f"{agent.display_name} became free and can resolve it; it had waited longest at its priority"
+            await _record_queue_assignment(session, ticket, agent.id, reason, now)
+            taken.append(ticket)
+            spare -= 1
+    return taken
+
+
+async def _record_queue_assignment(
+    session: AsyncSession, ticket: Ticket, agent_id: uuid.UUID, reason: str, now: datetime
+) -> None:
+    session.add(
+        RoutingDecision(
+            ticket_id=ticket.id, rule="queue", agent_id=agent_id, explanation=reason, candidates=[], decided_at=now
+        )
+    )
+    await assign(session=session, ticket=ticket, agent_id=agent_id, rule="queue", reason=reason, now=now)
+
+
+async def queue_position(*, session: AsyncSession, ticket: Ticket) -> int | None:
+    """1 for the next ticket to be served on its channel; None if the ticket is not waiting."""
+    if ticket.agent_id is not None or ticket.queued_at is None or ticket.status != "open":
+        return None
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.status == "open",
+            Ticket.agent_id.is_(None),
+            Ticket.channel == ticket.channel,
+            or_(
+                Ticket.priority_rank > ticket.priority_rank,
+                and_(Ticket.priority_rank == ticket.priority_rank, Ticket.queued_at < ticket.queued_at),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def decisions(*, session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[RoutingDecision]:
+    """Every routing decision about a ticket, oldest first."""
+    return (
+        await session.scalars(
+            select(RoutingDecision).where(RoutingDecision.ticket_id == ticket_id).order_by(RoutingDecision.decided_at)
+        )
+    ).all()
+
+
+def continuity_since(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)

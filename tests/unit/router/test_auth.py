@@ -1,0 +1,93 @@
+"""API keys: scopes checked on every endpoint, stored hashed, rate limited, revocable."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from shared.messaging.tables import api_keys
+from tests.factories import ticket_request
+from tests.unit.router.conftest import RouterHarness
+
+
+async def test_a_request_without_a_key_is_a_401_problem(router: RouterHarness) -> None:
+    async with httpx.AsyncClient(transport=router.client._transport, base_url="http://router") as anonymous:
+        response = await anonymous.get("/v1/agents")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_an_unknown_key_is_refused(router: RouterHarness) -> None:
+    response = await router.client.get("/v1/agents", headers={"Authorization": "Bearer fck_nothere_xyz"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("scope", "method", "path", "allowed"),
+    [
+        ("contact-center", "POST", "/v1/tickets", True),
+        ("contact-center", "POST", "/v1/agents", False),
+        ("contact-center", "GET", "/v1/stats", False),
+        ("ops", "GET", "/v1/stats", True),
+        ("ops", "POST", "/v1/tickets", False),
+        ("agent", "POST", "/v1/api-keys", False),
+        ("supervisor", "GET", "/v1/approvals", True),
+        ("agent", "GET", "/v1/approvals", False),
+    ],
+)
+async def test_each_endpoint_admits_only_its_scopes(
+    router: RouterHarness, scope: str, method: str, path: str, allowed: bool
+) -> None:
+    headers = await router.key(scope)
+    body = ticket_request() if path == "/v1/tickets" else {}
+    response = await router.client.request(method, path, json=body, headers=headers)
+    if allowed:
+        assert response.status_code not in (401, 403), response.text
+    else:
+        assert response.status_code == 403
+        assert response.json()["type"].endswith("/forbidden")
+
+
+async def test_keys_are_stored_only_as_a_keyed_hash(router: RouterHarness) -> None:
+    headers = await router.key("ops")
+    key = headers["Authorization"].removeprefix("Bearer ")
+    async with router.runtime.database.session() as session:
+        stored = (await session.execute(select(api_keys))).all()
+    assert all(key not in str(tuple(row)) for row in stored)
+    assert (await router.client.get("/v1/stats", headers=headers)).status_code == 200
+    assert (await router.client.get("/v1/stats", headers={"X-API-Key": key})).status_code == 200
+
+
+async def test_a_revoked_key_stops_working(router: RouterHarness) -> None:
+    headers = await router.key("ops")
+    [listed] = [k for k in (await router.client.get("/v1/api-keys")).json() if k["revoked_at"] is None]
+    assert "key" not in listed
+    assert (await router.client.delete(f"/v1/api-keys/{listed['key_id']}")).status_code == 204
+    assert (await router.client.get("/v1/stats", headers=headers)).status_code == 401
+    revoked = await router.published("firstcall.access.api_key_revoked")
+    assert [e.subject for e in revoked] == [listed["key_id"]]
+
+
+async def test_a_key_over_its_rate_limit_gets_429_with_retry_after(router: RouterHarness) -> None:
+    headers = await router.key("ops", rate=3)
+    codes = [(await router.client.get("/v1/stats", headers=headers)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = await router.client.get("/v1/stats", headers=headers)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.headers["content-type"] == "application/problem+json"
+
+
+async def test_issuing_a_key_announces_only_its_hash(router: RouterHarness) -> None:
+    headers = await router.key("contact-center")
+    [issued] = await router.published("firstcall.access.api_key_issued")
+    assert len(issued.data["key_hash"]) == 64
+    assert headers["Authorization"].removeprefix("Bearer ") not in str(issued.data)
+
+
+async def test_health_probes_need_no_key(router: RouterHarness) -> None:
+    async with httpx.AsyncClient(transport=router.client._transport, base_url="http://router") as anonymous:
+        assert (await anonymous.get("/healthz")).status_code == 200
+        assert (await anonymous.get("/readyz")).status_code == 200
+        assert (await anonymous.get("/metrics")).status_code == 200
