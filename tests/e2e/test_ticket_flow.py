@@ -15,20 +15,20 @@ from shared.events.envelope import from_kafka
 from shared.events.topics import TICKETS
 from tests.conftest import wait_until
 from tests.e2e.conftest import ServiceProcesses
-from tests.factories import ticket_request
+from tests.factories import ADMIN, ticket_request
 from tests.stack import KAFKA, read_topic
 
 pytestmark = pytest.mark.e2e
 
 
 async def appears(url: str) -> httpx.Response | None:
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, headers=ADMIN) as client:
         response = await client.get(url)
     return response if response.status_code == 200 else None
 
 
 async def open_ticket(services: ServiceProcesses, **headers: str) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=ADMIN) as client:
         return await client.post(f"{services.url('router')}/v1/tickets", json=ticket_request(), headers=headers)
 
 
@@ -52,9 +52,8 @@ async def test_a_retried_request_opens_one_ticket_and_puts_one_event_on_kafka(se
     ticket_id = first.json()["id"]
     await wait_until(lambda: appears(f"{services.url('notifier')}/v1/reports/{ticket_id}"), timeout=30)
     records = await read_topic(services.topic_prefix + TICKETS.name)
-    assert [from_kafka(r.value, r.headers).type for r in records if r.key == ticket_id.encode()] == [
-        "firstcall.ticket.opened"
-    ]
+    types = [from_kafka(r.value, r.headers).type for r in records if r.key == ticket_id.encode()]
+    assert types.count("firstcall.ticket.opened") == 1
 
 
 async def test_the_correlation_id_of_a_call_follows_it_into_the_other_services_logs(
@@ -86,7 +85,7 @@ async def test_an_independent_kafka_client_sees_the_cloudevents_headers(services
     stdout, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0
     output = stdout.decode()
-    [line] = [line for line in output.splitlines() if line.startswith(ticket_id)]
+    [line] = [line for line in output.splitlines() if line.startswith(ticket_id) and "ticket.opened" in line]
     assert "ce_type=firstcall.ticket.opened" in line
     assert "ce_specversion=1.0" in line
     assert f"ce_subject={ticket_id}" in line

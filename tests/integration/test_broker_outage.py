@@ -20,7 +20,7 @@ from shared.events.envelope import from_kafka
 from shared.events.topics import TICKETS
 from shared.runtime import ServiceRuntime
 from tests.conftest import wait_until
-from tests.factories import service_settings, ticket_request
+from tests.factories import ADMIN, service_settings, ticket_request
 from tests.stack import read_topic
 
 pytestmark = pytest.mark.integration
@@ -68,7 +68,7 @@ async def test_outbox_holds_tickets_while_kafka_is_down_and_delivers_them_when_i
 ) -> None:
     app = importlib.import_module("services.router.bootstrap").create_app(router, manage_runtime=False)
     topic = topic_prefix + TICKETS.name
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN) as client:
         assert (await client.get("/readyz")).json()["status"] == "ok"
         kafka("stop")
         try:
@@ -76,14 +76,17 @@ async def test_outbox_holds_tickets_while_kafka_is_down_and_delivers_them_when_i
             assert response.status_code == 201
             ticket_id = response.json()["id"]
             degraded = await wait_until(lambda: _readiness(client, "degraded"), timeout=30)
-            assert degraded["checks"] == {"database": "ok", "bus": degraded["checks"]["bus"], "outbox_pending": 1}
+            assert degraded["checks"]["database"] == "ok"
+            assert degraded["checks"]["outbox_pending"] >= 1
             await wait_until(lambda: _relay_gave_up(router), timeout=30)
-            assert await router.relay.pending() == 1, "the event waits in the outbox"
+            assert await router.relay.pending() >= 1, "the events wait in the outbox"
         finally:
             kafka("start")
         await wait_until(lambda: _readiness(client, "ok"), timeout=90)
         records = await wait_until(lambda: read_topic(topic, BOOTSTRAP), timeout=30)
-    assert [from_kafka(r.value, r.headers).subject for r in records] == [ticket_id]
+    opened = [from_kafka(r.value, r.headers) for r in records]
+    assert [e.subject for e in opened if e.type == "firstcall.ticket.opened"] == [ticket_id]
+    assert len({e.id for e in opened}) == len(opened), "no event was delivered twice"
 
 
 async def _relay_gave_up(runtime: ServiceRuntime) -> bool:
