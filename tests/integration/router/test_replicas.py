@@ -1,0 +1,91 @@
+"""Two router replicas on one PostgreSQL database: capacity and money stay right under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from services.router.ledger.models import LedgerEntry
+from shared.bus.factory import physical_topics
+from shared.bus.memory import InMemoryBus
+from shared.runtime import ServiceRuntime
+from tests.factories import ADMIN, agent_request, order_request, service_settings, ticket_request
+
+pytestmark = pytest.mark.integration
+Replica = tuple[ServiceRuntime, httpx.AsyncClient]
+
+
+@pytest.fixture
+async def replicas(tmp_path: Path, pg_url: str) -> AsyncIterator[list[Replica]]:
+    bootstrap = importlib.import_module("services.router.bootstrap")
+    started: list[Replica] = []
+    for index in range(2):
+        settings = service_settings("router", data_dir=tmp_path / str(index), database_url=pg_url, sla_check_seconds=3600)
+        runtime = bootstrap.build_runtime(settings, bus=InMemoryBus(physical_topics(settings)))
+        await runtime.start()
+        app = bootstrap.create_app(runtime, manage_runtime=False)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN)
+        started.append((runtime, client))
+    yield started
+    for runtime, client in started:
+        await client.aclose()
+        await runtime.stop()
+
+
+async def test_two_replicas_assigning_at_once_never_exceed_an_agents_capacity(replicas: list[Replica]) -> None:
+    (_, first), (_, second) = replicas
+    agent = (await first.post("/v1/agents", json=agent_request(capacity={"chat": 3}))).json()
+    responses = await asyncio.gather(
+        *(
+            (first if i % 2 else second).post("/v1/tickets", json=ticket_request(channel="chat", subject=f"t{i}"))
+            for i in range(12)
+        )
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert sum(r.json()["agent_id"] == agent["id"] for r in responses) == 3
+    load = (await second.get(f"/v1/agents/{agent['id']}")).json()["load"]
+    assert load == {"chat": 3}
+
+
+async def test_a_resolution_double_submitted_to_two_replicas_credits_once(replicas: list[Replica]) -> None:
+    (runtime, first), (_, second) = replicas
+    agent = (await first.post("/v1/agents", json=agent_request())).json()
+    ticket = (await first.post("/v1/tickets", json=ticket_request(channel="chat"))).json()
+    order = (await first.post("/v1/orders", json=order_request())).json()
+    body: dict[str, Any] = {
+        "type": "credit",
+        "amount": "30.00",
+        "currency": "EUR",
+        "reason": "late delivery",
+        "order_id": order["id"],
+        "agent_id": agent["id"],
+    }
+    headers = {"Idempotency-Key": "agent-double-click"}
+    path = f"/v1/tickets/{ticket['id']}/resolutions"
+    responses = await asyncio.gather(
+        first.post(path, json=body, headers=headers), second.post(path, json=body, headers=headers)
+    )
+    assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+    assert responses[0].json() == responses[1].json()
+    async with runtime.database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
+
+
+async def test_a_resolution_without_a_key_sent_twice_at_once_still_credits_once(replicas: list[Replica]) -> None:
+    (runtime, first), (_, second) = replicas
+    agent = (await first.post("/v1/agents", json=agent_request())).json()
+    ticket = (await first.post("/v1/tickets", json=ticket_request(channel="chat"))).json()
+    body = {"type": "credit", "amount": "10.00", "currency": "EUR", "reason": "sorry", "agent_id": agent["id"]}
+    path = f"/v1/tickets/{ticket['id']}/resolutions"
+    responses = await asyncio.gather(first.post(path, json=body), second.post(path, json=body))
+    # The ticket row lock serialises them: the second finds the ticket resolved and is refused.
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    async with runtime.database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
