@@ -146,7 +146,7 @@ def assemble_runtime(
 ) -> ServiceRuntime:
     """A service's runtime from its settings: its database, the bus (its own unless one is shared),
     and one consumer group (named after the service) fed by the topics its handlers' events travel on."""
-    database = Database(settings.resolved_database_url())
+    database = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
     metrics = metrics or ServiceMetrics(settings.service_name)
     consumers: list[ConsumerBinding] = []
     if handlers:

@@ -47,6 +47,7 @@ class ServiceSettings(BaseSettings):
         "sqlite+aiosqlite:///{data_dir}/{service}.db",
         description="SQLAlchemy async URL; `{service}` and `{data_dir}` are substituted per service",
     )
+    database_pool_size: int = Field(20, ge=1, le=500, description="connections per process (PostgreSQL)")
     bus: BusKind = Field(BusKind.MEMORY, description="`memory` (embedded, one process) or `kafka`")
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="comma-separated Kafka brokers")
     kafka_topic_prefix: str = Field("", description="prefix for every topic name (isolates test runs)")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import Boolean, ColumnElement, Row, Select, delete, func, insert, select, update
+from sqlalchemy import Boolean, ColumnElement, Row, Select, delete, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -30,34 +30,55 @@ log = logging.getLogger(__name__)
 # Any constant works: each service has its own database, so the key only has to be unique within one.
 RELAY_LOCK_KEY = 0x0F1257CA11
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
+GAUGE_EVERY = timedelta(seconds=5)
 INBOX_RETENTION = timedelta(days=21)  # longer than any topic's retention: a redelivery is always recognised
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 # Set on a session that staged events, so only commits that carry events wake the relay (not its own).
 _STAGED_EVENTS = "firstcall.outbox.staged"
+_STAGED_ROWS = "firstcall.outbox.rows"
 
 
 async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
-    """Stage events in the caller's transaction; they are published only if it commits."""
+    """Stage events in the caller's transaction; they are written at its commit and published only then."""
     envelopes = [event.to_cloudevent() for event in events]
     if envelopes:
-        session.info[_STAGED_EVENTS] = True
+        _ensure_commit_hooks(type(session.sync_session))
         now = datetime.now(UTC)
-        await session.execute(
-            insert(outbox),
-            [
-                {
-                    "event_id": envelope.id,
-                    "topic": event.topic.name,
-                    "event_type": envelope.type,
-                    "subject": envelope.subject,
-                    "envelope": envelope.to_json(),
-                    "created_at": now,
-                    "attempts": 0,
-                }
-                for event, envelope in zip(events, envelopes, strict=True)
-            ],
-        )
+        staged = session.info.setdefault(_STAGED_ROWS, [])
+        staged += [
+            {
+                "event_id": envelope.id,
+                "topic": event.topic.name,
+                "event_type": envelope.type,
+                "subject": envelope.subject,
+                "envelope": envelope.to_json(),
+                "created_at": now,
+                "attempts": 0,
+            }
+            for event, envelope in zip(events, envelopes, strict=True)
+        ]
     return envelopes
+
+
+def write_staged_events(session: Session) -> None:
+    """At commit, one INSERT for every event the transaction staged (one round trip, not one per call)."""
+    rows = session.info.pop(_STAGED_ROWS, None)
+    if rows:
+        session.execute(insert(outbox), rows)
+        session.info[_STAGED_EVENTS] = True
+
+
+def forget_staged_events(session: Session) -> None:
+    session.info.pop(_STAGED_ROWS, None)
+
+
+def _ensure_commit_hooks(session_class: type[Session]) -> None:
+    """Whoever stages events gets the hooks that write them: no staged event can be silently dropped."""
+    if session_class.__dict__.get("_firstcall_outbox_hooks"):
+        return
+    event.listen(session_class, "before_commit", write_staged_events)
+    event.listen(session_class, "after_rollback", forget_staged_events)
+    session_class._firstcall_outbox_hooks = True  # type: ignore[attr-defined]
 
 
 class OutboxRelay:
@@ -83,6 +104,8 @@ class OutboxRelay:
         self._turn = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._last_housekeeping = datetime.min.replace(tzinfo=UTC)
+        self._last_gauge = datetime.min.replace(tzinfo=UTC)
+        self._stopping = False
         self.bus_ok = True
         database.on_commit(self._on_commit)
 
@@ -91,14 +114,21 @@ class OutboxRelay:
             self._wake.set()
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self, flush_timeout: float = 5.0) -> None:
-        """Stop the loop, then publish what is still pending for at most `flush_timeout` seconds."""
+        """Stop the loop at a safe point, then publish what is still pending for at most `flush_timeout`."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Ask, don't cancel: a cycle cut off inside a database call can strand its connection.
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), flush_timeout)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         try:
             await self.flush(flush_timeout)
@@ -115,17 +145,18 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = self.poll_interval
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), backoff)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 # After a failure, ask the bus first: retrying a whole batch into an outage only adds copies.
                 if self.bus_ok or (await self.bus.health()).ok:
                     while await self.publish_batch() == self.batch_size:
                         pass
                 await self._housekeeping()
-                self.metrics.outbox_pending.set(await self.pending())
             except Exception:
                 # Drivers may turn a cancellation into their own error: stopping must still stop.
                 if _being_cancelled():
@@ -208,6 +239,10 @@ class OutboxRelay:
 
     async def _housekeeping(self) -> None:
         now = datetime.now(UTC)
+        if now - self._last_gauge >= GAUGE_EVERY:
+            # A count per cycle would double the relay's queries under load; every few seconds is plenty.
+            self._last_gauge = now
+            self.metrics.outbox_pending.set(await self.pending())
         if now - self._last_housekeeping < HOUSEKEEPING_EVERY:
             return
         self._last_housekeeping = now

@@ -82,7 +82,8 @@ def _operations_router() -> APIRouter:
     return router
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    """async, so FastAPI calls it inline instead of hopping to a worker thread on every request."""
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 

@@ -63,11 +63,12 @@ async def run_once(
 
     `write` may run again after a unique-constraint conflict, so it must only touch the session.
     """
-    if key is not None and (stored := await _lookup(database, scope, key, request_fingerprint)) is not None:
-        return stored
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             async with database.session() as session:
+                # Looked up in the write's own session: one connection per request, not two.
+                if key is not None and (stored := await _find(session, scope, key, request_fingerprint)):
+                    return stored
                 status_code, body = await write(session)
                 if key is not None:
                     await _remember(
@@ -111,11 +112,15 @@ async def _remember(session: AsyncSession, *, scope: str, key: str, digest: str,
 
 async def _lookup(database: Database, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
     async with database.session() as session:
-        row = (
-            await session.execute(
-                select(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-            )
-        ).first()
+        return await _find(session, scope, key, request_fingerprint)
+
+
+async def _find(session: AsyncSession, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+    row = (
+        await session.execute(
+            select(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+        )
+    ).first()
     if row is None:
         return None
     if row.fingerprint != request_fingerprint:

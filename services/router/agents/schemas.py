@@ -15,7 +15,7 @@ Role = Literal["agent", "team_lead", "supervisor"]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Currency = Annotated[str, Field(pattern="^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])]
 SkillLevel = Annotated[int, Field(ge=1, le=5)]
-Capacity = Annotated[int, Field(ge=0, le=100)]
+Capacity = Annotated[int, Field(ge=0, le=1000)]
 Authority = dict[ResolutionType, dict[Currency, Money]]
 
 _EXAMPLE: dict[str, Any] = {

@@ -25,12 +25,12 @@ class RouterComponents:
     metrics: RouterMetrics
 
 
-def get_components(request: Request) -> RouterComponents:
+async def get_components(request: Request) -> RouterComponents:
     components: RouterComponents = request.app.state.router
     return components
 
 
-def utcnow() -> datetime:
+async def utcnow() -> datetime:
     return datetime.now(UTC)
 
 

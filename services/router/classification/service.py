@@ -154,6 +154,11 @@ async def get_model(*, session: AsyncSession, model_id: uuid.UUID) -> IntentMode
     return model
 
 
+async def profile_of(*, session: AsyncSession, intent: str | None) -> IntentProfile | None:
+    """What one intent needs (None for unknown intents): a primary-key read, cheap on the hot path."""
+    return None if intent is None else await session.get(IntentProfile, intent)
+
+
 async def profiles(*, session: AsyncSession) -> dict[str, IntentProfile]:
     """What each intent needs, by intent."""
     return {p.intent: p for p in (await session.scalars(select(IntentProfile))).all()}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from services.router.customers.identities import normalise_phone
 from services.router.customers.models import Customer, CustomerIdentity
@@ -63,7 +63,7 @@ async def recognise(
         await session.scalars(
             select(CustomerIdentity)
             .where(tuple_(CustomerIdentity.kind, CustomerIdentity.value).in_(pairs))
-            .options(selectinload(CustomerIdentity.customer).selectinload(Customer.identities))
+            .options(joinedload(CustomerIdentity.customer))
         )
     ).all()
     by_pair = {(identity.kind, identity.value): identity for identity in known}
@@ -75,12 +75,13 @@ async def recognise(
         if name and not result.customer.display_name:
             result.customer.display_name = name
     else:
-        customer = Customer(id=uuid.uuid4(), display_name=name, created_at=now, identities=[])
+        customer = Customer(id=uuid.uuid4(), display_name=name, created_at=now)
         session.add(customer)
         result = Recognition(customer, created=True)
     for kind, value in pairs:
         if (kind, value) not in by_pair:
-            result.customer.identities.append(CustomerIdentity(kind=kind, value=value, created_at=now))
+            # Added directly, not through the relationship: the hot path never loads the identity list.
+            session.add(CustomerIdentity(customer_id=result.customer.id, kind=kind, value=value, created_at=now))
             result.linked.append((kind, value))
     await session.flush()
     await _announce(session, result, now)
@@ -90,7 +91,9 @@ async def recognise(
 async def _live(session: AsyncSession, customer: Customer) -> Customer:
     """Follow merge tombstones to the surviving profile."""
     while customer.merged_into_id is not None:
-        survivor = await get_customer(session=session, customer_id=customer.merged_into_id)
+        survivor = await session.get(Customer, customer.merged_into_id)
+        if survivor is None:
+            raise NotFound("Customer", customer.merged_into_id)
         customer = survivor
     return customer
 

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.router.db import Base
+from services.router.tickets.models import Ticket
 from shared.db import UtcDateTime
 
 
@@ -23,3 +24,5 @@ class RoutingDecision(Base):
     explanation: Mapped[str] = mapped_column(Text)
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Never loaded; it tells the unit of work to insert a new ticket before the decision about it.
+    ticket: Mapped[Ticket] = relationship(lazy="raise", viewonly=False)

@@ -75,17 +75,19 @@ async def route_ticket(
     exclude: frozenset[uuid.UUID] = frozenset(),
 ) -> engine.Decision:
     """Assign the ticket to the best eligible agent, or queue it; records the decision and its events."""
-    available = (await session.scalars(select(Agent).where(Agent.status == "available"))).all()
-    wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - {a.id for a in available}
-    extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
-    views = [v for v in await _views(session, [*available, *extra]) if v.id not in exclude]
-    decision = engine.choose(needs_of(ticket), views, preferred)
-    for _ in range(ASSIGN_ATTEMPTS):
-        if decision.agent_id is None or await _take_capacity(session, decision.agent_id, ticket.channel):
-            break
-        # Someone else filled this agent first: decide again without them.
-        views = [v for v in views if v.id != decision.agent_id]
+    # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
+    with session.no_autoflush:
+        available = (await session.scalars(select(Agent).where(Agent.status == "available"))).all()
+        wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - {a.id for a in available}
+        extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
+        views = [v for v in await _views(session, [*available, *extra]) if v.id not in exclude]
         decision = engine.choose(needs_of(ticket), views, preferred)
+        for _ in range(ASSIGN_ATTEMPTS):
+            if decision.agent_id is None or await _take_capacity(session, decision.agent_id, ticket.channel):
+                break
+            # Someone else filled this agent first: decide again without them.
+            views = [v for v in views if v.id != decision.agent_id]
+            decision = engine.choose(needs_of(ticket), views, preferred)
     await _apply(session, ticket, decision, now)
     return decision
 

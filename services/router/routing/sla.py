@@ -91,15 +91,18 @@ class SlaMonitor:
     def __init__(self, *, database: Database, settings: RouterSettings, metrics: RouterMetrics) -> None:
         self.database, self.settings, self.metrics = database, settings, metrics
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     async def start(self) -> None:
+        self._stop.clear()
         self._task = asyncio.create_task(self._run(), name="sla-monitor")
 
     async def stop(self) -> None:
+        """Finish the sweep in hand (never cut a transaction off halfway), then stop."""
+        self._stop.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
+            self._task = None
 
     async def sweep(self) -> int:
         """One pass; returns how many tickets were escalated."""
@@ -119,11 +122,10 @@ class SlaMonitor:
         return len(escalated)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 await self.sweep()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("SLA sweep failed")
-            await asyncio.sleep(self.settings.sla_check_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.sla_check_seconds)

@@ -178,7 +178,7 @@ async def transfer_ticket(
 
 
 async def _apply_profile(session: AsyncSession, ticket: Ticket) -> None:
-    profile = (await intent_service.profiles(session=session)).get(ticket.intent or "")
+    profile = await intent_service.profile_of(session=session, intent=ticket.intent)
     ticket.required_skills = dict(profile.required_skills) if profile else {}
     ticket.likely_resolution = profile.likely_resolution if profile else None
 

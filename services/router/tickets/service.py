@@ -88,12 +88,16 @@ async def open_ticket(
             intent_confidence=ticket.intent_confidence,
         ),
     )
-    preferred = await routing.continuity_preferences(
-        session=session,
-        ticket=ticket,
-        owner_agent_id=customer.owner_agent_id,
-        since=now - timedelta(days=settings.continuity_days),
-    )
+    # A customer met for the first time has no owner and no earlier ticket: skip the continuity lookup.
+    preferred = []
+    if not recognition.created:
+        with session.no_autoflush:
+            preferred = await routing.continuity_preferences(
+                session=session,
+                ticket=ticket,
+                owner_agent_id=customer.owner_agent_id,
+                since=now - timedelta(days=settings.continuity_days),
+            )
     decision = await routing.route_ticket(session=session, ticket=ticket, preferred=preferred, now=now)
     position = await routing.queue_position(session=session, ticket=ticket)
     return Opened(ticket, decision, position, recognition.created, duplicates)
@@ -109,7 +113,7 @@ async def _new_ticket(
     now: datetime,
 ) -> Ticket:
     classification = classifier.classify(f"{request.subject}\n{request.description}")
-    profile = (await intent_service.profiles(session=session)).get(classification.intent or "")
+    profile = await intent_service.profile_of(session=session, intent=classification.intent)
     priority = request.priority
     if profile is not None and profile.priority and PRIORITY_RANK[profile.priority] > PRIORITY_RANK[priority]:
         priority = profile.priority  # type: ignore[assignment]
@@ -133,7 +137,6 @@ async def _new_ticket(
         updated_at=now,
     )
     session.add(ticket)
-    await session.flush()
     return ticket
 
 
@@ -162,7 +165,7 @@ async def update_ticket(
         ticket.priority_rank = PRIORITY_RANK[ticket.priority]
     if "intent" in changed:
         ticket.intent_confidence = 1.0  # an agent's correction is certain
-        profile = (await intent_service.profiles(session=session)).get(ticket.intent or "")
+        profile = await intent_service.profile_of(session=session, intent=ticket.intent)
         ticket.required_skills = dict(profile.required_skills) if profile else {}
         ticket.likely_resolution = profile.likely_resolution if profile else None
     ticket.updated_at = now
