@@ -1,4 +1,4 @@
-"""Wiring of the knowledge service: settings, database, bus, consumers and HTTP routes."""
+"""Wiring of the knowledge service: settings, database, bus, search replica, consumers and HTTP routes."""
 
 from __future__ import annotations
 
@@ -6,22 +6,47 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.knowledge.api import suggestions
-from services.knowledge.consumers.tickets import HANDLERS
+from services.knowledge import consumers
+from services.knowledge.api import articles, known_issues, search, suggestions
+from services.knowledge.consumers import HANDLERS
+from services.knowledge.search.replica import SearchReplica, attach
 from services.knowledge.settings import KnowledgeSettings
 from shared.bus.port import MessageBus
+from shared.db import Database
 from shared.runtime import ServiceRuntime, assemble_runtime
 from shared.web.app import create_service_app
 
 SETTINGS = KnowledgeSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
-DESCRIPTION = """Answers and known-issue status for the first agent: articles, search, suggestions for
-every ticket. Errors are RFC 9457 problem+json."""
+__all__ = ["HANDLERS", "MIGRATIONS", "SETTINGS", "build_runtime", "create_app"]
+DESCRIPTION = """Answers and known-issue status for the first agent: versioned articles, search that copes
+with how customers write, suggestions for every ticket, feedback that teaches ranking, and known issues
+drafted from the problems many customers report. Errors are RFC 9457 problem+json; writes accept an
+`Idempotency-Key`."""
 
 
 def build_runtime(settings: KnowledgeSettings | None = None, *, bus: MessageBus | None = None) -> ServiceRuntime:
     """The knowledge runtime; pass `bus` to share one (embedded mode) instead of owning its own."""
-    return assemble_runtime(settings or KnowledgeSettings(), migrations=MIGRATIONS, handlers=HANDLERS, bus=bus)
+    settings = settings or KnowledgeSettings()
+    replica = SearchReplica(refresh_seconds=settings.search_refresh_ms / 1000)
+    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumers.bind(replica), bus=bus)
+    attach(runtime.database, replica)
+    runtime.components.append(IndexWarmup(runtime.database, replica))
+    return runtime
+
+
+class IndexWarmup:
+    """Builds the search index while the service starts, so the first search or ticket does not pay for it."""
+
+    def __init__(self, database: Database, replica: SearchReplica) -> None:
+        self.database, self.replica = database, replica
+
+    async def start(self) -> None:
+        async with self.database.session() as session:
+            await self.replica.catch_up(session, force=True)
+
+    async def stop(self) -> None:
+        return None
 
 
 def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = True) -> FastAPI:
@@ -29,6 +54,6 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
         runtime or build_runtime(),
         title="firstcall knowledge",
         description=DESCRIPTION,
-        routers=[suggestions.router],
+        routers=[articles.router, search.router, known_issues.router, suggestions.router],
         manage_runtime=manage_runtime,
     )

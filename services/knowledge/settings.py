@@ -13,3 +13,6 @@ class KnowledgeSettings(ServiceSettings):
     service_name: ClassVar[str] = "knowledge"
 
     port: int = Field(8001, ge=1, le=65535, description="HTTP port of the knowledge service")
+    search_refresh_ms: int = Field(
+        200, ge=0, description="how stale this replica's search index may be before a search catches up"
+    )

@@ -154,8 +154,13 @@ def require(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Principal:
         authenticator: Authenticator = request.app.state.runtime.authenticator
-        presented = credentials.credentials if credentials else request.headers.get("X-API-Key")
-        principal = await authenticator.authenticate(presented)
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:
+            presented = credentials.credentials if credentials else request.headers.get("X-API-Key")
+            principal = await authenticator.authenticate(presented)
+            # A route may check scopes twice (its router's and its own): authenticate and meter once.
+            authenticator.meter(principal)
+            request.state.principal = principal
         if not principal.allows(*scopes):
             raise ProblemError(
                 403,
@@ -163,7 +168,6 @@ def require(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
                 "The API key lacks the scope for this operation",
                 f"Needs one of: {', '.join(scope.value for scope in scopes)}.",
             )
-        authenticator.meter(principal)
         return principal
 
     return dependency

@@ -1,16 +1,24 @@
-"""The knowledge consumer group: ticket events in, suggestions out."""
+"""Ticket events in: suggestions when a ticket opens or changes, learning when it is resolved."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.knowledge.articles import drafts
+from services.knowledge.feedback import service as feedback_service
+from services.knowledge.search.replica import SearchReplica
 from services.knowledge.suggestions import service as suggestion_service
-from shared.events.catalogue import Event, TicketOpened
-from shared.messaging.inbox import EventHandler
+from shared.events.catalogue import TicketOpened, TicketResolved, TicketUpdated
 
 
-async def on_ticket_opened(event: TicketOpened, session: AsyncSession) -> None:
-    await suggestion_service.record_ticket(session=session, event=event)
+async def on_ticket_opened(event: TicketOpened, session: AsyncSession, *, replica: SearchReplica) -> None:
+    await suggestion_service.record_ticket(session=session, replica=replica, event=event)
 
 
-HANDLERS: dict[type[Event], EventHandler] = {TicketOpened: on_ticket_opened}
+async def on_ticket_updated(event: TicketUpdated, session: AsyncSession, *, replica: SearchReplica) -> None:
+    await suggestion_service.ticket_changed(session=session, replica=replica, event=event)
+
+
+async def on_ticket_resolved(event: TicketResolved, session: AsyncSession, *, replica: SearchReplica) -> None:
+    await feedback_service.feedback_from_resolution(session=session, event=event)
+    await drafts.propose_from_resolution(session=session, event=event)

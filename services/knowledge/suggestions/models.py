@@ -20,5 +20,7 @@ class TicketSuggestion(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
     query: Mapped[str] = mapped_column(Text, comment="the ticket's words, as searched")
     articles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    known_issue: Mapped[dict[str, Any] | None] = mapped_column(JSON, comment="the matching known issue, if any")
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    computed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), comment="when suggestions were last computed")

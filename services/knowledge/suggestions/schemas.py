@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from shared.events.catalogue import KnownIssueRef, SuggestedArticle
 
 
 class TicketSuggestionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     ticket_id: uuid.UUID
     customer_id: uuid.UUID
     query: str
-    articles: list[dict[str, Any]]
+    articles: list[SuggestedArticle]
+    known_issue: KnownIssueRef | None
     opened_at: datetime
     received_at: datetime
+    computed_at: datetime | None

@@ -1,0 +1,1 @@
+"""firstcall's benchmarks: `make bench` (or `python -m bench [NAME ...] [--quick]`); see bench/README.md."""

@@ -1,0 +1,143 @@
+"""ticket_open: `POST /v1/tickets` on the router (its own process, PostgreSQL + Kafka) vs the bare baseline."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from pathlib import Path
+
+import orjson
+
+from bench.load import LoadProcess, LoadResult, Phase, PhaseJob, Request, run_phase
+from bench.procs import AUTH, baseline_server, first_error, outbox_pending, real_stack, wait_idle, wait_outbox_drained
+from bench.report import Section, cores, ms, rate
+
+NAME = "ticket_open"
+HEADERS = [
+    "server",
+    "load",
+    "offered/s",
+    "achieved/s",
+    "errors",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "max ms",
+    "throughput vs baseline",
+    "server CPU ms/req",
+    "server CPU",
+    "client CPU",
+    "PG+Kafka CPU",
+    "other CPU",
+]
+
+
+def ticket_request(n: int, *, tag: str) -> Request:
+    """A new customer (distinct email) opening a ticket, with its own Idempotency-Key: the hot path."""
+    body = {
+        "customer": {"email": f"bench-{tag}-{n}@example.com", "name": f"Bench Customer {n}"},
+        "channel": "phone",
+        "subject": "Card payment declined",
+        "description": "My card was declined at the checkout although I have funds.",
+        "priority": "normal",
+        "attributes": {"product": "debit-card", "language": "en"},
+    }
+    headers = {**AUTH, "content-type": "application/json", "idempotency-key": f"bench-{tag}-{n}"}
+    return Request("POST", "/v1/tickets", headers, orjson.dumps(body))
+
+
+def phases(quick: bool) -> list[Phase]:
+    duration, warmup = (2.0, 0.5) if quick else (10.0, 2.0)
+    open_warmup = 0.5 if quick else 1.0
+    return [
+        Phase.closed(concurrency=32, duration=duration, warmup=warmup),
+        Phase.open(rate=200, duration=duration, warmup=open_warmup),
+        Phase.open(rate=500, duration=duration, warmup=open_warmup),
+    ]
+
+
+def _row(server: str, result: LoadResult, baseline: LoadResult | None) -> list[str]:
+    phase = result.phase
+    ratio = "1.00 (baseline)" if baseline is None else f"{result.throughput / baseline.throughput:.2f}"
+    return [
+        server,
+        phase.label,
+        "max" if phase.mode == "closed" else rate(phase.rate),
+        rate(result.throughput),
+        str(result.error_count),
+        ms(result.percentile(50)),
+        ms(result.percentile(90)),
+        ms(result.percentile(99)),
+        ms(result.percentile(100)),
+        ratio,
+        f"{result.server_ms_per_request:.2f}" if result.error_count <= 0.05 * result.sent else "n/a",
+        cores(result.cpu.server),
+        cores(result.cpu.client),
+        cores(result.cpu.stack),
+        cores(result.cpu.other),
+    ]
+
+
+def run(*, quick: bool, workdir: Path, load: LoadProcess) -> Section:
+    plan = phases(quick)
+    run_id = uuid.uuid4().hex[:6]
+    notes: list[str] = []
+
+    baseline: list[LoadResult] = []
+    router: list[LoadResult] = []
+    # Both servers run throughout and take turns, phase by phase, so that a change in the machine's
+    # background load hits both sides of each comparison alike; an idle server costs nothing.
+    with baseline_server(workdir) as bare, real_stack(workdir, ["router"]) as stack:
+        servers = (("baseline", bare, baseline), ("router", stack, router))
+        everyone = bare.pids + stack.pids
+        for i, phase in enumerate(plan):
+            for server, procs, results in servers:
+                wait_idle(everyone)
+                url = procs.url(server)
+                make = functools.partial(ticket_request, tag=f"{run_id}{server}{i}")
+                results.append(load.run(run_phase, PhaseJob(url, phase, make, procs.pids)))
+        pending = outbox_pending(stack.url("router"))
+        drained = wait_outbox_drained(stack.url("router"))
+        notes.append(
+            "router outbox right after the last phase: "
+            + (f"{pending} events unpublished; " if pending is not None else "unknown (/readyz did not answer); ")
+            + (f"empty {drained:.1f} s later" if drained is not None else "still not empty after 60 s")
+        )
+        if (error := first_error(stack.log_text("router"))) is not None:
+            notes.append(f"the router logged errors; the first: {error}")
+
+    rows: list[list[str]] = []
+    for base, mine in zip(baseline, router, strict=True):
+        rows += [_row("baseline", base, None), _row("router", mine, base)]
+    for server, results in (("baseline", baseline), ("router", router)):
+        for result in results:
+            if result.errors:
+                kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.errors.items()))
+                notes.append(f"{server}, {result.phase.label}: {result.error_count} errors of {result.sent} ({kinds})")
+    closed = plan[0]
+    notes[:0] = [
+        f"closed loop: {closed.connections} workers, {closed.warmup:g} s warm-up then {closed.duration:g} s; "
+        f"open loop: {plan[1].warmup:g} s warm-up then {plan[1].duration:g} s, pool of {plan[1].connections} "
+        f"connections, latency from the scheduled send time; a request not answered within {closed.timeout:g} s of "
+        "its scheduled time is a timeout",
+        "each request is a new customer (distinct email) with its own Idempotency-Key; "
+        "router: `python -m services.cli serve router` on a fresh PostgreSQL database and a private topic prefix; "
+        "baseline: `python -m bench.baseline` (same uvicorn settings, parsing only)",
+        "CPU columns are cores busy from the window's start to its last answer (2.00 = both cores of a 2-core "
+        "machine): the server process, "
+        "the load generator, PostgreSQL + Kafka (anyone's use of them), and other programs; `server CPU ms/req` is "
+        "the server's CPU time per successful request, the figure a busy machine disturbs least (n/a when more "
+        "than 5% of the requests failed: their work is wasted, not attributable)",
+    ]
+    return Section(
+        name=NAME,
+        title="open a ticket, router vs bare FastAPI baseline",
+        about=(
+            "`POST /v1/tickets` answered by the router (validation, idempotency key, customer find-or-create, "
+            "ticket + outbox row in one PostgreSQL transaction, relay publishing to Kafka, access log) "
+            "against a bare FastAPI app that only parses the same body with the same schema."
+        ),
+        headers=HEADERS,
+        rows=rows,
+        notes=notes,
+    )

@@ -1,0 +1,166 @@
+"""/v1/articles: writing, versioning, importing and rating the answers agents read."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.knowledge.api.access import EDIT, FEEDBACK, READ
+from services.knowledge.api.deps import idempotent_write, only_params
+from services.knowledge.articles import importer
+from services.knowledge.articles import service as article_service
+from services.knowledge.articles.schemas import (
+    ArticleCreate,
+    ArticlePage,
+    ArticleRead,
+    ArticleStatus,
+    ArticleUpdate,
+    ArticleVersionList,
+    ArticleVersionRead,
+    ImportReport,
+)
+from services.knowledge.feedback import service as feedback_service
+from services.knowledge.feedback.schemas import FeedbackCreate, FeedbackRead
+from shared.web.app import RuntimeDep, SessionDep
+from shared.web.idempotency import IdempotencyKey
+
+router = APIRouter(prefix="/v1/articles", tags=["articles"], dependencies=[READ])
+NDJSON = {"application/x-ndjson": {"schema": {"type": "string", "description": "one ArticleImportLine per line"}}}
+
+
+def _location(body: Any) -> str | None:
+    return f"/v1/articles/{body['id']}" if isinstance(body, dict) and "id" in body else None
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ArticleRead,
+    summary="Write a new article",
+    dependencies=[EDIT],
+)
+async def create_article(
+    body: ArticleCreate, runtime: RuntimeDep, request: Request, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        article = await article_service.create_article(session=session, request=body)
+        return status.HTTP_201_CREATED, article.model_dump(mode="json")
+
+    return await idempotent_write(
+        runtime,
+        request,
+        method="POST",
+        route="/v1/articles",
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+        location=_location,
+    )
+
+
+@router.get("", response_model=ArticlePage, summary="List articles in creation order (cursor pages)")
+async def list_articles(
+    session: SessionDep,
+    _: Annotated[None, Depends(only_params("status", "limit", "cursor"))],
+    status_filter: Annotated[ArticleStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> ArticlePage:
+    items, next_cursor = await article_service.list_articles(
+        session=session, status=status_filter, cursor=cursor, limit=limit
+    )
+    return ArticlePage(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/import",
+    dependencies=[EDIT],
+    response_model=ImportReport,
+    summary="Import articles from JSON lines, idempotent on `external_id` (all lines or none)",
+    openapi_extra={"requestBody": {"required": True, "content": NDJSON}},
+)
+async def import_articles(
+    request: Request, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    lines = importer.parse_lines(await request.body())
+
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        report = await importer.import_articles(session=session, lines=lines)
+        return status.HTTP_200_OK, report.model_dump(mode="json")
+
+    payload = [line.model_dump(mode="json") for _, line in lines]
+    return await idempotent_write(
+        runtime, request, method="POST", route="/v1/articles/import", key=idempotency_key, payload=payload, write=write
+    )
+
+
+@router.get("/{article_id}", response_model=ArticleRead, summary="Read an article as readers see it")
+async def get_article(article_id: uuid.UUID, session: SessionDep) -> ArticleRead:
+    return await article_service.get_article(session=session, article_id=article_id)
+
+
+@router.patch(
+    "/{article_id}",
+    dependencies=[EDIT],
+    response_model=ArticleRead,
+    summary="Edit an article: a new version, if `version` is the latest (409 otherwise)",
+)
+async def update_article(
+    article_id: uuid.UUID,
+    body: ArticleUpdate,
+    runtime: RuntimeDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        article = await article_service.update_article(session=session, article_id=article_id, request=body)
+        return status.HTTP_200_OK, article.model_dump(mode="json")
+
+    return await idempotent_write(
+        runtime,
+        request,
+        method="PATCH",
+        route=f"/v1/articles/{article_id}",
+        key=idempotency_key,
+        payload=body.model_dump(mode="json", exclude_unset=True),
+        write=write,
+    )
+
+
+@router.get("/{article_id}/versions", response_model=ArticleVersionList, summary="Every version, oldest first")
+async def list_versions(article_id: uuid.UUID, session: SessionDep) -> ArticleVersionList:
+    versions = await article_service.list_versions(session=session, article_id=article_id)
+    return ArticleVersionList(article_id=article_id, versions=[ArticleVersionRead.model_validate(v) for v in versions])
+
+
+@router.post(
+    "/{article_id}/feedback",
+    dependencies=[FEEDBACK],
+    status_code=status.HTTP_201_CREATED,
+    response_model=FeedbackRead,
+    summary="Say an article resolved a ticket, helped, or did not help (teaches ranking)",
+)
+async def give_feedback(
+    article_id: uuid.UUID,
+    body: FeedbackCreate,
+    runtime: RuntimeDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        feedback = await feedback_service.record_feedback(session=session, article_id=article_id, request=body)
+        return status.HTTP_201_CREATED, FeedbackRead.model_validate(feedback).model_dump(mode="json")
+
+    return await idempotent_write(
+        runtime,
+        request,
+        method="POST",
+        route=f"/v1/articles/{article_id}/feedback",
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+    )

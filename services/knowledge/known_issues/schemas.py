@@ -1,0 +1,82 @@
+"""Known issues as ops write them and agents read them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from services.knowledge.articles.schemas import Label, Title
+from shared.events.catalogue import KnownIssueStatus
+
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+FixVersion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class KnownIssueCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Card payments declined after the 4.2 app update",
+                    "symptoms": "Payments are declined at checkout although the account has funds.",
+                    "affected_products": ["debit-card"],
+                    "status": "workaround_available",
+                    "workaround": "Pay with the card's number instead of the wallet.",
+                }
+            ]
+        },
+    )
+
+    title: Title
+    symptoms: LongText
+    affected_products: list[Label] = Field(default_factory=list, max_length=50)
+    status: KnownIssueStatus = "investigating"
+    workaround: LongText | None = None
+    fix: LongText | None = None
+    fix_version: FixVersion | None = None
+    problem_id: uuid.UUID | None = None
+
+
+class KnownIssueUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: int = Field(ge=1, description="the latest revision you read; a newer one exists -> 409")
+    title: Title | None = None
+    symptoms: LongText | None = None
+    affected_products: list[Label] | None = Field(None, max_length=50)
+    status: KnownIssueStatus | None = None
+    workaround: LongText | None = None
+    fix: LongText | None = None
+    fix_version: FixVersion | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if not self.model_fields_set - {"revision"}:
+            raise ValueError("name at least one field to change besides `revision`")
+        return self
+
+
+class KnownIssueRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    problem_id: uuid.UUID | None
+    title: str
+    symptoms: str
+    affected_products: list[str]
+    status: KnownIssueStatus
+    workaround: str | None
+    fix: str | None
+    fix_version: str | None
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class KnownIssuePage(BaseModel):
+    items: list[KnownIssueRead]
+    next_cursor: str | None
