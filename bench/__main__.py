@@ -17,7 +17,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import event_latency, knowledge_latency, knowledge_quality, knowledge_suggest, ticket_open
+from bench import (
+    event_latency,
+    intents,
+    knowledge_latency,
+    knowledge_quality,
+    knowledge_suggest,
+    notifier_quality,
+    notifier_scale,
+    ticket_open,
+)
 from bench.load import LoadProcess, background_cpu
 from bench.report import PrintedSection, Section, machine_facts
 from tests.stack import unreachable_parts
@@ -41,6 +50,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "knowledge_quality": printed(knowledge_quality.run),
     "knowledge_latency": printed(knowledge_latency.run),
     "knowledge_suggest": printed(knowledge_suggest.run),
+    "intents": printed(intents.run),
+    "notifier_quality": printed(notifier_quality.run),
+    "notifier_scale": printed(notifier_scale.run),
 }
 
 

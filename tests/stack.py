@@ -5,6 +5,7 @@ Addresses come from the environment `make test` exports (var/stack.env), with th
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 
@@ -62,7 +63,15 @@ async def create_database(name: str) -> str:
 async def drop_database(name: str) -> None:
     connection = await _admin()
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(10):
+            try:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                # FORCE may not end an autovacuum worker busy in a fresh database; it finishes within moments.
+                if attempt == 9:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await connection.close()
 

@@ -1,4 +1,4 @@
-"""Wiring of the notifier: settings, database, bus, consumers and HTTP routes."""
+"""Wiring of the notifier: settings, database, bus, consumers, delivery worker and HTTP routes."""
 
 from __future__ import annotations
 
@@ -6,22 +6,34 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notifier.api import reports
-from services.notifier.consumers.tickets import HANDLERS
+from services.notifier.api import customers, notifications, problems, reports, subscriptions, templates
+from services.notifier.consumers import handlers
+from services.notifier.delivery.worker import DeliveryWorker
+from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
 from shared.bus.port import MessageBus
+from shared.metrics import ServiceMetrics
 from shared.runtime import ServiceRuntime, assemble_runtime
 from shared.web.app import create_service_app
 
 SETTINGS = NotifierSettings
+# The events this service handles (the AsyncAPI document reads it); the runtime binds them to its settings.
+HANDLERS = handlers(NotifierSettings.model_construct())
 MIGRATIONS = Path(__file__).parent / "migrations"
-DESCRIPTION = """Finds the same problem reported by many customers, opens one problem for ops, and tells
-every affected customer when it is fixed. Errors are RFC 9457 problem+json."""
+DESCRIPTION = """Finds the same problem reported by many customers, opens one problem for ops, alerts
+subscribed teams and systems with signed webhooks, and tells every affected customer what is known and,
+once, when it is fixed. Errors are RFC 9457 problem+json; writes accept an `Idempotency-Key`."""
 
 
 def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus | None = None) -> ServiceRuntime:
-    """The notifier runtime; pass `bus` to share one (embedded mode) instead of owning its own."""
-    return assemble_runtime(settings or NotifierSettings(), migrations=MIGRATIONS, handlers=HANDLERS, bus=bus)
+    """The notifier runtime (with its delivery worker); pass `bus` to share one (embedded mode)."""
+    settings = settings or NotifierSettings()
+    metrics = ServiceMetrics(settings.service_name)
+    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=handlers(settings), bus=bus, metrics=metrics)
+    worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=NotifierMetrics(metrics))
+    runtime.components.append(worker)
+    runtime.extensions["delivery_worker"] = worker
+    return runtime
 
 
 def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = True) -> FastAPI:
@@ -29,6 +41,13 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
         runtime or build_runtime(),
         title="firstcall notifier",
         description=DESCRIPTION,
-        routers=[reports.router],
+        routers=[
+            reports.router,
+            problems.router,
+            subscriptions.router,
+            notifications.router,
+            customers.router,
+            templates.router,
+        ],
         manage_runtime=manage_runtime,
     )

@@ -4,12 +4,55 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from shared.settings import ServiceSettings
+from shared.settings import Environment, ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
     service_name: ClassVar[str] = "notifier"
 
     port: int = Field(8002, ge=1, le=65535, description="HTTP port of the notifier")
+
+    # Duplicate detection
+    duplicate_window_days: float = Field(7, gt=0, description="reports are compared with others this recent")
+    similarity_threshold: float = Field(
+        0.45, gt=0, le=1, description="score from which a report joins another's cluster"
+    )
+    detection_candidates: int = Field(50, ge=10, le=1000, description="candidates re-scored per report")
+    index_query_terms: int = Field(16, ge=1, le=64, description="most telling terms of a report looked up")
+    index_postings_per_term: int = Field(200, ge=10, description="most recent reports read per looked-up term")
+    index_prune_interval_seconds: float = Field(
+        600, gt=0, description="how often reports leaving the window are unindexed"
+    )
+
+    # Problems
+    problem_min_customers: int = Field(3, ge=2, description="distinct customers that make a cluster a problem")
+    crisis_customers_per_hour: float = Field(10, gt=0, description="growth that makes a problem major")
+    growth_window_minutes: float = Field(60, gt=0, description="recent stretch the growth rate is measured on")
+
+    # Deliveries (webhooks and customer messages)
+    delivery_max_attempts: int = Field(8, ge=1, description="attempts before a delivery is dead-lettered")
+    delivery_backoff_initial_seconds: float = Field(2.0, ge=0, description="first retry delay, doubled per attempt")
+    delivery_backoff_max_seconds: float = Field(600, ge=0, description="longest retry delay")
+    delivery_timeout_seconds: float = Field(10, gt=0, description="time a receiver or SMTP server gets to answer")
+    delivery_poll_interval_ms: int = Field(500, ge=10, description="worker poll when not woken by a commit")
+    delivery_batch_size: int = Field(20, ge=1, description="deliveries one worker sends at a time")
+    delivery_lease_seconds: float = Field(60, gt=0, description="a claimed delivery is retried after this")
+    circuit_failure_threshold: int = Field(5, ge=1, description="consecutive failures that open an endpoint's circuit")
+    circuit_open_seconds: float = Field(60, gt=0, description="first pause of an endpoint whose circuit opened")
+    webhook_allow_http: bool = Field(False, description="accept http:// webhook URLs outside development")
+
+    # Customers
+    customer_rate_limit_count: int = Field(3, ge=1, description="messages one customer gets per rate window")
+    customer_rate_limit_hours: float = Field(24, gt=0, description="the per-customer rate window")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for customer email")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port")
+    smtp_username: str | None = Field(None, description="SMTP login (none: no authentication)")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    email_from: str = Field("firstcall <support@firstcall.invalid>", description="sender of customer email")
+
+    def http_webhooks_allowed(self) -> bool:
+        """Plain-http receivers are for development rigs only, unless explicitly allowed."""
+        return self.webhook_allow_http or self.environment is Environment.DEVELOPMENT

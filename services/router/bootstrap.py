@@ -40,7 +40,9 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
     key = settings.knowledge_api_key or settings.admin_api_key
     router = RouterComponents(
         settings=settings,
-        classifier=IntentClassifier(runtime.database, settings.intent_confidence_threshold),
+        classifier=IntentClassifier(
+            runtime.database, settings.intent_confidence_threshold, encoder=settings.intent_encoder
+        ),
         knowledge=KnowledgeClient(
             str(settings.knowledge_url), key.get_secret_value() if key else None, settings.knowledge_timeout_ms
         ),

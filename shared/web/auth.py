@@ -35,6 +35,9 @@ from shared.messaging.tables import api_keys
 KEY_PREFIX = "fck_"
 ADMIN_KEY_ID = "admin"
 CACHE_SECONDS = 30.0  # a revoked key keeps working at most this long on each replica
+# Unknown keys are remembered briefly: long enough to blunt guessing, short enough that a key the router
+# just issued works here as soon as its event arrives.
+UNKNOWN_CACHE_SECONDS = 1.0
 
 
 class Scope(StrEnum):
@@ -100,7 +103,7 @@ class Authenticator:
         now = time.monotonic()
         digest = hash_key(self.secret, presented)
         cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
+        if cached is not None and now - cached[0] < (CACHE_SECONDS if cached[1] else UNKNOWN_CACHE_SECONDS):
             return cached[1]
         key_id = presented.removeprefix(KEY_PREFIX).split("_", 1)[0]
         async with self.database.session() as session:

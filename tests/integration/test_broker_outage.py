@@ -68,7 +68,9 @@ async def test_outbox_holds_tickets_while_kafka_is_down_and_delivers_them_when_i
 ) -> None:
     app = importlib.import_module("services.router.bootstrap").create_app(router, manage_runtime=False)
     topic = topic_prefix + TICKETS.name
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN
+    ) as client:
         assert (await client.get("/readyz")).json()["status"] == "ok"
         kafka("stop")
         try:

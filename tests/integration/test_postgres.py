@@ -58,7 +58,9 @@ async def router(tmp_path: Path, pg_url: str) -> AsyncIterator[tuple[ServiceRunt
     runtime = bootstrap.build_runtime(settings, bus=InMemoryBus(physical_topics(settings)))
     await runtime.start()
     app = bootstrap.create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN
+    ) as client:
         yield runtime, client
     await runtime.stop()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.notifier.db import Base
@@ -23,3 +23,11 @@ class Report(Base):
     text: Mapped[str] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    intent: Mapped[str | None] = mapped_column(String(100))
+    product: Mapped[str | None] = mapped_column(String(100))
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("problems.id"), index=True)
+    # The report's vectors (detection.similarity.ReportVector); dropped when it leaves the window.
+    features: Mapped[bytes | None] = mapped_column(LargeBinary)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

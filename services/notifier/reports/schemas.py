@@ -1,11 +1,11 @@
-"""Reports as ops and the router read them."""
+"""Reports as ops and the router read them, and the duplicate view of one report."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ReportRead(BaseModel):
@@ -17,3 +17,20 @@ class ReportRead(BaseModel):
     text: str
     opened_at: datetime
     received_at: datetime
+    problem_id: uuid.UUID | None = Field(
+        None, validation_alias="cluster_id", description="the cluster or problem the report belongs to"
+    )
+
+
+class SimilarReport(BaseModel):
+    ticket_id: uuid.UUID
+    customer_id: uuid.UUID
+    subject: str
+    opened_at: datetime
+    problem_id: uuid.UUID | None
+    score: float = Field(description="blended cosine similarity, 0 to 1")
+
+
+class SimilarReports(BaseModel):
+    ticket_id: uuid.UUID
+    items: list[SimilarReport]

@@ -1,4 +1,4 @@
-"""Indexing customers' reports, the material duplicate detection works on."""
+"""A customer's report arriving: indexed, compared with recent reports, and placed in its cluster."""
 
 from __future__ import annotations
 
@@ -7,26 +7,56 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifier.customers import service as customer_service
+from services.notifier.detection import service as detection_service
+from services.notifier.detection.index import lock_detection
+from services.notifier.problems import service as problem_service
 from services.notifier.reports.models import Report
+from services.notifier.settings import NotifierSettings
 from shared.errors import NotFound
-from shared.events.catalogue import TicketOpened
+from shared.events.catalogue import TicketOpened, TicketResolved
 
 
-async def record_report(*, session: AsyncSession, event: TicketOpened) -> Report:
-    """Add a newly opened ticket to the reports compared across customers."""
+async def receive_report(*, session: AsyncSession, event: TicketOpened, settings: NotifierSettings) -> Report:
+    """Index a newly opened ticket and find where it belongs, before any other report is placed."""
+    await lock_detection(session)
     existing = await session.get(Report, event.ticket_id)
     if existing is not None:
         return existing
+    report = await record_report(session=session, event=event)
+    await customer_service.remember_customer(session=session, customer_id=event.customer_id, name=event.customer_name)
+    vector = await detection_service.index_report(session=session, report=report, description=event.description)
+    config = detection_service.DetectionConfig.from_settings(settings)
+    matches = await detection_service.neighbours(session=session, report=report, vector=vector, config=config)
+    await problem_service.place_report(session=session, report=report, matches=matches, settings=settings)
+    return report
+
+
+async def record_report(*, session: AsyncSession, event: TicketOpened) -> Report:
+    """Store the report as the customer gave it (caller indexes it)."""
+    product = event.attributes.get("product")
     report = Report(
         ticket_id=event.ticket_id,
         customer_id=event.customer_id,
         channel=event.channel,
+        subject=event.subject,
         text=f"{event.subject}\n{event.description}".strip(),
+        customer_name=event.customer_name,
+        intent=event.intent,
+        product=str(product)[:100] if product is not None else None,
         opened_at=event.opened_at,
         received_at=datetime.now(UTC),
     )
     session.add(report)
+    await session.flush()
     return report
+
+
+async def mark_resolved(*, session: AsyncSession, event: TicketResolved) -> None:
+    """Note that an agent resolved a member ticket (its customer is still told when the problem is fixed)."""
+    report = await session.get(Report, event.ticket_id)
+    if report is not None:
+        report.resolved_at = event.resolved_at
 
 
 async def get_report(*, session: AsyncSession, ticket_id: uuid.UUID) -> Report:

@@ -30,10 +30,10 @@ REFRESH_SECONDS = 30.0
 class IntentClassifier:
     """This process's view of the newest ready model."""
 
-    def __init__(self, database: Database, threshold: float) -> None:
-        self.database, self.threshold = database, threshold
+    def __init__(self, database: Database, threshold: float, encoder: str = "wordllama") -> None:
+        self.database, self.threshold, self.encoder = database, threshold, encoder
         self.model_id: uuid.UUID | None = None
-        self._runtime: engine.IntentModelRuntime | None = None
+        self._runtime: engine.IntentModel | None = None
         self._checked = 0.0
         self._training: set[asyncio.Task[None]] = set()
         self._pool: ProcessPoolExecutor | None = None
@@ -54,7 +54,12 @@ class IntentClassifier:
                 return
             blob = await session.scalar(select(IntentModel.blob).where(IntentModel.id == latest))
         if blob is not None:
-            self._runtime = await asyncio.to_thread(engine.load, blob)
+            try:
+                self._runtime = await asyncio.to_thread(engine.load, blob, self.encoder)
+            except ValueError as exc:
+                # A model trained with another encoder (the setting changed): keep the current one, say so.
+                log.error("intent model %s cannot be used: %s; train again", latest, exc)
+                return
             self.model_id = latest
             log.info("intent model %s loaded (%d intents)", latest, len(self._runtime.intents))
 
@@ -62,7 +67,7 @@ class IntentClassifier:
         """The intent of a text; `unknown` (None) when no model is trained yet or confidence is low."""
         if self._runtime is None:
             return engine.Classification(None, 0.0, [])
-        return self._runtime.classify(text, self.threshold)
+        return self._runtime.classify(text, threshold=self.threshold)
 
     async def train(self, *, model_id: uuid.UUID, examples: list[tuple[str, str]]) -> None:
         """Train in a worker process and store the outcome on the model row."""
@@ -71,12 +76,16 @@ class IntentClassifier:
             if self._pool is None:
                 # spawn, not fork: forking a process that runs an event loop and driver threads can deadlock.
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            blob = await asyncio.get_running_loop().run_in_executor(self._pool, engine.train, examples)
+            blob = await asyncio.get_running_loop().run_in_executor(self._pool, engine.train, examples, self.encoder)
         except Exception as exc:
             log.exception("intent training %s failed", model_id)
             await self._finish(model_id, status="failed", error=str(exc)[:2000])
             return
-        metrics = {"train_seconds": round(time.perf_counter() - started, 2), "size_bytes": len(blob)}
+        metrics: dict[str, float | str] = {
+            "train_seconds": round(time.perf_counter() - started, 2),
+            "size_bytes": len(blob),
+            "encoder": self.encoder,
+        }
         await self._finish(model_id, status="ready", blob=blob, metrics=metrics)
         await self.refresh(force=True)
 
@@ -92,7 +101,7 @@ class IntentClassifier:
         status: str,
         blob: bytes | None = None,
         error: str | None = None,
-        metrics: dict[str, float] | None = None,
+        metrics: dict[str, float | str] | None = None,
     ) -> None:
         async with self.database.session() as session:
             model = await session.get(IntentModel, model_id)

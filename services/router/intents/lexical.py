@@ -57,10 +57,6 @@ class LexicalFeatures:
         normalised = [normalise_text(text) for text in texts]
         return sp.hstack([self._word.transform(normalised), self._char.transform(normalised)], format="csr")
 
-    def known_word_count(self, text: str) -> int:
-        """How many of a text's words and word pairs the training examples used (0: nothing in common)."""
-        return int(self._word.transform([normalise_text(text)]).nnz)
-
     def state(self) -> LexicalState:
         return LexicalState(
             word_terms=_terms(self._word),

@@ -10,8 +10,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from services.router.intents.calibration import softmax
-from services.router.intents.encoder import SentenceEncoder
 from services.router.intents.lexical import LexicalFeatures
+from shared.text.encoders import SentenceEncoder
 
 ALTERNATIVES = 3
 

@@ -27,8 +27,3 @@ def normalise_text(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.casefold())
     text = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _SPACE.sub(" ", text).strip()
-
-
-def clean_text(text: str) -> str:
-    """The form a sentence encoder gets: NFKC and single spaces; its own tokenizer lower-cases and splits."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)).strip()

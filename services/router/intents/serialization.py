@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.router.intents.encoder import SentenceEncoder
 from services.router.intents.lexical import LexicalFeatures, LexicalState
 from services.router.intents.model import Centroids, IntentModel, LinearScores, ModelMismatch
+from shared.text.encoders import SentenceEncoder
 
 FORMAT = "firstcall-intent-model"
 VERSION = 1

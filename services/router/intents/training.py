@@ -13,10 +13,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
 from services.router.intents.calibration import DEFAULT_TEMPERATURE, fit_temperature, fold_assignments
-from services.router.intents.encoder import SentenceEncoder
 from services.router.intents.lexical import LexicalFeatures
 from services.router.intents.model import Centroids, IntentModel, LinearScores
 from services.router.intents.normalise import normalise_text
+from shared.text.encoders import SentenceEncoder
 
 MIN_INTENTS = 2
 # Fewer held-out examples than this say little about calibration; the default temperature is used instead.

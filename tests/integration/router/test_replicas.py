@@ -27,7 +27,9 @@ async def replicas(tmp_path: Path, pg_url: str) -> AsyncIterator[list[Replica]]:
     bootstrap = importlib.import_module("services.router.bootstrap")
     started: list[Replica] = []
     for index in range(2):
-        settings = service_settings("router", data_dir=tmp_path / str(index), database_url=pg_url, sla_check_seconds=3600)
+        settings = service_settings(
+            "router", data_dir=tmp_path / str(index), database_url=pg_url, sla_check_seconds=3600
+        )
         runtime = bootstrap.build_runtime(settings, bus=InMemoryBus(physical_topics(settings)))
         await runtime.start()
         app = bootstrap.create_app(runtime, manage_runtime=False)

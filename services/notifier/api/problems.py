@@ -1,0 +1,125 @@
+"""/v1/problems: what ops see and do: list, inspect, merge, split, resolve."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.api.deps import Ops, SettingsDep
+from services.notifier.problems import operations, presenting
+from services.notifier.problems import service as problem_service
+from services.notifier.problems.schemas import (
+    MergeRequest,
+    ProblemDetail,
+    ProblemList,
+    ResolveRequest,
+    SplitRequest,
+    SplitResult,
+)
+from shared.web.app import RuntimeDep, SessionDep
+from shared.web.idempotency import IdempotencyKey, respond_once
+
+router = APIRouter(prefix="/v1/problems", tags=["problems"])
+
+
+@router.get("", response_model=ProblemList, summary="Problems, most recently active first")
+async def list_problems(
+    session: SessionDep,
+    _: Ops,
+    status: Annotated[Literal["forming", "open", "resolved", "merged"] | None, Query()] = None,
+    severity: Annotated[Literal["minor", "major"] | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="last report at or after")] = None,
+    until: Annotated[datetime | None, Query(description="last report at or before")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ProblemList:
+    problems = await problem_service.list_problems(
+        session=session, status=status, severity=severity, since=since, until=until, limit=limit, offset=offset
+    )
+    return ProblemList(items=await presenting.summaries(session=session, problems=problems), limit=limit, offset=offset)
+
+
+@router.get("/{problem_id}", response_model=ProblemDetail, summary="A problem with its member tickets")
+async def get_problem(problem_id: uuid.UUID, session: SessionDep, _: Ops) -> ProblemDetail:
+    problem = await problem_service.get_problem(session=session, problem_id=problem_id)
+    return await presenting.detail(session=session, problem=problem)
+
+
+@router.post("/{problem_id}/merge", response_model=ProblemDetail, summary="Fold another problem into this one")
+async def merge(
+    problem_id: uuid.UUID,
+    body: MergeRequest,
+    runtime: RuntimeDep,
+    _: Ops,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, object]:
+        problem = await operations.merge_problems(
+            session=session, problem_id=problem_id, other_id=body.problem_id, settings=settings
+        )
+        return 200, (await presenting.detail(session=session, problem=problem)).model_dump(mode="json")
+
+    return await _once(
+        runtime, f"/v1/problems/{problem_id}/merge", idempotency_key, body.model_dump(mode="json"), write
+    )
+
+
+@router.post("/{problem_id}/split", response_model=SplitResult, summary="Take wrongly grouped tickets out, for good")
+async def split(
+    problem_id: uuid.UUID,
+    body: SplitRequest,
+    runtime: RuntimeDep,
+    _: Ops,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, object]:
+        problem, new = await operations.split_problem(
+            session=session,
+            problem_id=problem_id,
+            ticket_ids=body.ticket_ids,
+            as_new_problem=body.as_new_problem,
+            settings=settings,
+        )
+        result = SplitResult(
+            problem=await presenting.detail(session=session, problem=problem), new_problem_id=new.id if new else None
+        )
+        return 200, result.model_dump(mode="json")
+
+    return await _once(
+        runtime, f"/v1/problems/{problem_id}/split", idempotency_key, body.model_dump(mode="json"), write
+    )
+
+
+@router.post(
+    "/{problem_id}/resolve",
+    response_model=ProblemDetail,
+    summary="Resolve a problem: ProblemResolved, and every affected customer told once",
+)
+async def resolve(
+    problem_id: uuid.UUID, body: ResolveRequest, runtime: RuntimeDep, _: Ops, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    async def write(session: AsyncSession) -> tuple[int, object]:
+        problem = await operations.resolve_problem(session=session, problem_id=problem_id, request=body)
+        return 200, (await presenting.detail(session=session, problem=problem)).model_dump(mode="json")
+
+    return await _once(
+        runtime, f"/v1/problems/{problem_id}/resolve", idempotency_key, body.model_dump(mode="json"), write
+    )
+
+
+async def _once(
+    runtime: RuntimeDep,
+    route: str,
+    key: str | None,
+    payload: object,
+    write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    return await respond_once(runtime.database, scope=f"POST {route}", key=key, payload=payload, write=write)

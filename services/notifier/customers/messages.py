@@ -1,0 +1,139 @@
+"""Telling customers about a problem: an acknowledgement when they join it, the resolution when it is fixed.
+
+Each message is one delivery row whose dedupe key is (customer, problem, kind): however often the
+decision is taken (a redelivered event, two replicas, a restart), the customer is told once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.customers import service as customer_service
+from services.notifier.customers import templates
+from services.notifier.customers.models import CustomerContact
+from services.notifier.delivery import service as delivery_service
+from services.notifier.delivery.models import Delivery
+from services.notifier.knowledge import service as knowledge_service
+from services.notifier.problems.models import Problem
+from services.notifier.problems.state import Member
+
+Kind = Literal["acknowledgement", "resolution"]
+MESSAGE_TYPE = "customer.message"
+
+
+def dedupe_key(customer_id: uuid.UUID, problem_id: uuid.UUID, kind: Kind) -> str:
+    return f"customer:{customer_id}:problem:{problem_id}:{kind}"
+
+
+async def acknowledge(
+    *, session: AsyncSession, problem: Problem, members: Sequence[Member], customers: Iterable[uuid.UUID]
+) -> int:
+    """Tell customers whose reports joined a known problem what is known so far; returns how many were new."""
+    issue = await knowledge_service.known_issue_for(session=session, problem_id=problem.id)
+    known = {
+        "known_status": issue.status if issue else "",
+        "workaround": (issue.workaround or "") if issue else "",
+        "fix": (issue.fix or "") if issue else "",
+        "fix_version": (issue.fix_version or "") if issue else "",
+        "resolution": "",
+        "article_title": "",
+    }
+    return await _tell(session, problem, members=members, customers=set(customers), kind="acknowledgement", facts=known)
+
+
+async def tell_resolution(
+    *, session: AsyncSession, problem: Problem, members: Sequence[Member], article_title: str | None
+) -> int:
+    """Tell every affected customer that the problem is resolved; returns how many were new."""
+    change = {
+        "known_status": "fix_available",
+        "workaround": "",
+        "fix": problem.resolution or "",
+        "fix_version": problem.fix_version or "",
+        "resolution": problem.resolution or "",
+        "article_title": article_title or "",
+    }
+    customers = {m.customer_id for m in members}
+    return await _tell(session, problem, members=members, customers=customers, kind="resolution", facts=change)
+
+
+async def _tell(
+    session: AsyncSession,
+    problem: Problem,
+    *,
+    members: Sequence[Member],
+    customers: set[uuid.UUID],
+    kind: Kind,
+    facts: dict[str, Any],
+) -> int:
+    already = set(
+        await session.scalars(
+            select(Delivery.customer_id).where(Delivery.problem_id == problem.id, Delivery.notification_kind == kind)
+        )
+    )
+    first_report: dict[uuid.UUID, Member] = {}
+    for member in members:
+        first_report.setdefault(member.customer_id, member)
+    total = len(first_report)
+    told = 0
+    for customer_id in sorted(customers - already):
+        report = first_report.get(customer_id)
+        if report is None:
+            continue
+        contact = await session.get(CustomerContact, customer_id)
+        context = {
+            "customer_name": (contact.name if contact and contact.name else report.customer_name) or "there",
+            "ticket_subject": report.subject,
+            "ticket_opened_at": report.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "problem_summary": problem.summary_text,
+            "other_customers": total - 1,
+            **facts,
+        }
+        told += await _enqueue(session, problem, report, kind, context)
+    return told
+
+
+async def _enqueue(session: AsyncSession, problem: Problem, report: Member, kind: Kind, context: dict[str, Any]) -> int:
+    message = await templates.render(session=session, name=kind, context=context)
+    route = await customer_service.route_message(session=session, customer_id=report.customer_id)
+    notification_id = uuid.uuid4()
+    payload = {
+        "type": MESSAGE_TYPE,
+        "notification_id": str(notification_id),
+        "kind": kind,
+        "customer_id": str(report.customer_id),
+        "customer_name": context["customer_name"],
+        "ticket_id": str(report.ticket_id),
+        "problem_id": str(problem.id),
+        "reply_channel": report.channel,
+        "subject": message.subject,
+        "body": message.body,
+    }
+    suppressed = route == "customer opted out"
+    channel = route.channel if isinstance(route, customer_service.Route) else "webhook"
+    endpoint = route.endpoint if isinstance(route, customer_service.Route) else ""
+    created = await delivery_service.enqueue(
+        session=session,
+        delivery=delivery_service.NewDelivery(
+            id=notification_id,
+            dedupe_key=dedupe_key(report.customer_id, problem.id, kind),
+            channel=channel,
+            endpoint=endpoint,
+            event_type=MESSAGE_TYPE,
+            payload=orjson.dumps(payload),
+            subscription_id=route.subscription_id if isinstance(route, customer_service.Route) else None,
+            customer_id=report.customer_id,
+            problem_id=problem.id,
+            ticket_id=report.ticket_id,
+            notification_kind=kind,
+            status="suppressed" if suppressed else "pending",
+            reason=route if suppressed and isinstance(route, str) else None,
+        ),
+    )
+    return 1 if created else 0

@@ -1,0 +1,52 @@
+"""Customer preferences and message templates as the API reads and writes them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+TemplateName = Literal["acknowledgement", "resolution"]
+
+
+class PreferencesUpdate(BaseModel):
+    """Only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"opted_out": True}]})
+
+    email: EmailStr | None = None
+    preferred_channel: Literal["email", "webhook"] | None = None
+    opted_out: bool | None = None
+
+
+class CustomerPreferencesRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    customer_id: uuid.UUID
+    name: str | None
+    email: str | None
+    preferred_channel: str | None
+    opted_out: bool
+    updated_at: datetime
+
+
+class TemplateUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=500, description="Jinja template of the subject line")
+    body: str = Field(min_length=1, max_length=20_000, description="Jinja template of the message body")
+
+
+class TemplateRead(BaseModel):
+    name: TemplateName
+    subject: str
+    body: str
+    revision: int = Field(description="0 while the built-in default applies")
+    updated_at: datetime | None
+    variables: list[str] = Field(description="what a template can use")
+
+
+class TemplateList(BaseModel):
+    items: list[TemplateRead]

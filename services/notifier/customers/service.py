@@ -1,0 +1,89 @@
+"""Knowing how to reach a customer and whether they want to hear from us."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.customers.models import CustomerContact
+from services.notifier.customers.schemas import PreferencesUpdate
+from services.notifier.subscriptions.models import Subscription
+from shared.errors import NotFound
+
+CONTACT_CENTER_TYPE = "customer.message"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one customer message goes now."""
+
+    channel: str  # email or webhook
+    endpoint: str
+    secret: str | None = None
+    subscription_id: uuid.UUID | None = None
+
+
+async def remember_customer(*, session: AsyncSession, customer_id: uuid.UUID, name: str | None) -> CustomerContact:
+    """Keep the name a customer gave, so messages can address them personally."""
+    contact = await session.get(CustomerContact, customer_id)
+    if contact is None:
+        contact = CustomerContact(customer_id=customer_id, name=name, opted_out=False, updated_at=datetime.now(UTC))
+        session.add(contact)
+    elif name and contact.name != name:
+        contact.name = name
+        contact.updated_at = datetime.now(UTC)
+    return contact
+
+
+async def learn_email(*, session: AsyncSession, customer_id: uuid.UUID, email: str, name: str | None = None) -> None:
+    """Record an email identity the router linked to a customer (the first one stays the address used)."""
+    contact = await remember_customer(session=session, customer_id=customer_id, name=name)
+    if contact.email is None:
+        contact.email = email
+        contact.updated_at = datetime.now(UTC)
+
+
+async def set_preferences(
+    *, session: AsyncSession, customer_id: uuid.UUID, update: PreferencesUpdate
+) -> CustomerContact:
+    """Apply a customer's (or an agent's on their behalf) choice of address, channel or opt-out."""
+    contact = await remember_customer(session=session, customer_id=customer_id, name=None)
+    for field in update.model_fields_set:
+        value = getattr(update, field)
+        setattr(contact, field, str(value) if field == "email" and value is not None else value)
+    contact.updated_at = datetime.now(UTC)
+    await session.flush()
+    return contact
+
+
+async def get_contact(*, session: AsyncSession, customer_id: uuid.UUID) -> CustomerContact:
+    """A customer's contact and preferences, or a 404 problem for a customer the notifier never saw."""
+    contact = await session.get(CustomerContact, customer_id)
+    if contact is None:
+        raise NotFound("Customer", customer_id)
+    return contact
+
+
+async def route_message(*, session: AsyncSession, customer_id: uuid.UUID) -> Route | str:
+    """Where a message to this customer goes now, or why it cannot go ("opted out", "no channel")."""
+    contact = await session.get(CustomerContact, customer_id)
+    if contact is not None and contact.opted_out:
+        return "customer opted out"
+    email = contact.email if contact is not None else None
+    if email and (contact is None or contact.preferred_channel != "webhook"):
+        return Route("email", email)
+    center = await _contact_center(session)
+    if center is not None:
+        return Route("webhook", center.url, center.secret, center.id)
+    return Route("email", email) if email else "no channel: no email known and no customer.message subscription"
+
+
+async def _contact_center(session: AsyncSession) -> Subscription | None:
+    subscriptions = await session.scalars(
+        select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.created_at, Subscription.id)
+    )
+    return next((s for s in subscriptions if CONTACT_CENTER_TYPE in s.event_types), None)

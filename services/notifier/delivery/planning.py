@@ -1,0 +1,113 @@
+"""Before sending: is the delivery still wanted, where does it go, and may it go now?"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.customers import service as customer_service
+from services.notifier.customers.messages import MESSAGE_TYPE
+from services.notifier.delivery import circuit
+from services.notifier.delivery.models import Delivery
+from services.notifier.settings import NotifierSettings
+from services.notifier.subscriptions.models import Subscription
+
+Action = Literal["send", "suppressed", "dead", "cancelled", "deferred"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the worker needs of a claimed delivery (ids and values, no ORM object across sessions)."""
+
+    id: uuid.UUID
+    channel: str
+    endpoint: str
+    event_type: str
+    payload: bytes
+    subscription_id: uuid.UUID | None
+    customer_id: uuid.UUID | None
+    problem_id: uuid.UUID | None
+    ticket_id: uuid.UUID | None
+    notification_kind: str | None
+    attempts: int
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> Snapshot:
+        return cls(
+            delivery.id,
+            delivery.channel,
+            delivery.endpoint,
+            delivery.event_type,
+            delivery.payload,
+            delivery.subscription_id,
+            delivery.customer_id,
+            delivery.problem_id,
+            delivery.ticket_id,
+            delivery.notification_kind,
+            delivery.attempts,
+        )
+
+    @property
+    def for_customer(self) -> bool:
+        return self.event_type == MESSAGE_TYPE
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: Action
+    channel: str = ""
+    endpoint: str = ""
+    circuit_key: str = ""
+    secret: str | None = None
+    subscription_id: uuid.UUID | None = None
+    reason: str | None = None
+    until: datetime | None = None
+
+
+async def plan_delivery(*, session: AsyncSession, snapshot: Snapshot, settings: NotifierSettings) -> Plan:
+    """Decide what happens to a claimed delivery now."""
+    now = datetime.now(UTC)
+    if snapshot.for_customer:
+        route = await customer_service.route_message(session=session, customer_id=snapshot.customer_id)  # type: ignore[arg-type]
+        if isinstance(route, str):
+            return Plan("suppressed" if "opted out" in route else "dead", reason=route)
+        limited = await _rate_limited_until(session, snapshot, settings, now)
+        if limited is not None and snapshot.notification_kind == "acknowledgement":
+            return Plan("suppressed", reason="customer rate limit reached; acknowledgement skipped")
+        if limited is not None:
+            return Plan("deferred", reason="customer rate limit reached", until=limited)
+    else:
+        subscription = await session.get(Subscription, snapshot.subscription_id) if snapshot.subscription_id else None
+        if subscription is None or not subscription.active:
+            return Plan("cancelled", reason="subscription deactivated")
+        route = customer_service.Route("webhook", subscription.url, subscription.secret, subscription.id)
+    key = circuit.endpoint_of(route.channel, route.endpoint, f"smtp://{settings.smtp_host}:{settings.smtp_port}")
+    paused = await circuit.paused_until(session=session, endpoint=key, now=now)
+    if paused is not None:
+        return Plan("deferred", route.channel, route.endpoint, key, reason=f"circuit open for {key}", until=paused)
+    return Plan("send", route.channel, route.endpoint, key, route.secret, route.subscription_id)
+
+
+async def _rate_limited_until(
+    session: AsyncSession, snapshot: Snapshot, settings: NotifierSettings, now: datetime
+) -> datetime | None:
+    window = timedelta(hours=settings.customer_rate_limit_hours)
+    sent, oldest = (
+        await session.execute(
+            select(func.count(), func.min(Delivery.sent_at)).where(
+                Delivery.customer_id == snapshot.customer_id,
+                Delivery.status == "sent",
+                Delivery.event_type == MESSAGE_TYPE,
+                Delivery.sent_at > now - window,
+            )
+        )
+    ).one()
+    if sent < settings.customer_rate_limit_count or oldest is None:
+        return None
+    limited_until: datetime = oldest + window
+    return limited_until

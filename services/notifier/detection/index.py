@@ -1,0 +1,188 @@
+"""The inverted index in the database: add a report, find candidates for a report, forget old reports.
+
+Finding candidates never scans the window: it reads, for each of the query's most telling terms, at most
+`postings_per_term` of the most recent postings (an index range scan on (term, opened_at)), and sums the
+weights per report. The work per query is bounded by terms x postings, whatever the window holds.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, Uuid, delete, func, insert, literal, select, text, tuple_, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.detection.models import DOCUMENT_COUNT_TERM, ReportTerm, TermStat
+from services.notifier.detection.text import SparseVector
+
+# Detection reads the index and writes to it in one transaction; on PostgreSQL replicas take turns
+# through this transaction-scoped lock, so each sees every report committed before it (no missed pair).
+DETECTION_LOCK_KEY = 0x0F1257CA21
+PRUNE_LOCK_KEY = 0x0F1257CA22
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+async def lock_detection(session: AsyncSession) -> None:
+    """Serialise detection across replicas until the caller's transaction ends (no-op on SQLite)."""
+    if is_postgres(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DETECTION_LOCK_KEY})
+
+
+async def try_lock_pruning(session: AsyncSession) -> bool:
+    """Whether this replica prunes now (one at a time; always on SQLite)."""
+    if not is_postgres(session):
+        return True
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(PRUNE_LOCK_KEY, type_=Boolean))))
+
+
+async def inverse_frequencies(session: AsyncSession, terms: Iterable[int], *, adding: bool) -> dict[int, float]:
+    """Smoothed inverse document frequency of each term; `adding` counts the report being indexed."""
+    wanted = [DOCUMENT_COUNT_TERM, *terms]
+    rows = dict((await session.execute(select(TermStat.term, TermStat.reports).where(TermStat.term.in_(wanted)))).all())
+    extra = 1 if adding else 0
+    documents = rows.get(DOCUMENT_COUNT_TERM, 0) + extra
+    return {t: math.log((documents + 1) / (rows.get(t, 0) + extra + 1)) + 1.0 for t in wanted[1:]}
+
+
+async def add(session: AsyncSession, *, ticket_id: uuid.UUID, opened_at: datetime, words: SparseVector) -> None:
+    """Post a report under each of its terms and count it in the term statistics."""
+    terms = words.terms.tolist()
+    if is_postgres(session):
+        # One round trip: the postings and the statistics in a single statement.
+        await session.execute(
+            _ADD_POSTINGS,
+            {"terms": terms, "weights": words.weights.tolist(), "opened_at": opened_at, "ticket_id": ticket_id},
+        )
+        return
+    if terms:
+        await session.execute(
+            insert(ReportTerm),
+            [
+                {"term": term, "opened_at": opened_at, "ticket_id": ticket_id, "weight": weight}
+                for term, weight in zip(terms, words.weights.tolist(), strict=True)
+            ],
+        )
+    await _count(session, [DOCUMENT_COUNT_TERM, *terms], +1)
+
+
+async def remove(session: AsyncSession, postings: Sequence[tuple[uuid.UUID, datetime, Sequence[int]]]) -> None:
+    """Take reports (ticket id, opened_at, terms) out of the postings and the statistics."""
+    keys = [(term, opened_at, ticket_id) for ticket_id, opened_at, terms in postings for term in terms]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        await session.execute(
+            delete(ReportTerm).where(tuple_(ReportTerm.term, ReportTerm.opened_at, ReportTerm.ticket_id).in_(chunk))
+        )
+    counts: dict[int, int] = {DOCUMENT_COUNT_TERM: len(postings)}
+    for _, _, terms in postings:
+        for term in terms:
+            counts[term] = counts.get(term, 0) + 1
+    for term, n in counts.items():
+        await session.execute(update(TermStat).where(TermStat.term == term).values(reports=TermStat.reports - n))
+    await session.execute(delete(TermStat).where(TermStat.reports <= 0, TermStat.term != DOCUMENT_COUNT_TERM))
+
+
+async def candidates(
+    session: AsyncSession,
+    *,
+    query: SparseVector,
+    window: Window,
+    exclude: uuid.UUID | None,
+    query_terms: int,
+    postings_per_term: int,
+    limit: int,
+) -> list[tuple[uuid.UUID, float]]:
+    """Reports sharing the query's most telling terms, by partial cosine, best first."""
+    if len(query.terms) == 0:
+        return []
+    order = query.weights.argsort()[::-1][:query_terms]
+    if is_postgres(session):
+        terms = [int(query.terms[i]) for i in order.tolist()]
+        weights = [float(query.weights[i]) for i in order.tolist()]
+        rows = (
+            await session.execute(
+                _LATERAL_LOOKUP,
+                {
+                    "terms": terms,
+                    "weights": weights,
+                    "start": window.start,
+                    "end": window.end,
+                    "per_term": postings_per_term,
+                    "limit": limit + 1,
+                },
+            )
+        ).all()
+        return [(ticket_id, float(score)) for ticket_id, score in rows if ticket_id != exclude][:limit]
+    lookups = []
+    for index in order.tolist():
+        term, weight = int(query.terms[index]), float(query.weights[index])
+        recent = (
+            select(ReportTerm.ticket_id, (ReportTerm.weight * literal(weight)).label("score"))
+            .where(ReportTerm.term == term, ReportTerm.opened_at >= window.start, ReportTerm.opened_at <= window.end)
+            .order_by(ReportTerm.opened_at.desc())
+            .limit(postings_per_term)
+            .subquery()
+        )
+        lookups.append(select(recent.c.ticket_id, recent.c.score))
+    hits = union_all(*lookups).subquery()
+    total = func.sum(hits.c.score).label("total")
+    statement = select(hits.c.ticket_id, total).group_by(hits.c.ticket_id).order_by(total.desc()).limit(limit + 1)
+    rows = (await session.execute(statement)).all()
+    return [(ticket_id, float(score)) for ticket_id, score in rows if ticket_id != exclude][:limit]
+
+
+_ADD_POSTINGS = text(
+    """
+    WITH posted AS (
+        INSERT INTO report_terms (term, opened_at, ticket_id, weight)
+        SELECT p.term, :opened_at, :ticket_id, p.weight
+        FROM unnest(CAST(:terms AS bigint[]), CAST(:weights AS float8[])) AS p(term, weight)
+        RETURNING term
+    )
+    INSERT INTO term_stats (term, reports)
+    SELECT 0, 1 UNION ALL SELECT term, 1 FROM posted
+    ON CONFLICT (term) DO UPDATE SET reports = term_stats.reports + 1
+    """
+)
+
+# PostgreSQL: one statement of fixed shape (prepared once), a LATERAL index-only scan per term on the
+# covering primary key. SQLite has no LATERAL, so it gets the equivalent UNION ALL of per-term scans.
+_LATERAL_LOOKUP = text(
+    """
+    SELECT p.ticket_id, sum(p.weight * q.w) AS total
+    FROM unnest(CAST(:terms AS bigint[]), CAST(:weights AS float8[])) AS q(term, w)
+    CROSS JOIN LATERAL (
+        SELECT ticket_id, weight FROM report_terms
+        WHERE term = q.term AND opened_at >= :start AND opened_at <= :end
+        ORDER BY opened_at DESC
+        LIMIT :per_term
+    ) AS p
+    GROUP BY p.ticket_id
+    ORDER BY total DESC
+    LIMIT :limit
+    """
+).columns(ticket_id=Uuid(), total=Float())
+
+
+async def _count(session: AsyncSession, terms: Sequence[int], delta: int) -> None:
+    make = pg_insert if is_postgres(session) else sqlite_insert
+    statement = make(TermStat)
+    statement = statement.on_conflict_do_update(
+        index_elements=[TermStat.term], set_={"reports": TermStat.reports + statement.excluded.reports}
+    )
+    await session.execute(statement, [{"term": term, "reports": delta} for term in terms])

@@ -1,0 +1,128 @@
+"""What a report says, as numbers: weighted word terms and character n-grams of its content words.
+
+Words carry the meaning (stemmed, so "crashes" and "crashing" meet; identifiers split at camelCase and kept
+whole, so `FileSystem.listStatus` matches both "file system" and itself). Character n-grams of the same
+content words catch typos and spelling variants ("pasword", "log-in") that whole words would miss. Terms
+are hashed to 63-bit integers so the index stores numbers, never vocabulary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+SUBJECT_BOOST = 2  # the subject is the customer's own summary: its words count twice
+MAX_TEXT_CHARS = 8000  # a pasted log says little more after this, and costs time
+CHAR_NGRAMS = (3, 4)
+SPELLING_CHARS = 120  # of the description, after the subject: where the problem is named
+GRAM_MASK = 0x7FFFFFFF  # n-gram ids fit 31 bits: the stored vector stays small (collisions are harmless)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_COMPOUND = re.compile(r"[A-Za-z0-9]+(?:[._\-/:][A-Za-z0-9]+)+")
+_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""), ("es", ""), ("s", ""))
+_STOP_WORDS = """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having he
+    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+    now of off on once only or other our ours ourselves out over own same she should so some such than that the
+    their theirs them themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves im ive dont cant
+    doesnt didnt isnt wont hi hello hey thanks thank please pls help regards dear team get got getting"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    """Sorted term hashes and their L2-normalised weights."""
+
+    terms: NDArray[np.int64]
+    weights: NDArray[np.float32]
+
+    def dot(self, other: SparseVector) -> float:
+        _, mine, theirs = np.intersect1d(self.terms, other.terms, assume_unique=True, return_indices=True)
+        return float(np.dot(self.weights[mine], other.weights[theirs]))
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to meet plural and tense variants, cheap on every word."""
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: len(word) - len(suffix)] + replacement
+            break
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "ls":
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry meaning, identifiers split at camelCase (stop words dropped)."""
+    words: list[str] = []
+    for match in _WORD.finditer(text):
+        token = match.group()
+        parts = _CAMEL.findall(token)
+        if len(parts) > 1:
+            words.append(token.lower())
+        words.extend(lowered for part in parts if len(lowered := part.lower()) > 1 and lowered not in STOP_WORDS)
+    return words
+
+
+def word_terms(text: str) -> list[str]:
+    """The indexed word terms of a text: stems, plus dotted or dashed identifiers kept whole."""
+    text = text[:MAX_TEXT_CHARS]
+    terms = [stem(word) for word in content_words(text)]
+    terms.extend("#" + match.group().lower() for match in _COMPOUND.finditer(text))
+    return terms
+
+
+def char_grams(words: list[str]) -> Counter[str]:
+    """Character n-grams inside each content word, with word boundaries marked."""
+    grams: Counter[str] = Counter()
+    for word in words:
+        padded = f" {word} "
+        for size in CHAR_NGRAMS:
+            grams.update(padded[i : i + size] for i in range(len(padded) - size + 1))
+    return grams
+
+
+def term_hash(term: str) -> int:
+    """A stable, positive, non-zero 63-bit id for a term (0 is reserved for the document count)."""
+    value = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "big") & (2**63 - 1)
+    return value or 1
+
+
+def term_counts(subject: str, description: str) -> Counter[int]:
+    """Word-term frequencies of a report, the subject counted SUBJECT_BOOST times."""
+    counts: Counter[int] = Counter()
+    for term in word_terms(subject):
+        counts[term_hash(term)] += SUBJECT_BOOST
+    for term in word_terms(description):
+        counts[term_hash(term)] += 1
+    return counts
+
+
+def weigh(counts: Counter[int], idf: dict[int, float] | None = None) -> SparseVector:
+    """Sub-linear term frequency times inverse document frequency, normalised to unit length."""
+    if not counts:
+        return SparseVector(np.empty(0, np.int64), np.empty(0, np.float32))
+    terms = np.fromiter(sorted(counts), np.int64, len(counts))
+    weights = np.array(
+        [(1.0 + math.log(counts[t])) * (idf.get(int(t), 1.0) if idf else 1.0) for t in terms.tolist()], np.float64
+    )
+    norm = float(np.linalg.norm(weights)) or 1.0
+    return SparseVector(terms, (weights / norm).astype(np.float32))
+
+
+def spelling_vector(subject: str, description: str) -> SparseVector:
+    """Character n-grams of the content words of the subject (and the start of the description)."""
+    words = content_words(f"{subject} {description[:SPELLING_CHARS]}")
+    hashed: Counter[int] = Counter()
+    for gram, n in char_grams(words).items():
+        hashed[term_hash(gram) & GRAM_MASK or 1] += n
+    return weigh(hashed)

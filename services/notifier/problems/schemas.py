@@ -1,0 +1,91 @@
+"""Problems as ops list, inspect and act on them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.catalogue import Channel
+
+
+class KnownIssueBrief(BaseModel):
+    known_issue_id: uuid.UUID
+    title: str
+    status: str
+    workaround: str | None
+    fix: str | None
+    fix_version: str | None
+
+
+class ProblemRead(BaseModel):
+    id: uuid.UUID
+    status: Literal["forming", "open", "resolved", "merged"]
+    severity: Literal["minor", "major"]
+    summary_text: str
+    customer_count: int
+    report_count: int
+    first_seen: datetime
+    last_seen: datetime
+    growth_per_hour: float
+    detected_at: datetime | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    fix_version: str | None
+    article_id: uuid.UUID | None
+    merged_into: uuid.UUID | None
+    known_issue: KnownIssueBrief | None = None
+
+
+class MemberRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ticket_id: uuid.UUID
+    customer_id: uuid.UUID
+    channel: Channel
+    subject: str
+    intent: str | None
+    product: str | None
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class ProblemDetail(ProblemRead):
+    intents: list[str]
+    products: list[str]
+    members: list[MemberRead]
+
+
+class ProblemList(BaseModel):
+    items: list[ProblemRead]
+    limit: int
+    offset: int
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    problem_id: uuid.UUID = Field(description="the problem folded into this one (it ends as `merged`)")
+
+
+class SplitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_ids: list[uuid.UUID] = Field(min_length=1, max_length=500, description="member tickets wrongly grouped")
+    as_new_problem: bool = Field(False, description="keep the split tickets together as a cluster of their own")
+
+
+class SplitResult(BaseModel):
+    problem: ProblemDetail
+    new_problem_id: uuid.UUID | None
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(min_length=1, max_length=5000, description="what fixed it, in words customers read")
+    fix_version: str | None = Field(None, max_length=100)
+    article_id: uuid.UUID | None = Field(None, description="a published knowledge article that explains it")

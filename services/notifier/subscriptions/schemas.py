@@ -1,0 +1,62 @@
+"""Subscriptions as ops and systems create and read them (the secret is write-only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+# What a subscription can ask for: the notifier's events, and messages for customers (the contact center).
+SUBSCRIBABLE_TYPES: dict[str, str] = {
+    "problem.detected": "Many customers report the same problem.",
+    "problem.updated": "A problem grew or changed (report joined, merged, split).",
+    "problem.escalated": "A problem became major (on-call subscriptions get it whatever they chose).",
+    "problem.resolved": "A problem was resolved.",
+    "notification.customer_notified": "A customer was told about a problem.",
+    "customer.message": "A message for a customer without email, for the contact-center software to relay.",
+}
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://ops.example.com/hooks/firstcall",
+                    "event_types": ["problem.detected", "problem.escalated"],
+                    "secret": "a-long-random-shared-secret",
+                    "team": "payments",
+                    "on_call": True,
+                    "products": ["debit-card"],
+                }
+            ]
+        },
+    )
+
+    url: AnyHttpUrl = Field(description="where deliveries are POSTed (https outside development)")
+    event_types: list[str] = Field(min_length=1, max_length=20, description="any of: " + ", ".join(SUBSCRIBABLE_TYPES))
+    secret: str = Field(min_length=16, max_length=256, description="shared secret for the HMAC-SHA256 signature")
+    description: str | None = Field(None, max_length=500)
+    team: str | None = Field(None, max_length=100)
+    on_call: bool = Field(False, description="receives every escalation of a problem of its products")
+    products: list[str] = Field(default_factory=list, max_length=50, description="only problems of these products")
+
+
+class SubscriptionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    url: str
+    event_types: list[str]
+    description: str | None
+    team: str | None
+    on_call: bool
+    products: list[str]
+    active: bool
+    created_at: datetime
+
+
+class SubscriptionList(BaseModel):
+    items: list[SubscriptionRead]

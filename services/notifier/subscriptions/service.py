@@ -1,0 +1,108 @@
+"""Who wants to hear about what, and publishing an event to them and to the bus in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.delivery import service as delivery_service
+from services.notifier.subscriptions.models import Subscription
+from services.notifier.subscriptions.schemas import SUBSCRIBABLE_TYPES, SubscriptionCreate
+from shared.errors import FieldError, NotFound, ProblemError
+from shared.events.catalogue import Event, ProblemEscalated
+from shared.messaging.outbox import add_events
+
+
+async def create_subscription(*, session: AsyncSession, request: SubscriptionCreate, allow_http: bool) -> Subscription:
+    """Register a webhook after checking it can be trusted with signed deliveries."""
+    errors = [
+        FieldError(field=f"body.event_types.{i}", message=f"unknown event type {name!r}", type="unknown_event_type")
+        for i, name in enumerate(request.event_types)
+        if name not in SUBSCRIBABLE_TYPES
+    ]
+    if request.url.scheme != "https" and not allow_http:
+        errors.append(FieldError(field="body.url", message="must be an https:// URL", type="insecure_url"))
+    if errors:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Request is invalid",
+            "; ".join(f"{e.field}: {e.message}" for e in errors),
+            errors=errors,
+        )
+    subscription = Subscription(
+        id=uuid.uuid4(),
+        url=str(request.url),
+        event_types=sorted(set(request.event_types)),
+        secret=request.secret,
+        description=request.description,
+        team=request.team,
+        on_call=request.on_call,
+        products=sorted(set(request.products)),
+        active=True,
+        created_at=datetime.now(UTC),
+    )
+    session.add(subscription)
+    await session.flush()
+    return subscription
+
+
+async def get_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> Subscription:
+    """A subscription, or a 404 problem."""
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is None:
+        raise NotFound("Subscription", subscription_id)
+    return subscription
+
+
+async def list_subscriptions(*, session: AsyncSession, include_inactive: bool = False) -> list[Subscription]:
+    """Every subscription, oldest first."""
+    statement = select(Subscription).order_by(Subscription.created_at, Subscription.id)
+    if not include_inactive:
+        statement = statement.where(Subscription.active.is_(True))
+    return list(await session.scalars(statement))
+
+
+async def deactivate_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> Subscription:
+    """Stop a subscription; what was already queued for it is cancelled, not sent."""
+    subscription = await get_subscription(session=session, subscription_id=subscription_id)
+    subscription.active = False
+    return subscription
+
+
+async def publish(*, session: AsyncSession, events: list[Event]) -> None:
+    """Stage events on the outbox and a signed delivery for each interested subscription, atomically."""
+    envelopes = await add_events(session, *events)
+    if not envelopes:
+        return
+    subscriptions = await list_subscriptions(session=session)
+    for event, envelope in zip(events, envelopes, strict=True):
+        for subscription in subscriptions:
+            if not _wants(subscription, event):
+                continue
+            await delivery_service.enqueue(
+                session=session,
+                delivery=delivery_service.NewDelivery(
+                    dedupe_key=f"subscription:{subscription.id}:event:{envelope.id}",
+                    channel="webhook",
+                    endpoint=subscription.url,
+                    event_type=event.name,
+                    payload=envelope.to_json(),
+                    subscription_id=subscription.id,
+                    problem_id=getattr(event, "problem_id", None),
+                    customer_id=getattr(event, "customer_id", None),
+                ),
+            )
+
+
+def _wants(subscription: Subscription, event: Event) -> bool:
+    products = set(getattr(event, "products", []) or [])
+    if subscription.products and products and not products & set(subscription.products):
+        return False
+    if event.name in subscription.event_types:
+        return True
+    # The on-call rota of every team involved is paged for a major problem, whatever else it follows.
+    return subscription.on_call and isinstance(event, ProblemEscalated)

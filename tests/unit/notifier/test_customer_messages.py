@@ -1,0 +1,235 @@
+"""Customers are told, personally and once: an acknowledgement saying what is known when their report
+joins a problem, the resolution when it is fixed; by email (a real SMTP server) or through the contact
+center's webhook; opt-outs and rate limits respected; an SMTP server that refuses is retried, not lost."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared.events.catalogue import CustomerRegistered, Identity
+from tests.conftest import wait_until
+from tests.notifier_factories import known_issue, outage
+from tests.unit.notifier.conftest import Notifier, NotifierFactory, staged_events
+from tests.unit.notifier.receivers import Mailbox, smtp_server, webhook_receiver
+
+
+async def with_emails(notifier: Notifier, reports: list[Any]) -> list[str]:
+    """Tell the notifier each report's customer email, as the router's CustomerRegistered would."""
+    addresses = []
+    for i, event in enumerate(reports):
+        address = f"customer{i}@example.com"
+        addresses.append(address)
+        registered = CustomerRegistered(
+            customer_id=event.customer_id,
+            display_name=event.customer_name,
+            identities=[Identity(kind="email", value=address)],
+            registered_at=event.opened_at,
+        )
+        await notifier.publish(registered)
+    return addresses
+
+
+async def problem_of(notifier: Notifier, ticket_id: uuid.UUID) -> str:
+    problem_id: str = (await notifier.client.get(f"/v1/reports/{ticket_id}")).json()["problem_id"]
+    return problem_id
+
+
+async def resolve(notifier: Notifier, problem_id: str, key: str = "resolve-1") -> None:
+    body = {"resolution": "The payment provider renewed its certificate.", "fix_version": "2.4.1"}
+    response = await notifier.client.post(
+        f"/v1/problems/{problem_id}/resolve", json=body, headers={"Idempotency-Key": key}
+    )
+    assert response.status_code == 200, response.text
+
+
+def mail_notifier(make_notifier: NotifierFactory, mailbox: Mailbox, **overrides: Any) -> Any:
+    return make_notifier(smtp_port=mailbox.port, **overrides)
+
+
+async def sent(notifier: Notifier, kind: str, count: int) -> list[dict[str, Any]] | None:
+    items = (await notifier.client.get("/v1/notifications", params={"status": "sent", "limit": 500})).json()["items"]
+    mine = [item for item in items if item["notification_kind"] == kind]
+    return mine if len(mine) >= count else None
+
+
+async def test_customers_joining_a_known_problem_get_what_is_known_by_email(make_notifier: NotifierFactory) -> None:
+    async with smtp_server() as mailbox:
+        notifier = await mail_notifier(make_notifier, mailbox)
+        first, *rest = outage(4)
+        addresses = await with_emails(notifier, [first, *rest])
+        await notifier.publish(first, *rest[:2])
+        problem_id = await problem_of(notifier, first.ticket_id)
+        await notifier.publish(known_issue(uuid.UUID(problem_id)))
+        await notifier.publish(rest[2])
+        await wait_until(lambda: sent(notifier, "acknowledgement", 4))
+
+        [late] = mailbox.to(addresses[3])
+        body = late.get_payload()
+        assert late["Subject"] == f"We know about it: {rest[2].subject}"
+        assert "Hello Customer 4" in body
+        assert "Pay with PayPal until the fix ships." in body
+        assert "version 2.4.1" in body
+        assert "3 other customers" in body
+        assert len(mailbox.messages) == 4
+
+
+async def test_every_affected_customer_is_told_of_the_resolution_exactly_once(make_notifier: NotifierFactory) -> None:
+    async with smtp_server() as mailbox:
+        notifier = await mail_notifier(make_notifier, mailbox)
+        reports = outage(5)
+        addresses = await with_emails(notifier, reports)
+        await notifier.publish(*reports)
+        problem_id = await problem_of(notifier, reports[0].ticket_id)
+
+        await resolve(notifier, problem_id)
+        await resolve(notifier, problem_id)  # a client retry: replayed, nothing new
+        await wait_until(lambda: sent(notifier, "resolution", 5))
+
+        for address, event in zip(addresses, reports, strict=True):
+            [resolution] = [m for m in mailbox.to(address) if m["Subject"].startswith("Resolved")]
+            assert f'you reported "{event.subject}"' in resolution.get_payload()
+            assert "renewed its certificate" in resolution.get_payload()
+        told = await staged_events(notifier, "notification.customer_notified")
+        resolutions = [e for e in told if e["kind"] == "resolution"]
+        assert sorted(e["customer_id"] for e in resolutions) == sorted(str(r.customer_id) for r in reports)
+
+
+async def test_a_restart_between_resolving_and_sending_tells_each_customer_once(
+    make_notifier: NotifierFactory,
+) -> None:
+    async with smtp_server() as mailbox:
+        mailbox.refuse_next = 10**6  # nothing goes out before the restart
+        notifier = await mail_notifier(make_notifier, mailbox, delivery_max_attempts=50)
+        reports = outage(3)
+        await with_emails(notifier, reports)
+        await notifier.publish(*reports)
+        await resolve(notifier, await problem_of(notifier, reports[0].ticket_id))
+        await notifier.runtime.stop()
+
+        mailbox.refuse_next = 0
+        restarted = await mail_notifier(make_notifier, mailbox, delivery_max_attempts=50)
+        await wait_until(lambda: sent(restarted, "resolution", 3))
+        resolutions = [m for m in mailbox.messages if m["Subject"].startswith("Resolved")]
+        assert sorted(m["To"] for m in resolutions) == sorted({m["To"] for m in resolutions})
+        assert len(resolutions) == 3
+
+
+async def test_an_smtp_server_that_refuses_is_retried_and_every_attempt_recorded(
+    make_notifier: NotifierFactory,
+) -> None:
+    async with smtp_server() as mailbox:
+        mailbox.refuse_next = 2
+        notifier = await mail_notifier(make_notifier, mailbox, delivery_max_attempts=5)
+        reports = outage(3)
+        await with_emails(notifier, reports[:1])
+        await notifier.publish(*reports)
+        [ack] = await wait_until(lambda: sent(notifier, "acknowledgement", 1))
+        assert [a["outcome"] for a in ack["log"]] == ["failed", "failed", "delivered"]
+        assert ack["log"][0]["status_code"] == 451
+        assert len(mailbox.messages) == 1
+
+
+async def test_customers_without_email_are_told_through_the_contact_center_webhook(notifier: Notifier) -> None:
+    async with webhook_receiver() as center:
+        await notifier.client.post(
+            "/v1/subscriptions",
+            json={"url": center.url, "event_types": ["customer.message"], "secret": center.secret},
+        )
+        reports = outage(3)
+        await notifier.publish(*reports)
+        messages = await wait_until(lambda: _at_least(center, 3))
+    assert {m.json["customer_id"] for m in messages} == {str(r.customer_id) for r in reports}
+    assert all(m.json["kind"] == "acknowledgement" and m.signature_ok for m in messages)
+    assert {m.json["reply_channel"] for m in messages} == {"email"}
+
+
+async def _at_least(receiver: Any, count: int) -> list[Any] | None:
+    accepted = receiver.accepted()
+    return accepted if len(accepted) >= count else None
+
+
+async def test_a_customer_who_opted_out_is_not_written_to(make_notifier: NotifierFactory) -> None:
+    async with smtp_server() as mailbox:
+        notifier = await mail_notifier(make_notifier, mailbox)
+        reports = outage(3)
+        addresses = await with_emails(notifier, reports)
+        response = await notifier.client.put(
+            f"/v1/customers/{reports[0].customer_id}/preferences", json={"opted_out": True}
+        )
+        assert response.status_code == 200
+        await notifier.publish(*reports)
+        await wait_until(lambda: sent(notifier, "acknowledgement", 2))
+        suppressed = (await notifier.client.get("/v1/notifications", params={"status": "suppressed"})).json()
+        assert [s["customer_id"] for s in suppressed["items"]] == [str(reports[0].customer_id)]
+        assert mailbox.to(addresses[0]) == []
+
+
+async def test_the_rate_limit_skips_acknowledgements_but_only_delays_resolutions(
+    make_notifier: NotifierFactory,
+) -> None:
+    async with smtp_server() as mailbox:
+        notifier = await mail_notifier(make_notifier, mailbox, customer_rate_limit_count=1)
+        customer = uuid.uuid4()
+        first = outage(3)
+        second = [r.model_copy(update={"ticket_id": uuid.uuid4()}) for r in outage(3)]
+        login = [
+            r.model_copy(update={"subject": "Cannot log in", "description": "The app rejects my password."})
+            for r in second
+        ]
+        first[0] = first[0].model_copy(update={"customer_id": customer})
+        login[0] = login[0].model_copy(update={"customer_id": customer})
+        await with_emails(notifier, [first[0]])
+        await notifier.publish(*first)
+        await wait_until(lambda: sent(notifier, "acknowledgement", 1))
+        await notifier.publish(*login)
+        skipped = await wait_until(lambda: _suppressed(notifier))
+        assert "rate limit" in skipped[0]["last_error"]
+
+        await resolve(notifier, await problem_of(notifier, first[0].ticket_id))
+        [waiting] = await wait_until(lambda: _pending(notifier, "resolution"))
+        assert waiting["log"][-1]["outcome"] == "deferred"
+        assert len(mailbox.to("customer0@example.com")) == 1
+
+
+async def _suppressed(notifier: Notifier) -> list[dict[str, Any]] | None:
+    items = (await notifier.client.get("/v1/notifications", params={"status": "suppressed"})).json()["items"]
+    return items or None
+
+
+async def _pending(notifier: Notifier, kind: str) -> list[dict[str, Any]] | None:
+    items = (await notifier.client.get("/v1/notifications", params={"status": "pending"})).json()["items"]
+    mine = [i for i in items if i["notification_kind"] == kind and i["log"]]
+    return mine or None
+
+
+async def test_an_edited_template_is_used_for_the_next_message(make_notifier: NotifierFactory) -> None:
+    async with smtp_server() as mailbox:
+        notifier = await mail_notifier(make_notifier, mailbox)
+        edited = await notifier.client.put(
+            "/v1/templates/acknowledgement",
+            json={"subject": "Heads up, {{ customer_name }}", "body": "We saw: {{ ticket_subject }}."},
+        )
+        assert edited.json()["revision"] == 1
+        reports = outage(3)
+        await with_emails(notifier, reports)
+        await notifier.publish(*reports)
+        await wait_until(lambda: sent(notifier, "acknowledgement", 3))
+        assert {m["Subject"] for m in mailbox.messages} == {f"Heads up, Customer {i}" for i in (1, 2, 3)}
+
+
+async def test_a_template_that_does_not_render_is_refused_naming_the_field(notifier: Notifier) -> None:
+    response = await notifier.client.put(
+        "/v1/templates/resolution", json={"subject": "Fixed", "body": "Hello {{ customer_nam }}"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.body"
+    assert (await notifier.client.get("/v1/templates/resolution")).json()["revision"] == 0
+
+
+async def test_preferences_of_an_unknown_customer_are_a_404_problem(notifier: Notifier) -> None:
+    response = await notifier.client.get(f"/v1/customers/{uuid.uuid4()}/preferences")
+    assert response.status_code == 404
+    invalid = await notifier.client.put(f"/v1/customers/{uuid.uuid4()}/preferences", json={"email": "not-an-email"})
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["field"] == "body.email"

@@ -1,0 +1,39 @@
+"""The real sentence encoders, from the files their PyPI packages ship (MiniLM's first load takes ~3 s)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.router.intents import EncoderUnavailable, load_encoder
+
+SAME = ("my new card has not arrived yet", "where is the card you sent me?")
+OTHER = "what is the weather in paris tomorrow"
+
+
+@pytest.mark.parametrize(("name", "dimension"), [("wordllama", 256), ("minilm", 384)])
+def test_an_encoder_puts_paraphrases_closer_than_unrelated_texts(name: str, dimension: int) -> None:
+    encoder = load_encoder(name)
+    assert encoder is not None
+    first, second, other = encoder.encode([*SAME, OTHER])
+    assert first.shape == (dimension,)
+    assert np.isclose(np.linalg.norm(first), 1.0, atol=1e-5)
+    assert float(first @ second) > float(first @ other) + 0.1
+
+
+@pytest.mark.parametrize("name", ["wordllama", "minilm"])
+def test_an_encoder_gives_a_text_the_same_vector_alone_as_in_a_batch(name: str) -> None:
+    encoder = load_encoder(name)
+    assert encoder is not None
+    together = encoder.encode([*SAME, OTHER])
+    assert np.array_equal(encoder.encode([OTHER])[0], together[2])
+
+
+def test_the_same_encoder_instance_serves_the_whole_process() -> None:
+    assert load_encoder("wordllama") is load_encoder("wordllama")
+    assert load_encoder("none") is None
+
+
+def test_an_unknown_encoder_name_is_refused_with_the_choices() -> None:
+    with pytest.raises(EncoderUnavailable, match="none, wordllama or minilm"):
+        load_encoder("bert-large")
