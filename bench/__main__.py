@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import (
+    context,
     event_latency,
     intents,
     knowledge_latency,
@@ -47,6 +48,7 @@ def printed(run: Callable[[bool], str]) -> Benchmark:
 BENCHMARKS: dict[str, Benchmark] = {
     ticket_open.NAME: ticket_open.run,
     event_latency.NAME: event_latency.run,
+    context.NAME: context.run,
     "knowledge_quality": printed(knowledge_quality.run),
     "knowledge_latency": printed(knowledge_latency.run),
     "knowledge_suggest": printed(knowledge_suggest.run),

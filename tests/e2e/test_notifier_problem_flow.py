@@ -1,8 +1,7 @@
 """Five customers, one outage, five ways to say it: the notifier (a process on Kafka and PostgreSQL) finds
-the problem, alerts ops through their webhook, and after ops resolve it tells each customer exactly once.
-
-Still to wire (by the lead, with the router's context endpoint and knowledge): the known issue appearing
-in the next agent's context."""
+the problem and alerts ops through their webhook; knowledge drafts a known issue, so the next customer's
+agent sees it (and the problem) in the router's context at first contact; ops resolve it, the known issue
+shows the fix, and each affected customer is told exactly once."""
 
 from __future__ import annotations
 
@@ -70,6 +69,24 @@ async def test_five_customers_one_outage_ops_alerted_and_everyone_told_once(serv
             problem_id = alert.json["data"]["problem_id"]
             await wait_until(lambda: _customers(client, notifier, problem_id, 5), timeout=60)
 
+            # The next customer with the same outage: their agent learns at first contact that it is known.
+            subject, description = OUTAGE_REPORTS[0]
+            next_call = await client.post(
+                f"{router}/v1/tickets",
+                json=ticket_request(
+                    customer={"email": "e2e-outage-next@example.com", "name": "Next"},
+                    subject=subject,
+                    description=description,
+                    channel="phone",
+                ),
+            )
+            next_ticket = next_call.json()["id"]
+            context = await wait_until(lambda: _context_with(client, router, next_ticket, "investigating"), timeout=60)
+            assert context["knowledge"]["known_issue"]["problem_id"] == problem_id
+            problem = (await wait_until(lambda: _context_problem(client, router, next_ticket), timeout=60))["problem"]
+            assert problem["problem_id"] == problem_id
+            assert problem["other_customers"] >= 5
+
             resolved = await client.post(
                 f"{notifier}/v1/problems/{problem_id}/resolve",
                 json={"resolution": "The payment provider renewed its certificate."},
@@ -77,11 +94,23 @@ async def test_five_customers_one_outage_ops_alerted_and_everyone_told_once(serv
             )
             assert resolved.status_code == 200, resolved.text
             await wait_until(lambda: _of_type(ops, "firstcall.problem.resolved"), timeout=60)
-            await wait_until(lambda: _told(mailbox, center, 5), timeout=60)
+            await wait_until(lambda: _context_with(client, router, next_ticket, "fix_available"), timeout=60)
+            await wait_until(lambda: _told(mailbox, center, 6), timeout=60)
             await asyncio.sleep(2)  # anything sent twice would have arrived by now
             told = _resolutions(mailbox, center)
     assert all(count == 1 for count in told.values())
-    assert len(told) == 5
+    assert len(told) == 6  # the five who reported it, and the next caller who joined the problem
+
+
+async def _context_with(client: httpx.AsyncClient, router: str, ticket_id: str, status: str) -> dict[str, Any] | None:
+    context: dict[str, Any] = (await client.get(f"{router}/v1/tickets/{ticket_id}/context")).json()
+    known_issue = context.get("knowledge", {}).get("known_issue")
+    return context if known_issue and known_issue.get("status") == status else None
+
+
+async def _context_problem(client: httpx.AsyncClient, router: str, ticket_id: str) -> dict[str, Any] | None:
+    context: dict[str, Any] = (await client.get(f"{router}/v1/tickets/{ticket_id}/context")).json()
+    return context if context.get("problem") else None
 
 
 async def _of_type(receiver: WebhookReceiver, event_type: str) -> list[Any] | None:
