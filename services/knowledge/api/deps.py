@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.search.replica import SearchReplica, replica_of
-from shared.errors import FieldError, ProblemError
+from shared.errors import FieldError, invalid_fields
 from shared.web.app import RuntimeDep
 from shared.web.auth import Principal
 from shared.web.idempotency import respond_once
@@ -29,15 +29,15 @@ def only_params(*allowed: str) -> Callable[[Request], None]:
     def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - set(allowed))
         if unknown:
-            raise ProblemError(
-                422,
-                "validation-error",
-                "Request is invalid",
-                f"unknown query parameter(s): {', '.join(unknown)}; known: {', '.join(allowed)}",
-                errors=[
-                    FieldError(field=f"query.{name}", message="unknown parameter", type="extra_forbidden")
+            raise invalid_fields(
+                [
+                    FieldError(
+                        field=f"query.{name}",
+                        message=f"unknown parameter (known: {', '.join(allowed)})",
+                        type="extra_forbidden",
+                    )
                     for name in unknown
-                ],
+                ]
             )
 
     return check

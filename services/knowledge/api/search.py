@@ -10,7 +10,7 @@ from services.knowledge.api.access import READ
 from services.knowledge.api.deps import ReplicaDep, only_params
 from services.knowledge.search import service as search_service
 from services.knowledge.search.schemas import MAX_QUERY_CHARS, DocumentKind, SearchQuery, SearchResults
-from shared.errors import FieldError, ProblemError
+from shared.errors import invalid
 from shared.web.app import SessionDep
 
 router = APIRouter(prefix="/v1/search", tags=["search"], dependencies=[READ])
@@ -35,13 +35,7 @@ async def search(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> SearchResults:
     if not q.strip():
-        raise ProblemError(
-            422,
-            "validation-error",
-            "Request is invalid",
-            "query.q: must contain words",
-            errors=[FieldError(field="query.q", message="must contain words", type="string_blank")],
-        )
+        raise invalid("query.q", "must contain words", type="string_blank")
     query = SearchQuery(
         q=q.strip(),
         products=tuple(sorted({p.lower() for p in product})),

@@ -17,7 +17,7 @@ from services.knowledge.known_issues.models import KnownIssue
 from services.knowledge.known_issues.schemas import KnownIssueCreate, KnownIssueUpdate
 from services.knowledge.paging import decode_cursor, encode_cursor, invalid_cursor
 from services.knowledge.search.changes import record_change
-from shared.errors import Conflict, FieldError, NotFound, ProblemError
+from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import KnownIssueRef, KnownIssueUpdated, ProblemResolved
 from shared.events.problems import ProblemState
 from shared.messaging.outbox import add_events
@@ -167,13 +167,7 @@ def _check_status(fields: dict[str, Any]) -> None:
 
 
 def _needs(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "validation-error",
-        "Request is invalid",
-        f"body.{field}: {message}",
-        errors=[FieldError(field=f"body.{field}", message=message, type="missing")],
-    )
+    return invalid(f"body.{field}", message, type="missing")
 
 
 async def _by_problem(session: AsyncSession, problem_id: uuid.UUID) -> KnownIssue | None:

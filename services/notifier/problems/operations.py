@@ -19,7 +19,7 @@ from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions import service as subscription_service
 from shared.db import insert_ignoring_duplicates
-from shared.errors import Conflict, FieldError, ProblemError
+from shared.errors import Conflict, FieldError, ProblemError, invalid, invalid_fields
 from shared.events.catalogue import ProblemResolved
 
 
@@ -71,7 +71,7 @@ async def split_problem(
         if ticket_id not in members
     ]
     if errors:
-        raise ProblemError(422, "validation-error", "Request is invalid", errors[0].message, errors=errors)
+        raise invalid_fields(errors)
     if members <= set(ticket_ids):
         raise _invalid("body.ticket_ids", "splitting off every ticket would leave the problem empty")
     new_cluster = None
@@ -156,10 +156,4 @@ async def _exclude(session: AsyncSession, ticket_id: uuid.UUID, problem_id: uuid
 
 
 def _invalid(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "validation-error",
-        "Request is invalid",
-        f"{field}: {message}",
-        errors=[FieldError(field=field, message=message, type="value_error")],
-    )
+    return invalid(field, message)

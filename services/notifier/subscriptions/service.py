@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.delivery import service as delivery_service
 from services.notifier.subscriptions.models import Subscription
 from services.notifier.subscriptions.schemas import SUBSCRIBABLE_TYPES, SubscriptionCreate
-from shared.errors import FieldError, NotFound, ProblemError
+from shared.errors import FieldError, NotFound, invalid_fields
 from shared.events.catalogue import Event, ProblemEscalated
 from shared.messaging.outbox import add_events
 
@@ -26,13 +26,7 @@ async def create_subscription(*, session: AsyncSession, request: SubscriptionCre
     if request.url.scheme != "https" and not allow_http:
         errors.append(FieldError(field="body.url", message="must be an https:// URL", type="insecure_url"))
     if errors:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "Request is invalid",
-            "; ".join(f"{e.field}: {e.message}" for e in errors),
-            errors=errors,
-        )
+        raise invalid_fields(errors)
     subscription = Subscription(
         id=uuid.uuid4(),
         url=str(request.url),

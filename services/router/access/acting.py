@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from shared.errors import FieldError, ProblemError
+from shared.errors import ProblemError, invalid
 from shared.web.auth import Principal, Scope
 
 
@@ -15,13 +15,7 @@ def acting_agent(principal: Principal, named: uuid.UUID | None, *, field: str = 
             raise ProblemError(403, "forbidden", "An agent key acts only as its own agent", f"{field} must be omitted")
         return named or principal.agent_id
     if named is None:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "Request is invalid",
-            f"{field}: say which agent acts (this key does not belong to an agent)",
-            errors=[FieldError(field=field, message="required for keys that are not an agent's own", type="missing")],
-        )
+        raise invalid(field, "say which agent acts (this key does not belong to an agent)", type="missing")
     return named
 
 

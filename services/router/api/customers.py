@@ -15,7 +15,7 @@ from services.router.customers import service as customer_service
 from services.router.customers.identities import normalise_email, normalise_external_id
 from services.router.customers.schemas import ActivityRead, CustomerMerge, CustomerRead, HistoryPage, OwnerChange
 from services.router.history import service as history
-from shared.errors import FieldError, ProblemError
+from shared.errors import invalid
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey, respond_once
 from shared.web.pagination import Cursor, Limit
@@ -38,13 +38,7 @@ async def find_customer(
 ) -> CustomerRead:
     given = {name: value for name, value in (("email", email), ("phone", phone), ("external_id", external_id)) if value}
     if len(given) != 1:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "Give exactly one identity",
-            "Use one of ?email=, ?phone= or ?external_id=system:id",
-            errors=[FieldError(field="query", message="exactly one identity parameter", type="value_error")],
-        )
+        raise invalid("query", "give exactly one of ?email=, ?phone= or ?external_id=system:id")
     [(kind, raw)] = given.items()
     value = _normalised(kind, raw, components.settings.default_phone_region)
     return CustomerRead.model_validate(await customer_service.find_by_identity(session=session, kind=kind, value=value))
@@ -56,13 +50,7 @@ def _normalised(kind: str, raw: str, region: str | None) -> str:
     try:
         return normalise_email(raw) if kind == "email" else normalise_external_id(raw)
     except ValueError as exc:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "Request is invalid",
-            f"query.{kind}: {exc}",
-            errors=[FieldError(field=f"query.{kind}", message=str(exc), type="value_error")],
-        ) from exc
+        raise invalid(f"query.{kind}", str(exc)) from exc
 
 
 @router.get("/{customer_id}", response_model=CustomerRead, summary="A customer with every identity")

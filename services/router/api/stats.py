@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.router.api.deps import Now, Operations, Router
 from services.router.stats import service as stats_service
-from shared.errors import FieldError, ProblemError
+from shared.errors import invalid
 from shared.web.app import SessionDep
 
 router = APIRouter(tags=["stats"])
@@ -32,23 +32,13 @@ async def get_stats(
     start = start or end - timedelta(days=7)
     for name, value in (("from", start), ("to", end)):
         if value.tzinfo is None:
-            raise _invalid(f"query.{name}", "needs a timezone (e.g. 2026-11-01T00:00:00Z)")
+            raise invalid(f"query.{name}", "needs a timezone (e.g. 2026-11-01T00:00:00Z)")
     if start >= end:
-        raise _invalid("query.from", "must be before `to`")
+        raise invalid("query.from", "must be before `to`")
     return await stats_service.first_contact_stats(
         session=session,
         start=start,
         end=end,
         reopen_window=timedelta(days=components.settings.fcr_reopen_window_days),
         group_by=group_by,
-    )
-
-
-def _invalid(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "validation-error",
-        "Request is invalid",
-        f"{field}: {message}",
-        errors=[FieldError(field=field, message=message, type="value_error")],
     )

@@ -14,7 +14,7 @@ from services.router.customers.identities import normalise_phone
 from services.router.customers.models import Customer, CustomerIdentity
 from services.router.customers.schemas import CustomerRef
 from services.router.history import service as history
-from shared.errors import FieldError, NotFound, ProblemError
+from shared.errors import NotFound, invalid
 from shared.events.catalogue import CustomerIdentityLinked, CustomerRegistered, Identity
 from shared.messaging.outbox import add_events
 
@@ -46,13 +46,7 @@ def phone_or_problem(value: str, region: str | None, field_name: str) -> str:
     try:
         return normalise_phone(value, region)
     except ValueError as exc:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "Request is invalid",
-            f"{field_name}: {exc}",
-            errors=[FieldError(field=field_name, message=str(exc), type="value_error")],
-        ) from exc
+        raise invalid(field_name, str(exc)) from exc
 
 
 async def recognise(

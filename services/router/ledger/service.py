@@ -19,7 +19,7 @@ from services.router.settings import RouterSettings
 from services.router.tickets import lifecycle
 from services.router.tickets import service as ticket_service
 from services.router.tickets.models import Ticket
-from shared.errors import Conflict, NotFound, ProblemError
+from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import (
     ApprovalDecided,
     ApprovalRequested,
@@ -105,7 +105,7 @@ async def resolve(
     if ticket.agent_id != agent_id and not may_act_for_others:
         raise Conflict("not-assigned-to-you", "only the ticket's agent (or a supervisor) may resolve it")
     if request.amount > 0 and request.currency is None:
-        raise ProblemError(422, "validation-error", "Request is invalid", "body.currency: required with an amount")
+        raise invalid("body.currency", "required with an amount", type="missing")
     facts = await order_facts(session=session, order_id=request.order_id) if request.order_id else None
     currency = request.currency or (facts.currency if facts else "")
     known = await situation(
