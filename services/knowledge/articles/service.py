@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.articles.models import Article, ArticleVersion
 from services.knowledge.articles.schemas import ArticleCreate, ArticleRead, ArticleUpdate
-from services.knowledge.paging import decode_cursor, encode_cursor, invalid_cursor
 from services.knowledge.search.changes import record_change
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import ArticleArchived, ArticlePublished, ArticleUpdated, Event
 from shared.messaging.outbox import add_events
+from shared.web.pagination import decode_cursor, encode_cursor, invalid_cursor
 
 CONTENT_FIELDS = ("title", "body", "tags", "products", "locale")
 

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.known_issues.models import KnownIssue
 from services.knowledge.known_issues.schemas import KnownIssueCreate, KnownIssueUpdate
-from services.knowledge.paging import decode_cursor, encode_cursor, invalid_cursor
 from services.knowledge.search.changes import record_change
 from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import KnownIssueRef, KnownIssueUpdated, ProblemResolved
 from shared.events.problems import ProblemState
 from shared.messaging.outbox import add_events
+from shared.web.pagination import decode_cursor, encode_cursor, invalid_cursor
 
 EDITABLE = ("title", "symptoms", "affected_products", "status", "workaround", "fix", "fix_version")
 MAX_REPORTS_IN_SYMPTOMS = 5

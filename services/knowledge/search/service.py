@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.articles.models import Article, ArticleVersion
 from services.knowledge.known_issues.models import KnownIssue
-from services.knowledge.paging import decode_cursor, encode_cursor, invalid_cursor
 from services.knowledge.search.ranking import Filters, Hit, Position
 from services.knowledge.search.replica import SearchReplica
 from services.knowledge.search.schemas import SearchHit, SearchQuery, SearchResults
 from services.knowledge.search.snippets import snippet
 from services.knowledge.search.sources import known_issue_document
+from shared.web.pagination import decode_cursor, encode_cursor, invalid_cursor
 
 
 async def search(*, session: AsyncSession, replica: SearchReplica, query: SearchQuery) -> SearchResults:

@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.history.models import Activity
-from shared.web.pagination import decode_cursor, encode_cursor
+from shared.web.pagination import decode_time_cursor, encode_cursor
 
 
 def record(
@@ -43,14 +43,14 @@ async def page(
     """Newest first; the cursor continues after the last entry of the previous page."""
     query = select(Activity).where(Activity.customer_id == customer_id)
     if cursor is not None:
-        at, key = decode_cursor(cursor)
+        at, key = decode_time_cursor(cursor)
         query = query.where(or_(Activity.occurred_at < at, and_(Activity.occurred_at == at, Activity.id < key)))
     rows = list(
         (await session.scalars(query.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit + 1))).all()
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].occurred_at, rows[-1].id) if more else None
+    return rows, encode_cursor(rows[-1].occurred_at.isoformat(), str(rows[-1].id)) if more else None
 
 
 async def recent(*, session: AsyncSession, customer_id: uuid.UUID, limit: int) -> list[Activity]:
