@@ -63,14 +63,26 @@ class CustomerRead(BaseModel):
 
 
 class CustomerMerge(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "merge_customer_id": "9b2f6a0e-4c1d-4e8a-9a52-0d8f3b8f2a11",
+                    "reason": "same person, confirmed on call",
+                }
+            ]
+        },
+    )
 
     merge_customer_id: uuid.UUID = Field(description="the duplicate profile, folded into this one")
     reason: str = Field(min_length=1, max_length=500, examples=["same person: email and phone confirmed on call"])
 
 
 class OwnerChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"agent_id": "1c3e5a7b-2d4f-4a6b-8c0d-e2f4a6b8c0d1"}]}
+    )
 
     agent_id: uuid.UUID | None = Field(description="the new account owner, or null for none")
 

@@ -157,7 +157,9 @@ class TransferRead(BaseModel):
 
 
 class ReopenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "the card is declined again"}]}
+    )
 
     reason: str | None = Field(None, max_length=2_000)
 
