@@ -71,6 +71,7 @@ class ServiceRuntime:
             batch_size=s.outbox_batch_size,
             poll_interval=s.outbox_poll_interval_ms / 1000,
             retention=timedelta(hours=s.outbox_retention_hours),
+            coalesce=s.outbox_coalesce_ms / 1000,
         )
         admin = s.admin_api_key.get_secret_value() if s.admin_api_key else None
         self.authenticator = Authenticator(

@@ -63,6 +63,9 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_ms: int = Field(200, ge=0, description="first retry delay, doubled per attempt")
     outbox_poll_interval_ms: int = Field(500, ge=10, description="relay poll when not woken by a commit")
     outbox_batch_size: int = Field(200, ge=1, description="events the relay publishes per transaction")
+    outbox_coalesce_ms: int = Field(
+        10, ge=0, description="after a commit, how long the relay waits for more commits to publish together"
+    )
     outbox_retention_hours: int = Field(72, ge=1, description="published outbox rows kept for audit")
     host: str = Field("127.0.0.1", description="HTTP bind address")
     port: int = Field(

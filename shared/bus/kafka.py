@@ -23,7 +23,7 @@ from aiokafka.helpers import create_ssl_context
 
 from shared.bus.delivery import deliver
 from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
-from shared.events.envelope import CloudEvent, Headers, to_kafka
+from shared.events.envelope import EncodedEvent, Headers
 from shared.events.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,11 @@ class KafkaBus(MessageBus):
             log.info("connected to Kafka at %s", self.bootstrap_servers)
             return
 
-    async def publish(self, topic: str, events: Sequence[CloudEvent]) -> None:
+    async def publish_encoded(self, topic: str, events: Sequence[EncodedEvent]) -> None:
         # Events acknowledged after we had given up waiting are on the broker already: send no copies.
-        fresh = [event for event in events if event.id not in self._acknowledged_late]
-        await self._send_all([(topic, *to_kafka(event), event.id) for event in fresh])
-        self._acknowledged_late.difference_update(event.id for event in events)
+        fresh = [event for event in events if event.event_id not in self._acknowledged_late]
+        await self._send_all([(topic, e.key, e.value, e.headers, e.event_id) for e in fresh])
+        self._acknowledged_late.difference_update(event.event_id for event in events)
 
     async def send_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         """Publish a record as it is (dead-lettering keeps the original bytes)."""

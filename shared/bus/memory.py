@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from shared.bus.delivery import deliver
 from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
-from shared.events.envelope import CloudEvent, Headers, to_kafka
+from shared.events.envelope import EncodedEvent, Headers
 from shared.events.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,9 @@ class InMemoryBus(MessageBus):
         for topic in topics:
             self._logs.setdefault(topic.name, [[] for _ in range(topic.partitions)])
 
-    async def publish(self, topic: str, events: Sequence[CloudEvent]) -> None:
+    async def publish_encoded(self, topic: str, events: Sequence[EncodedEvent]) -> None:
         for event in events:
-            key, value, headers = to_kafka(event)
-            self.append(topic, key, value, headers)
+            self.append(topic, event.key, event.value, event.headers)
         await self._wake()
 
     def append(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> Record:

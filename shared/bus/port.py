@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from shared.events.envelope import CloudEvent, Headers
+from shared.events.envelope import CloudEvent, EncodedEvent, Headers, encode
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
 # Told of each retry and dead-letter: (outcome, event type); services count these in their metrics.
@@ -86,9 +86,13 @@ class MessageBus(ABC):
     @abstractmethod
     async def stop(self) -> None: ...
 
-    @abstractmethod
     async def publish(self, topic: str, events: Sequence[CloudEvent]) -> None:
         """Append events to a topic, in order, and wait until the broker has them all."""
+        await self.publish_encoded(topic, [encode(event) for event in events])
+
+    @abstractmethod
+    async def publish_encoded(self, topic: str, events: Sequence[EncodedEvent]) -> None:
+        """`publish` for events already encoded as records (what the outbox relay sends)."""
 
     @abstractmethod
     def consumer(self, subscription: Subscription) -> Consumer:

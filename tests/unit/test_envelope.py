@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from shared.events.envelope import CloudEvent, MalformedEvent, from_kafka, to_kafka
+from shared.events.envelope import CloudEvent, MalformedEvent, encode, encode_structured, from_kafka, to_kafka
 from tests.factories import ticket_opened
 
 
@@ -48,3 +48,8 @@ def test_records_that_are_not_cloudevents_are_rejected_as_malformed(
 ) -> None:
     with pytest.raises(MalformedEvent):
         from_kafka(value, headers)
+
+
+def test_an_event_stored_as_structured_json_becomes_the_same_record_as_the_event_itself() -> None:
+    event = ticket_opened().to_cloudevent().model_copy(update={"correlationid": "c-1"})
+    assert encode_structured(event.to_json()) == encode(event)
