@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-unit test-integration test-e2e lint format up down status bench asyncapi clean
+.PHONY: help run test test-unit test-integration test-e2e lint format up down status bench asyncapi docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ bench: $(SYNCED) up ## benchmarks, printed as tables with a baseline measured in
 
 asyncapi: $(SYNCED) ## regenerate docs/asyncapi.yaml from the event catalogue
 	@$(BIN)/firstcall asyncapi > docs/asyncapi.yaml
+
+docs: asyncapi ## regenerate every generated document (README settings tables, AsyncAPI)
+	@$(BIN)/firstcall settings --readme README.md
 
 clean: ## remove the environment, caches and embedded data (not the stack's data: see deploy/*.sh reset)
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
