@@ -1,14 +1,18 @@
 """Duplicate detection at scale: a window of up to 1,000,000 reports in PostgreSQL.
 
-The window is bulk-loaded with synthetic reports (words drawn from a Zipf distribution over a 30,000-word
-vocabulary, as natural text is; opened over the last 7 days), indexed exactly as the consumer indexes them.
-Then new reports go through the real intake (`receive_report`: lock, index, candidates, re-score, cluster,
-commit) one at a time, and `find_similar` (what GET /v1/tickets/{id}/similar runs) is timed on them. The
-window grows 10k -> 100k -> 1M in one database, so the latency at each size is comparable.
+The window (bench/notifier_window.py: synthetic Zipf texts and their term postings; embeddings mixed from
+encoded real reports) is bulk-loaded; then the index maintenance runs as the live loop would (learning the centroids for the new
+size and filling the model with the window: its time is reported), and new reports go through the real
+intake one at a time (Zipf words, and the meaning of a real report the window has not seen): encode
+(before the lock, as `receive_report` does), then lock, store, index in both
+indexes, candidates from both, exact re-scoring, clustering, commit; and `find_similar` (what
+GET /v1/tickets/{id}/similar runs) is timed on them. The window grows 10k -> 100k -> 1M in one database,
+so the latency at each size is comparable.
 
-Bounded work: each report reads at most index_query_terms x index_postings_per_term postings (16 x 200)
-and re-scores detection_candidates (50), whatever the window holds. Bounded memory: the index is
-in PostgreSQL; the process holds one report's vectors at a time (its RSS is reported at each size).
+Bounded work: each report reads at most index_query_terms x index_postings_per_term term postings (16 x
+200) and index_probe_buckets x index_postings_per_bucket embedding postings (8 x 64), and re-scores at
+most twice detection_candidates (50 from each index), whatever the window holds. Bounded memory: both
+indexes are in PostgreSQL; the process holds one report's vectors and the centroids (1.5 MB at most).
 
     python -m bench.notifier_scale [--quick]      # needs PostgreSQL (make up; source var/stack.env)
 """
@@ -16,176 +20,77 @@ in PostgreSQL; the process holds one report's vectors at a time (its RSS is repo
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import resource
 import statistics
 import sys
 import time
 import uuid
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import numpy as np
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
+from bench.notifier_window import (
+    PROBES,
+    Corpus,
+    MeaningPool,
+    bulk_load,
+    create_database,
+    drop_database,
+    rarity,
+    real_texts,
+    vacuum,
+)
 from bench.report import table
 from services.notifier.bootstrap import MIGRATIONS
 from services.notifier.detection import service as detection_service
+from services.notifier.detection.embedding import Meaning
 from services.notifier.detection.index import lock_detection
-from services.notifier.detection.models import DOCUMENT_COUNT_TERM
-from services.notifier.detection.similarity import ReportVector
-from services.notifier.detection.text import spelling_vector, term_counts, weigh
+from services.notifier.detection.maintenance import IndexMaintenance
+from services.notifier.detection.models import DetectionModel
+from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems import service as problem_service
 from services.notifier.reports import service as report_service
 from services.notifier.settings import NotifierSettings
 from shared.db import Database
 from shared.events.catalogue import TicketOpened
+from shared.metrics import ServiceMetrics
 from shared.migrations import upgrade_to_head
 
 DATABASE_TEMPLATE = os.environ.get(
     "FIRSTCALL_DATABASE_URL", "postgresql+asyncpg://firstcall:firstcall@127.0.0.1:55432/firstcall_{service}"
 )
-VOCABULARY = 30_000
-CHUNK = 20_000
 SAMPLES = 200
-WINDOW = timedelta(days=7)
-
-
-class Corpus:
-    """Synthetic reports whose word frequencies follow Zipf's law, reproducibly."""
-
-    def __init__(self, seed: int = 42) -> None:
-        # One vocabulary for every corpus (new reports speak the window's language); `seed` varies the texts.
-        vocabulary_rng = np.random.default_rng(42)
-        self.rng = np.random.default_rng(seed)
-        letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-        words = {
-            "".join(vocabulary_rng.choice(letters, size=int(vocabulary_rng.integers(4, 10))))
-            for _ in range(VOCABULARY * 2)
-        }
-        self.words = np.array(sorted(words)[:VOCABULARY])
-        ranks = np.arange(1, len(self.words) + 1)
-        self.p = (1 / ranks**1.07) / np.sum(1 / ranks**1.07)
-
-    def report(self) -> tuple[str, str]:
-        subject = " ".join(self.rng.choice(self.words, size=6, p=self.p))
-        description = " ".join(self.rng.choice(self.words, size=int(self.rng.integers(10, 40)), p=self.p))
-        return subject, description
 
 
 def settings() -> NotifierSettings:
     return NotifierSettings(environment="test", log_level="WARNING")
 
 
-async def create_database(name: str) -> str:
-    url = make_url(DATABASE_TEMPLATE.replace("{service}", "x"))
-    admin = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
-    )
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(name: str) -> None:
-    url = make_url(DATABASE_TEMPLATE.replace("{service}", "x"))
-    admin = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
-    )
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def bulk_load(url: str, corpus: Corpus, count: int, idf: dict[int, float], now: datetime) -> None:
-    """Append `count` indexed reports with COPY, as the consumer would have indexed them one by one."""
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password, database=parsed.database
-    )
-    try:
-        for start in range(0, count, CHUNK):
-            reports: list[tuple[object, ...]] = []
-            postings: list[tuple[int, datetime, uuid.UUID, float]] = []
-            seen: Counter[int] = Counter()
-            for _ in range(min(CHUNK, count - start)):
-                subject, description = corpus.report()
-                counts = term_counts(subject, description)
-                vector = ReportVector(weigh(counts, idf), spelling_vector(subject, description))
-                ticket_id = uuid.uuid4()
-                opened = now - WINDOW * float(corpus.rng.random())
-                reports.append(
-                    (
-                        ticket_id,
-                        uuid.uuid4(),
-                        "web",
-                        f"{subject}\n{description}",
-                        opened,
-                        now,
-                        subject,
-                        vector.to_bytes(),
-                    )
-                )
-                postings.extend(
-                    (int(t), opened, ticket_id, float(w))
-                    for t, w in zip(vector.words.terms.tolist(), vector.words.weights.tolist(), strict=True)
-                )
-                seen.update(vector.words.terms.tolist())
-            await connection.copy_records_to_table(
-                "reports",
-                records=reports,
-                columns=[
-                    "ticket_id",
-                    "customer_id",
-                    "channel",
-                    "text",
-                    "opened_at",
-                    "received_at",
-                    "subject",
-                    "features",
-                ],
-            )
-            await connection.copy_records_to_table(
-                "report_terms", records=postings, columns=["term", "opened_at", "ticket_id", "weight"]
-            )
-            seen[DOCUMENT_COUNT_TERM] = len(reports)
-            await connection.executemany(
-                "INSERT INTO term_stats (term, reports) VALUES ($1, $2) "
-                "ON CONFLICT (term) DO UPDATE SET reports = term_stats.reports + EXCLUDED.reports",
-                list(seen.items()),
-            )
-        await connection.execute("VACUUM ANALYZE")  # what autovacuum does for a live window
-    finally:
-        await connection.close()
-
-
-def rarity(corpus: Corpus, sample: int = 20_000) -> dict[int, float]:
-    """Inverse document frequencies estimated on a sample (the corpus is stationary)."""
-    df: Counter[int] = Counter()
-    for _ in range(sample):
-        df.update(term_counts(*corpus.report()).keys())
-    return {t: math.log((sample + 1) / (n + 1)) + 1.0 for t, n in df.items()}
+async def understand(
+    config: detection_service.DetectionConfig, subject: str, description: str, clock: list[float]
+) -> Meaning | None:
+    """What `start_understanding`'s task does, noting in `clock` when the vector is ready."""
+    found = await detection_service.understand(config=config, subject=subject, description=description)
+    clock.append(time.perf_counter())
+    return found
 
 
 async def measure(
-    database: Database, corpus: Corpus, config: NotifierSettings
-) -> tuple[list[float], list[float], list[float], int]:
-    """Per new report (ms): detection (index + candidates + re-scoring), the whole intake (detection, then
-    clustering, problem events and commit), and find_similar afterwards; and how many joined a cluster.
+    database: Database, corpus: Corpus, meanings: list[tuple[str, str]], config: NotifierSettings
+) -> dict[str, list[float]]:
+    """Per new report (ms): encoding (in a thread, beside the first database steps); detection (lock, store,
+    both indexes, candidates, exact re-scoring: encoding included); the whole intake (detection, then
+    clustering, problem events and commit); find_similar.
 
-    The intake runs the steps of `reports.service.receive_report`, in its order and transaction, with a
-    clock between detection and the rest."""
-    detection_times, intake_times, similar_times, clustered = [], [], [], 0
+    A new report has the window's kind of words (`corpus`) and the meaning of a real report the window
+    has not seen (`meanings`, encoded live). The intake runs the steps of `reports.service.receive_report`,
+    in its order and transaction, with a clock when encoding ends and after detection."""
+    times: dict[str, list[float]] = {"encode": [], "detection": [], "intake": [], "similar": [], "joined": []}
     detection = detection_service.DetectionConfig.from_settings(config)
-    for _ in range(SAMPLES):
+    for real_subject, real_description in meanings[:SAMPLES]:
         subject, description = corpus.report()
         event = TicketOpened(
             ticket_id=uuid.uuid4(),
@@ -196,11 +101,15 @@ async def measure(
             priority="normal",
             opened_at=datetime.now(UTC),
         )
+        encoded: list[float] = []
         started = time.perf_counter()
+        meaning = asyncio.create_task(understand(detection, real_subject, real_description, encoded))
         async with database.session() as session:
             await lock_detection(session)
             report = await report_service.record_report(session=session, event=event)
-            vector = await detection_service.index_report(session=session, report=report, description=description)
+            vector = await detection_service.index_report(
+                session=session, report=report, description=description, meaning=meaning, config=detection
+            )
             matches = await detection_service.neighbours(
                 session=session, report=report, vector=vector, config=detection
             )
@@ -210,92 +119,125 @@ async def measure(
             )
             await session.commit()
         finished = time.perf_counter()
-        detection_times.append((detected - started) * 1000)
-        intake_times.append((finished - started) * 1000)
-        clustered += problem is not None
+        times["encode"].append((encoded[0] - started) * 1000)
+        times["detection"].append((detected - started) * 1000)
+        times["intake"].append((finished - started) * 1000)
+        times["joined"].append(float(problem is not None))
         started = time.perf_counter()
         async with database.session() as session:
             await detection_service.find_similar(session=session, report=report, k=10, config=detection)
-        similar_times.append((time.perf_counter() - started) * 1000)
-    return detection_times, intake_times, similar_times, clustered
+        times["similar"].append((time.perf_counter() - started) * 1000)
+    return times
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q))
+async def maintain(database: Database, config: NotifierSettings) -> tuple[float, int]:
+    """Let the index maintenance catch up with the loaded window; its seconds and the buckets it learned."""
+    maintenance = IndexMaintenance(database=database, settings=config, metrics=NotifierMetrics(ServiceMetrics("b")))
+    started = time.perf_counter()
+    await maintenance.settle()
+    seconds = time.perf_counter() - started
+    async with database.session() as session:
+        buckets = await session.scalar(select(DetectionModel.buckets).where(DetectionModel.status == "active"))
+    return seconds, int(buckets or 0)
+
+
+def row(
+    size: int, times: dict[str, list[float]], *, index_mb: float, buckets: int, load: float, upkeep: float
+) -> list[str]:
+    def p(name: str, q: float) -> str:
+        return f"{float(np.percentile(times[name], q)):.1f}"
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return [
+        f"{size:,}",
+        f"{statistics.median(times['encode']):.1f} / {p('encode', 99)}",
+        f"{statistics.median(times['detection']):.1f} / {p('detection', 95)} / {p('detection', 99)}",
+        f"{statistics.median(times['intake']):.1f} / {p('intake', 99)}",
+        f"{statistics.median(times['similar']):.1f} / {p('similar', 99)}",
+        f"{statistics.mean(times['joined']):.0%}",
+        f"{buckets:,}",
+        f"{index_mb:,.0f}",
+        f"{rss_mb:,.0f}",
+        f"{load:,.0f} + {upkeep:,.0f}",
+    ]
 
 
 async def run_async(quick: bool) -> str:
     sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
     name = f"fc_bench_notifier_{uuid.uuid4().hex[:8]}"
-    url = await create_database(name)
+    url = await create_database(DATABASE_TEMPLATE, name)
     database = Database(url)
     rows = []
+    config = settings()
     try:
         await upgrade_to_head(database, Path(MIGRATIONS))
-        corpus, config = Corpus(), settings()
-        idf = rarity(corpus)
+        corpus = Corpus()
+        detection = detection_service.DetectionConfig.from_settings(config)
+        pool_texts, probes = real_texts(PROBES * len(sizes))
+        pool, idf = MeaningPool(detection.encoder, pool_texts), rarity(corpus)
         loaded = 0
-        for size in sizes:
+        for step, size in enumerate(sizes):
+            held_out = probes[PROBES * step : PROBES * (step + 1)]
+            warm_up, measured = held_out[:SAMPLES], held_out[SAMPLES:]
             started = time.perf_counter()
-            await bulk_load(url, corpus, size - loaded, idf, datetime.now(UTC))
-            load_seconds = time.perf_counter() - started
-            loaded = size
-            await measure(database, Corpus(seed=size), config)  # warm the caches
-            detection, intake, similar, clustered = await measure(database, Corpus(seed=size + 1), config)
+            await bulk_load(url, corpus, pool, count=size - loaded, idf=idf, now=datetime.now(UTC))
+            load_seconds, loaded = time.perf_counter() - started, size
+            upkeep_seconds, buckets = await maintain(database, config)
+            await vacuum(url)
+            await measure(database, Corpus(seed=size), warm_up, config)  # warm the caches
+            times = await measure(database, Corpus(seed=size + 1), measured, config)
             async with database.session() as session:
-                index_bytes = await session.scalar(text("SELECT pg_total_relation_size('report_terms')"))
-            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                index_bytes = await session.scalar(
+                    text("SELECT pg_total_relation_size('report_terms') + pg_total_relation_size('report_buckets')")
+                )
             rows.append(
-                [
-                    f"{size:,}",
-                    f"{statistics.median(detection):.1f}",
-                    f"{percentile(detection, 95):.1f}",
-                    f"{percentile(detection, 99):.1f}",
-                    f"{statistics.median(intake):.1f}",
-                    f"{percentile(intake, 95):.1f}",
-                    f"{percentile(intake, 99):.1f}",
-                    f"{statistics.median(similar):.1f}",
-                    f"{percentile(similar, 99):.1f}",
-                    f"{clustered / SAMPLES:.0%}",
-                    f"{(index_bytes or 0) / 2**20:,.0f}",
-                    f"{rss_mb:,.0f}",
-                    f"{load_seconds:,.0f}",
-                ]
+                row(
+                    size,
+                    times,
+                    index_mb=(index_bytes or 0) / 2**20,
+                    buckets=buckets,
+                    load=load_seconds,
+                    upkeep=upkeep_seconds,
+                )
             )
     finally:
         await database.dispose()
-        await drop_database(name)
+        await drop_database(DATABASE_TEMPLATE, name)
+    return summary(rows, config)
+
+
+def summary(rows: list[list[str]], config: NotifierSettings) -> str:
+    headers = [
+        "window",
+        "encode p50 / p99 ms",
+        "detection p50 / p95 / p99 ms",
+        "intake p50 / p99 ms",
+        "similar p50 / p99 ms",
+        "joined a cluster",
+        "buckets",
+        "indexes MB",
+        "process max RSS MB",
+        "load + upkeep s",
+    ]
     return "\n".join(
         [
             "## notifier_scale: finding duplicates in a window of up to 1M reports (PostgreSQL)",
             "",
-            f"{SAMPLES} new reports at each window size, one at a time, after a warm-up of as many.",
+            f"{SAMPLES} new reports at each window size, one at a time, after a warm-up of as many; "
+            f"encoder {config.detection_encoder}.",
             "",
-            table(
-                [
-                    "window",
-                    "detection p50 ms",
-                    "detection p95 ms",
-                    "detection p99 ms",
-                    "intake p50 ms",
-                    "intake p95 ms",
-                    "intake p99 ms",
-                    "similar p50 ms",
-                    "similar p99 ms",
-                    "joined a cluster",
-                    "index MB",
-                    "process max RSS MB",
-                    "load s",
-                ],
-                rows,
-            ),
+            table(headers, rows),
             "",
-            "- detection = advisory lock, store and index the report, candidates from the index, exact "
-            "re-scoring; intake = detection + clustering (problem events, acknowledgements) + commit; "
-            "similar = GET /v1/tickets/{id}/similar's work.",
+            "- detection = advisory lock, store and index the report (terms, then its bucket once the encoder, "
+            "running in a thread meanwhile, has its vector), candidates from both indexes, exact re-scoring; intake = detection + clustering (average "
+            "linkage, problem events, acknowledgements) + commit; similar = GET /v1/tickets/{id}/similar's work.",
             f"- The work per report is bounded ({config.index_query_terms} terms x {config.index_postings_per_term} "
-            f"postings, {config.detection_candidates} re-scored), so latency stays flat as the window grows; the "
-            "index lives in PostgreSQL, so the process's memory does not grow with it.",
+            f"postings, {config.index_probe_buckets} buckets x {config.index_postings_per_bucket} postings, at most "
+            f"2 x {config.detection_candidates} re-scored), so latency stays flat as the window grows; the indexes "
+            "live in PostgreSQL, so the process's memory does not grow with them.",
+            "- load = COPY of the synthetic window; upkeep = the index maintenance learning the buckets for the new "
+            "size and filling the new model with the whole window (in the live service this runs in the background, "
+            "while the previous model serves).",
             "",
         ]
     )

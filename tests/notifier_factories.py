@@ -94,3 +94,12 @@ def known_issue(problem_id: uuid.UUID, *, revision: int = 1, **overrides: Any) -
     }
     fields.update(overrides)
     return KnownIssueUpdated(**fields)
+
+
+def numbered_reports(count: int) -> list[TicketOpened]:
+    """`count` reports from new customers, the outage and unrelated texts in turn, each subject numbered."""
+    texts = [*OUTAGE_REPORTS, *UNRELATED_REPORTS]
+    return [
+        report(f"{subject} (case {i})", description)
+        for i, (subject, description) in enumerate(texts[i % len(texts)] for i in range(count))
+    ]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.notifier.api import customers, notifications, problems, reports, subscriptions, templates
 from services.notifier.consumers import handlers
 from services.notifier.delivery.worker import DeliveryWorker
+from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
 from shared.bus.port import MessageBus
@@ -30,9 +31,13 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     settings = settings or NotifierSettings()
     metrics = ServiceMetrics(settings.service_name)
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=handlers(settings), bus=bus, metrics=metrics)
-    worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=NotifierMetrics(metrics))
-    runtime.components.append(worker)
+    notifier_metrics = NotifierMetrics(metrics)
+    worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=notifier_metrics)
+    # Loads the sentence encoder: a missing `minilm` extra fails here, at start, not on the first ticket.
+    maintenance = IndexMaintenance(database=runtime.database, settings=settings, metrics=notifier_metrics)
+    runtime.components.extend([worker, maintenance])
     runtime.extensions["delivery_worker"] = worker
+    runtime.extensions["index_maintenance"] = maintenance
     return runtime
 
 

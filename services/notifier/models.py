@@ -3,7 +3,7 @@
 from services.notifier.customers.models import CustomerContact, MessageTemplate
 from services.notifier.db import Base
 from services.notifier.delivery.models import Delivery, DeliveryAttempt, EndpointCircuit
-from services.notifier.detection.models import ReportTerm, TermStat
+from services.notifier.detection.models import DetectionModel, ReportBucket, ReportTerm, TermStat
 from services.notifier.knowledge.models import Article, KnownIssue
 from services.notifier.problems.models import Problem, ProblemExclusion
 from services.notifier.reports.models import Report
@@ -15,12 +15,14 @@ __all__ = [
     "CustomerContact",
     "Delivery",
     "DeliveryAttempt",
+    "DetectionModel",
     "EndpointCircuit",
     "KnownIssue",
     "MessageTemplate",
     "Problem",
     "ProblemExclusion",
     "Report",
+    "ReportBucket",
     "ReportTerm",
     "Subscription",
     "TermStat",

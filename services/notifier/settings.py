@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -16,14 +16,29 @@ class NotifierSettings(ServiceSettings):
 
     # Duplicate detection
     duplicate_window_days: float = Field(7, gt=0, description="reports are compared with others this recent")
-    similarity_threshold: float = Field(
-        0.45, gt=0, le=1, description="score from which a report joins another's cluster"
+    detection_encoder: Literal["none", "wordllama", "minilm"] = Field(
+        "minilm",
+        description="sentence embeddings beside words: minilm (pip extra `minilm`), wordllama (faster, weaker) or none",
     )
-    detection_candidates: int = Field(50, ge=10, le=1000, description="candidates re-scored per report")
+    similarity_threshold: float | None = Field(
+        None, gt=0, le=1, description="score from which a report joins a cluster (default: tuned per encoder)"
+    )
+    detection_meaning_weight: float | None = Field(
+        None, ge=0, le=1, description="share of the embedding cosine in the score (default: tuned per encoder)"
+    )
+    detection_candidates: int = Field(50, ge=10, le=1000, description="candidates taken from each index per report")
     index_query_terms: int = Field(16, ge=1, le=64, description="most telling terms of a report looked up")
     index_postings_per_term: int = Field(200, ge=10, description="most recent reports read per looked-up term")
+    index_probe_buckets: int = Field(8, ge=1, le=64, description="nearest embedding buckets looked in per report")
+    index_postings_per_bucket: int = Field(64, ge=10, description="most recent reports read per probed bucket")
+    index_reports_per_bucket: int = Field(
+        256, ge=4, description="reports per embedding bucket the centroids are learned for (up to 1024 buckets)"
+    )
+    index_model_refresh_days: float = Field(
+        7, gt=0, description="age after which the embedding buckets are learned again from the window"
+    )
     index_prune_interval_seconds: float = Field(
-        600, gt=0, description="how often reports leaving the window are unindexed"
+        600, gt=0, description="how often reports leaving the window are unindexed (and the buckets checked)"
     )
 
     # Problems

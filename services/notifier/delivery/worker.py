@@ -20,14 +20,11 @@ from services.notifier.delivery import service as delivery_service
 from services.notifier.delivery.planning import Plan, Snapshot, plan_delivery
 from services.notifier.delivery.recording import record_outcome, record_plan
 from services.notifier.delivery.senders import Outcome, SmtpConfig, email_message, post_webhook, send_email
-from services.notifier.detection import service as detection_service
-from services.notifier.detection.index import try_lock_pruning
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
 from shared.db import Database
 
 log = logging.getLogger(__name__)
-PRUNE_BATCHES_PER_CYCLE = 20
 
 
 class DeliveryWorker:
@@ -37,7 +34,6 @@ class DeliveryWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
-        self._last_prune = datetime.min.replace(tzinfo=UTC)
         database.on_commit(self._on_commit)
 
     def _on_commit(self, session: Session) -> None:
@@ -73,7 +69,6 @@ class DeliveryWorker:
             try:
                 while not self._stopping and await self.run_once() == self.settings.delivery_batch_size:
                     pass
-                await self._prune_index()
             except Exception:
                 # The worker must outlive a database hiccup; the rows wait for the next cycle.
                 log.exception("delivery cycle failed")
@@ -142,19 +137,3 @@ class DeliveryWorker:
             event_type=snapshot.event_type,
             timeout=s.delivery_timeout_seconds,
         )
-
-    async def _prune_index(self) -> None:
-        now = datetime.now(UTC)
-        if now - self._last_prune < timedelta(seconds=self.settings.index_prune_interval_seconds):
-            return
-        self._last_prune = now
-        before = now - timedelta(days=self.settings.duplicate_window_days)
-        for _ in range(PRUNE_BATCHES_PER_CYCLE):
-            async with self.database.session() as session:
-                if not await try_lock_pruning(session):
-                    return
-                pruned = await detection_service.prune_index(session=session, before=before)
-                await session.commit()
-            self.metrics.pruned.inc(pruned)
-            if pruned == 0:
-                return

@@ -25,6 +25,7 @@ from services.notifier.detection.text import SparseVector
 # through this transaction-scoped lock, so each sees every report committed before it (no missed pair).
 DETECTION_LOCK_KEY = 0x0F1257CA21
 PRUNE_LOCK_KEY = 0x0F1257CA22
+UPKEEP_LOCK_KEY = 0x0F1257CA23
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,11 @@ async def lock_detection(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DETECTION_LOCK_KEY})
 
 
-async def try_lock_pruning(session: AsyncSession) -> bool:
-    """Whether this replica prunes now (one at a time; always on SQLite)."""
+async def try_lock(session: AsyncSession, key: int) -> bool:
+    """Whether this replica does a piece of housekeeping now (one at a time; always on SQLite)."""
     if not is_postgres(session):
         return True
-    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(PRUNE_LOCK_KEY, type_=Boolean))))
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(key, type_=Boolean))))
 
 
 async def inverse_frequencies(session: AsyncSession, terms: Iterable[int], *, adding: bool) -> dict[int, float]:

@@ -1,19 +1,40 @@
-"""Finding the reports most like a given one: index on arrival, candidates from the index, exact re-scoring."""
+"""Finding the reports most like a given one: index on arrival, candidates from two indexes (shared words
+and nearby meaning), exact re-scoring of their union."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.detection import index
+from services.notifier.detection import buckets, index
+from services.notifier.detection.embedding import Meaning, MeaningEncoder
 from services.notifier.detection.similarity import ReportVector, similarities
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
+
+PRUNE_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Tuning:
+    meaning_weight: float
+    threshold: float
+
+
+# The blend and the clustering threshold per encoder, chosen on StackFAQ by cross-validation over its
+# threads, with GitBugs/Hadoop's recall as a check (docs/notifier.md, bench/notifier_quality.py --tune).
+TUNED = {
+    "none": Tuning(meaning_weight=0.0, threshold=0.45),
+    "wordllama": Tuning(meaning_weight=0.6, threshold=0.5),
+    "minilm": Tuning(meaning_weight=0.8, threshold=0.55),
+}
 
 
 @dataclass(frozen=True)
@@ -23,15 +44,28 @@ class DetectionConfig:
     candidates: int
     query_terms: int
     postings_per_term: int
+    encoder: MeaningEncoder | None
+    meaning_weight: float
+    probes: int
+    postings_per_bucket: int
 
     @classmethod
     def from_settings(cls, settings: NotifierSettings) -> DetectionConfig:
+        tuned = TUNED[settings.detection_encoder]
         return cls(
             window=timedelta(days=settings.duplicate_window_days),
-            threshold=settings.similarity_threshold,
+            threshold=settings.similarity_threshold if settings.similarity_threshold is not None else tuned.threshold,
             candidates=settings.detection_candidates,
             query_terms=settings.index_query_terms,
             postings_per_term=settings.index_postings_per_term,
+            encoder=MeaningEncoder.named(settings.detection_encoder),
+            meaning_weight=(
+                settings.detection_meaning_weight
+                if settings.detection_meaning_weight is not None
+                else tuned.meaning_weight
+            ),
+            probes=settings.index_probe_buckets,
+            postings_per_bucket=settings.index_postings_per_bucket,
         )
 
 
@@ -47,13 +81,41 @@ class Match:
     score: float
 
 
-async def index_report(*, session: AsyncSession, report: Report, description: str) -> ReportVector:
-    """Vectorise a new report with today's term rarities and add it to the index (caller holds the lock)."""
+async def understand(*, config: DetectionConfig, subject: str, description: str) -> Meaning | None:
+    """A report's meaning vector (None without an encoder)."""
+    if config.encoder is None:
+        return None
+    return await config.encoder.encode_report(subject, description)
+
+
+def start_understanding(*, config: DetectionConfig, subject: str, description: str) -> asyncio.Task[Meaning | None]:
+    """Encode a report in a thread while the intake does its database work (MiniLM takes milliseconds of
+    CPU, the database round trips as long in waiting); `index_report` awaits it."""
+    return asyncio.create_task(understand(config=config, subject=subject, description=description))
+
+
+async def index_report(
+    *,
+    session: AsyncSession,
+    report: Report,
+    description: str,
+    meaning: Awaitable[Meaning | None],
+    config: DetectionConfig,
+) -> ReportVector:
+    """Vectorise a new report with today's term rarities and add it to both indexes (caller holds the lock);
+    the meaning, still being encoded, is awaited once the words are indexed."""
     counts = term_counts(report.subject, description)
     idf = await index.inverse_frequencies(session, counts.keys(), adding=True)
-    vector = ReportVector(weigh(counts, idf), spelling_vector(report.subject, description))
-    await index.add(session, ticket_id=report.ticket_id, opened_at=report.opened_at, words=vector.words)
+    words, spelling = weigh(counts, idf), spelling_vector(report.subject, description)
+    await index.add(session, ticket_id=report.ticket_id, opened_at=report.opened_at, words=words)
+    vector = ReportVector(words, spelling, await meaning)
     report.features = vector.to_bytes()
+    if vector.meaning is not None and config.encoder is not None:
+        report.embedding = vector.meaning.to_bytes()
+        models = await buckets.posting_models(session, encoder=config.encoder)
+        await buckets.add(
+            session, models=models, ticket_id=report.ticket_id, opened_at=report.opened_at, meaning=vector.meaning
+        )
     return vector
 
 
@@ -71,36 +133,69 @@ async def neighbours(
         postings_per_term=config.postings_per_term,
         limit=config.candidates,
     )
-    if not found:
+    wanted = dict.fromkeys(ticket_id for ticket_id, _ in found)
+    wanted.update(dict.fromkeys(await _nearby_meanings(session, report, vector, window, config)))
+    if not wanted:
         return []
-    rows = await session.execute(
-        select(
-            Report.ticket_id, Report.customer_id, Report.cluster_id, Report.subject, Report.opened_at, Report.features
+    rows = (
+        await session.execute(
+            select(
+                Report.ticket_id,
+                Report.customer_id,
+                Report.cluster_id,
+                Report.subject,
+                Report.opened_at,
+                Report.features,
+                Report.embedding,
+            )
+            .where(Report.ticket_id.in_(list(wanted)))
+            .where(Report.features.is_not(None))
         )
-        .where(Report.ticket_id.in_([ticket_id for ticket_id, _ in found]))
-        .where(Report.features.is_not(None))
-    )
-    found_rows = rows.all()
-    scores = similarities(vector, [ReportVector.from_bytes(row.features) for row in found_rows])
+    ).all()
+    others = [ReportVector.from_row(row.features, row.embedding) for row in rows]
+    scores = similarities(vector, others, meaning_weight=config.meaning_weight)
     matches = [
         Match(row.ticket_id, row.customer_id, row.cluster_id, row.subject, row.opened_at, round(float(score), 4))
-        for row, score in zip(found_rows, scores.tolist(), strict=True)
+        for row, score in zip(rows, scores.tolist(), strict=True)
+        if score > 0
     ]
     return sorted(matches, key=lambda match: (-match.score, str(match.ticket_id)))
+
+
+async def cluster_affinity(
+    *, session: AsyncSession, vector: ReportVector, cluster_ids: list[uuid.UUID], config: DetectionConfig, members: int
+) -> dict[uuid.UUID, float]:
+    """The report's mean similarity to each cluster's `members` most recent reports (average linkage).
+
+    Joining on the mean rather than on one close member keeps a cluster from drifting, report by report,
+    into a neighbouring problem."""
+    affinity = {}
+    for cluster_id in cluster_ids:
+        rows = (
+            await session.execute(
+                select(Report.features, Report.embedding)
+                .where(Report.cluster_id == cluster_id, Report.features.is_not(None))
+                .order_by(Report.opened_at.desc())
+                .limit(members)
+            )
+        ).all()
+        if rows:
+            others = [ReportVector.from_row(row.features, row.embedding) for row in rows]
+            affinity[cluster_id] = float(similarities(vector, others, meaning_weight=config.meaning_weight).mean())
+    return affinity
 
 
 async def find_similar(*, session: AsyncSession, report: Report, k: int, config: DetectionConfig) -> list[Match]:
     """The k reports from other customers most like this one: the duplicate view ops and evaluation use."""
     if report.features is None:
         return []
-    matches = await neighbours(
-        session=session, report=report, vector=ReportVector.from_bytes(report.features), config=config
-    )
+    vector = ReportVector.from_row(report.features, report.embedding)
+    matches = await neighbours(session=session, report=report, vector=vector, config=config)
     return [match for match in matches if match.customer_id != report.customer_id][:k]
 
 
-async def prune_index(*, session: AsyncSession, before: datetime, batch: int = 500) -> int:
-    """Unindex reports that left the window, so the index holds the window and no more."""
+async def prune_index(*, session: AsyncSession, before: datetime, batch: int = PRUNE_BATCH) -> int:
+    """Unindex reports that left the window, so the term index holds the window and no more."""
     rows = (
         await session.execute(
             select(Report.ticket_id, Report.opened_at, Report.features)
@@ -115,6 +210,34 @@ async def prune_index(*, session: AsyncSession, before: datetime, batch: int = 5
     ]
     await index.remove(session, postings)
     await session.execute(
-        update(Report).where(Report.ticket_id.in_([row.ticket_id for row in rows])).values(features=None)
+        update(Report)
+        .where(Report.ticket_id.in_([row.ticket_id for row in rows]))
+        .values(features=None, embedding=None)
     )
     return len(rows)
+
+
+async def _nearby_meanings(
+    session: AsyncSession, report: Report, vector: ReportVector, window: index.Window, config: DetectionConfig
+) -> list[uuid.UUID]:
+    """Candidates from the embedding index: what lexical lookup cannot find (no shared words)."""
+    encoder = config.encoder
+    if vector.meaning is None or encoder is None or config.meaning_weight <= 0:
+        return []
+    if vector.meaning.encoder != encoder.fingerprint:
+        return []  # stored before the encoder changed: its vector lives in another space
+    model = await buckets.active_model(session, encoder=encoder)
+    if model is None:
+        return []
+    found = await buckets.candidates(
+        session,
+        model=model,
+        query=vector.meaning,
+        dimension=encoder.encoder.dimension,
+        window=window,
+        exclude=report.ticket_id,
+        probes=config.probes,
+        per_bucket=config.postings_per_bucket,
+        limit=config.candidates,
+    )
+    return [ticket_id for ticket_id, _ in found]

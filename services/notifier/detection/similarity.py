@@ -1,10 +1,16 @@
 """How alike two reports are: one score in [0, 1] that thresholds and rankings can rely on.
 
-A report is stored as two unit vectors (its words weighted by rarity, and the character n-grams of its
-content words), packed into one compact blob beside the report so re-scoring candidates needs no
+A report is stored as two unit sparse vectors (its words weighted by rarity, and the character n-grams of
+its content words), packed into one compact blob beside the report so re-scoring candidates needs no
 vocabulary, only numbers: 64-bit word ids, 31-bit n-gram ids, half-precision weights, which keeps the
-blob around a kilobyte (inline in the row, no TOAST lookup when candidates are fetched). The blend
-favours words; n-grams lift typos and spelling variants.
+blob around a kilobyte (inline in the row, no TOAST lookup when candidates are fetched). The lexical
+part favours words; n-grams lift typos and spelling variants.
+
+With a sentence encoder, a third vector says what the report means (embedding.py), and the score is
+`meaning_weight` x its cosine + the rest x the lexical part: paraphrases that share no word score on
+meaning, and rare shared identifiers (a class name, an error code) still count through the words. The
+score is never below the lexical part alone: meaning lifts a pair whose words differ, but does not sink
+one whose words match (a typo, which the encoder's tokenizer splits oddly, or a log line it cannot read).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from services.notifier.detection.embedding import Meaning, cosines
 from services.notifier.detection.text import SparseVector
 
 WORD_WEIGHT = 0.75
@@ -28,9 +35,10 @@ _HEADER = struct.Struct("<II")
 class ReportVector:
     words: SparseVector
     spelling: SparseVector
+    meaning: Meaning | None = None
 
     def to_bytes(self) -> bytes:
-        """The blob stored with the report: counts, then terms and weights of each part."""
+        """The lexical blob stored with the report (`features`): counts, then terms and weights of each part."""
         return b"".join(
             [
                 _HEADER.pack(len(self.words.terms), len(self.spelling.terms)),
@@ -40,6 +48,12 @@ class ReportVector:
                 self.spelling.weights.astype("<f2").tobytes(),
             ]
         )
+
+    @classmethod
+    def from_row(cls, features: bytes, embedding: bytes | None) -> ReportVector:
+        """A stored report's vectors: its `features` and, when it has one, its `embedding`."""
+        lexical = cls.from_bytes(features)
+        return cls(lexical.words, lexical.spelling, Meaning.from_bytes(embedding) if embedding else None)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ReportVector:
@@ -55,25 +69,44 @@ class ReportVector:
         return cls(vectors[0], vectors[1])
 
 
-def similarity(a: ReportVector, b: ReportVector) -> float:
-    """Blended cosine similarity of two reports."""
-    return WORD_WEIGHT * a.words.dot(b.words) + SPELLING_WEIGHT * a.spelling.dot(b.spelling)
+def similarity(a: ReportVector, b: ReportVector, *, meaning_weight: float = 0.0) -> float:
+    """Blended similarity of two reports."""
+    return float(similarities(a, [b], meaning_weight=meaning_weight)[0])
 
 
-def similarities(query: ReportVector, others: Sequence[ReportVector]) -> NDArray[np.float64]:
-    """The similarity of one report to each of many, in one vectorised pass (re-scoring candidates)."""
+def similarities(
+    query: ReportVector, others: Sequence[ReportVector], *, meaning_weight: float = 0.0
+) -> NDArray[np.float64]:
+    """The similarity of one report to each of many, in one vectorised pass (re-scoring candidates).
+
+    A pair without comparable meanings (a report stored before the encoder was chosen) is scored on
+    words alone."""
     if not others:
         return np.zeros(0)
     words = _dots(query.words, [other.words for other in others])
     spelling = _dots(query.spelling, [other.spelling for other in others])
-    return WORD_WEIGHT * words + SPELLING_WEIGHT * spelling
+    lexical = WORD_WEIGHT * words + SPELLING_WEIGHT * spelling
+    if meaning_weight <= 0 or query.meaning is None:
+        return lexical
+    meanings = [other.meaning for other in others]
+    comparable = np.array([m is not None and m.encoder == query.meaning.encoder for m in meanings])
+    blended = meaning_weight * cosines(query.meaning, meanings) + (1 - meaning_weight) * lexical
+    return np.where(comparable, np.maximum(blended, lexical), lexical)
 
 
-def pairwise(vectors: Sequence[ReportVector]) -> NDArray[np.float64]:
+def pairwise(vectors: Sequence[ReportVector], *, meaning_weight: float = 0.0) -> NDArray[np.float64]:
     """Every pair's similarity (choosing the member that best speaks for a cluster)."""
     words = _matrix([v.words for v in vectors])
     spelling = _matrix([v.spelling for v in vectors])
-    return np.asarray(WORD_WEIGHT * (words @ words.T).toarray() + SPELLING_WEIGHT * (spelling @ spelling.T).toarray())
+    lexical = np.asarray(
+        WORD_WEIGHT * (words @ words.T).toarray() + SPELLING_WEIGHT * (spelling @ spelling.T).toarray()
+    )
+    meanings = [v.meaning for v in vectors if v.meaning is not None]
+    if meaning_weight <= 0 or len(meanings) < len(vectors) or len({m.encoder for m in meanings}) != 1:
+        return lexical
+    units = np.stack([m.unit() for m in meanings])
+    blended = meaning_weight * np.clip(units @ units.T, 0.0, 1.0) + (1 - meaning_weight) * lexical
+    return np.asarray(np.maximum(blended, lexical))
 
 
 def _dots(query: SparseVector, others: Sequence[SparseVector]) -> NDArray[np.float64]:

@@ -1,9 +1,12 @@
 """Which cluster a new report belongs to, given its neighbours.
 
-A report joins the active cluster of its most similar neighbour above the threshold; when no neighbour
-belongs to one, it starts a cluster with them. Unclustered neighbours above the threshold are brought
-along (the first reports of an outage often arrive before anything links them). A ticket ops split off a
-problem is never brought back into it: that is how a split teaches the detector.
+A report joins the active cluster it is most like *on average* (its mean score against the cluster's
+most recent members, average linkage) when that mean reaches the threshold; a cluster near one member
+but far from the rest is not joined, which keeps two problems from chaining into one. When no cluster
+qualifies, the report starts one with its unclustered neighbours above the threshold (the first reports
+of an outage often arrive before anything links them), and those are brought along into any cluster it
+joins. A ticket ops split off a problem is never brought back into it: that is how a split teaches the
+detector.
 """
 
 from __future__ import annotations
@@ -15,27 +18,53 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.detection.service import Match
+from services.notifier.detection import service as detection_service
+from services.notifier.detection.service import DetectionConfig, Match
+from services.notifier.detection.similarity import ReportVector
 from services.notifier.problems.models import ACTIVE_STATUSES, Problem, ProblemExclusion
 from services.notifier.reports.models import Report
 
+LINKAGE_MEMBERS = 50  # a cluster's most recent members a report is compared with: enough, and bounded
+CLUSTERS_COMPARED = 5  # the clusters of the closest neighbours; farther ones cannot win on average
+
 
 async def assign_cluster(
-    *, session: AsyncSession, report: Report, matches: Sequence[Match], threshold: float
+    *, session: AsyncSession, report: Report, matches: Sequence[Match], config: DetectionConfig
 ) -> Problem | None:
     """Put the report in a cluster (joining or starting one); None when nothing is close enough."""
-    close = [match for match in matches if match.score >= threshold]
+    close = [match for match in matches if match.score >= config.threshold]
     if not close:
         return None
-    active = await _active_clusters(session, {m.cluster_id for m in close if m.cluster_id is not None})
-    joined = next((active[m.cluster_id] for m in close if m.cluster_id in active), None)
-    target = joined or await _new_cluster(session, report.opened_at)
-    report.cluster_id = target.id
+    target = await _closest_cluster(session, report, close, config)
     strays = [m.ticket_id for m in close if m.cluster_id is None]
+    if target is None and not strays:
+        return None
+    target = target or await _new_cluster(session, report.opened_at)
+    report.cluster_id = target.id
     if strays:
         await _bring_along(session, target, strays)
     await session.flush()
     return target
+
+
+async def _closest_cluster(
+    session: AsyncSession, report: Report, close: Sequence[Match], config: DetectionConfig
+) -> Problem | None:
+    """The active cluster the report is most like on average, if that reaches the threshold."""
+    nearest = list(dict.fromkeys(m.cluster_id for m in close if m.cluster_id is not None))[:CLUSTERS_COMPARED]
+    active = await _active_clusters(session, set(nearest))
+    if not active or report.features is None:
+        return None
+    vector = ReportVector.from_row(report.features, report.embedding)
+    affinity = await detection_service.cluster_affinity(
+        session=session,
+        vector=vector,
+        cluster_ids=[cluster_id for cluster_id in nearest if cluster_id in active],
+        config=config,
+        members=LINKAGE_MEMBERS,
+    )
+    best = max(affinity.items(), key=lambda item: item[1], default=None)
+    return active[best[0]] if best is not None and best[1] >= config.threshold else None
 
 
 async def _active_clusters(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Problem]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.customers import messages
+from services.notifier.detection import service as detection_service
 from services.notifier.detection.service import Match
 from services.notifier.problems import clustering, state
 from services.notifier.problems.models import Problem
@@ -27,9 +28,8 @@ async def place_report(
     *, session: AsyncSession, report: Report, matches: Sequence[Match], settings: NotifierSettings
 ) -> Problem | None:
     """Cluster a new report and turn what that changes into events, alerts and acknowledgements."""
-    problem = await clustering.assign_cluster(
-        session=session, report=report, matches=matches, threshold=settings.similarity_threshold
-    )
+    config = detection_service.DetectionConfig.from_settings(settings)
+    problem = await clustering.assign_cluster(session=session, report=report, matches=matches, config=config)
     if problem is not None:
         await evaluate(session=session, problem=problem, now=report.opened_at, settings=settings, joined=report)
     return problem
@@ -48,7 +48,11 @@ async def evaluate(
 ) -> None:
     """Refresh a cluster after it changed; detect, update or escalate the problem it is."""
     picture = await state.picture(
-        session, problem, now=now, growth_stretch=timedelta(minutes=settings.growth_window_minutes)
+        session,
+        problem,
+        now=now,
+        growth_stretch=timedelta(minutes=settings.growth_window_minutes),
+        meaning_weight=detection_service.DetectionConfig.from_settings(settings).meaning_weight,
     )
     problem.growth_per_hour = picture.growth_per_hour
     problem.summary_text = picture.summary_text

@@ -101,7 +101,7 @@ def growth_per_hour(members: list[Member], *, now: datetime, stretch: timedelta)
 
 
 async def picture(
-    session: AsyncSession, problem: Problem, *, now: datetime, growth_stretch: timedelta
+    session: AsyncSession, problem: Problem, *, now: datetime, growth_stretch: timedelta, meaning_weight: float = 0.0
 ) -> ProblemPicture:
     """Refresh a problem's counts, first/last seen, growth and representative summary from its members."""
     members = await members_of(session, problem.id)
@@ -109,7 +109,7 @@ async def picture(
         problem.first_seen = members[0].opened_at
         problem.last_seen = members[-1].opened_at
     growth = growth_per_hour(members, now=now, stretch=growth_stretch)
-    ranked = _most_central(await latest_reports(session, problem.id, MEDOID_SAMPLE))
+    ranked = _most_central(await latest_reports(session, problem.id, MEDOID_SAMPLE), meaning_weight)
     representative = ranked[0] if ranked else None
     return ProblemPicture(
         members=members,
@@ -121,12 +121,13 @@ async def picture(
     )
 
 
-def _most_central(members: list[Report]) -> list[Report]:
+def _most_central(members: list[Report], meaning_weight: float) -> list[Report]:
     """Members ordered by how well each speaks for the others (mean similarity), best first."""
     sample = [m for m in members if m.features is not None]
     if len(sample) < 2:
         return sample or members[:1]
-    scores = pairwise([ReportVector.from_bytes(m.features) for m in sample if m.features is not None])
+    vectors = [ReportVector.from_row(m.features, m.embedding) for m in sample if m.features is not None]
+    scores = pairwise(vectors, meaning_weight=meaning_weight)
     np.fill_diagonal(scores, 0.0)
     order = np.argsort(-scores.mean(axis=1), kind="stable")
     return [sample[i] for i in order.tolist()]

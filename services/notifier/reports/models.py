@@ -14,8 +14,12 @@ from shared.db import UtcDateTime
 
 class Report(Base):
     __tablename__ = "reports"
-    # Duplicate detection compares a report with recent ones: the window is a range on opened_at.
-    __table_args__ = (Index("ix_reports_opened_at", "opened_at"),)
+    # Duplicate detection compares a report with recent ones: the window is a range on opened_at; a
+    # joining report is compared with its cluster's most recent members (the newest of a crisis's thousands).
+    __table_args__ = (
+        Index("ix_reports_opened_at", "opened_at"),
+        Index("ix_reports_cluster_opened_at", "cluster_id", "opened_at"),
+    )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
@@ -27,7 +31,9 @@ class Report(Base):
     customer_name: Mapped[str | None] = mapped_column(String(200))
     intent: Mapped[str | None] = mapped_column(String(100))
     product: Mapped[str | None] = mapped_column(String(100))
-    cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("problems.id"), index=True)
-    # The report's vectors (detection.similarity.ReportVector); dropped when it leaves the window.
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("problems.id"))
+    # The report's vectors (detection.similarity.ReportVector: words and n-grams in `features`, the
+    # sentence embedding in `embedding`); both dropped when it leaves the window.
     features: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,5 +1,6 @@
-"""The notifier on real Kafka and PostgreSQL: two replicas in one consumer group miss no duplicate,
-a redelivered event has no second effect, and each customer is told once across replicas and a restart."""
+"""The notifier on real Kafka and PostgreSQL: two replicas in one consumer group miss no duplicate (also
+while they re-learn the embedding buckets), a redelivered event has no second effect, and each customer
+is told once across replicas and a restart."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from services.notifier.bootstrap import build_runtime, create_app
 from services.notifier.delivery.models import Delivery
+from services.notifier.detection.models import DetectionModel, ReportBucket
 from services.notifier.problems.models import Problem
 from services.notifier.reports.models import Report
 from shared.bus.factory import make_bus
@@ -25,7 +27,7 @@ from shared.messaging.tables import outbox
 from shared.runtime import ServiceRuntime
 from tests.conftest import wait_until
 from tests.factories import ADMIN
-from tests.notifier_factories import fast_settings, outage
+from tests.notifier_factories import fast_settings, numbered_reports, outage, report
 from tests.stack import KAFKA
 from tests.unit.notifier.receivers import smtp_server
 
@@ -122,6 +124,36 @@ async def test_two_replicas_in_one_group_put_every_report_of_an_outage_in_one_pr
     assert await count(first, select(func.count()).select_from(Problem)) == 1
     detected = select(func.count()).select_from(outbox).where(outbox.c.event_type == "firstcall.problem.detected")
     assert await count(first, detected) == 1
+
+
+async def test_two_replicas_relearning_the_embedding_buckets_keep_every_report_findable(
+    replicas: Callable[..., Coroutine[Any, Any, Replica]], producer: MessageBus, stack_settings: Callable[..., Any]
+) -> None:
+    small_buckets = {"detection_encoder": "wordllama", "index_reports_per_bucket": 4}
+    (first, client), (second, _) = await replicas(**small_buckets), await replicas(**small_buckets)
+    await joined_group(second)
+    reports = numbered_reports(40)
+    await send(producer, stack_settings(), *reports)
+    await wait_until(lambda: _stored(first, len(reports)), timeout=60)
+
+    maintenances = [runtime.extensions["index_maintenance"] for runtime in (first, second)]
+    await asyncio.gather(*(maintenance.settle() for maintenance in maintenances))
+    await maintenances[0].settle()  # whatever the replica that stepped aside left
+
+    models = select(DetectionModel.status, DetectionModel.buckets)
+    async with first.database.session() as session:
+        assert (await session.execute(models)).all() == [("active", 10)]
+    assert await count(first, select(func.count()).select_from(ReportBucket)) == len(reports)
+    paraphrase = report("Payment keeps failing when I check out", "The card is fine but paying errors.")
+    await send(producer, stack_settings(), paraphrase)
+    await wait_until(lambda: _stored(first, len(reports) + 1), timeout=60)
+    items = (await client.get(f"/v1/tickets/{paraphrase.ticket_id}/similar")).json()["items"]
+    outage_ids = {str(event.ticket_id) for event in reports if "heck" in event.subject}
+    assert items[0]["ticket_id"] in outage_ids
+
+
+async def _stored(runtime: ServiceRuntime, reports: int) -> bool:
+    return await count(runtime, select(func.count()).select_from(Report)) == reports
 
 
 async def test_a_redelivered_ticket_event_has_no_second_effect(

@@ -1,0 +1,213 @@
+"""The embedding index in the database: each report posted under its nearest centroid, and a new report's
+probe of the buckets nearest to it.
+
+Like the term index (index.py) it lives in the database, so every replica searches the same one, and a
+probe reads a bounded slice whatever the window holds: the newest `per_bucket` postings of each of the
+`probes` nearest buckets, vectors included (an index-only scan), ranked here by exact cosine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import CompoundSelect, LargeBinary, Uuid, delete, select, text, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.detection import centroids as centroid_math
+from services.notifier.detection.embedding import Meaning, MeaningEncoder, unit_matrix
+from services.notifier.detection.index import Window, is_postgres
+from services.notifier.detection.models import DetectionModel, ReportBucket
+
+ACTIVE, BUILDING, RETIRED = "active", "building", "retired"
+_CACHED_MODELS = 4  # centroids kept per process: the live ones and the one before (1.5 MB each at most)
+_centroid_cache: OrderedDict[tuple[int, datetime], NDArray[np.float32]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class BucketModel:
+    """A model as detection uses it: its id, its status and its centroids (None: one bucket)."""
+
+    id: int
+    status: str
+    centroids: NDArray[np.float32] | None
+
+    def bucket_of(self, unit: NDArray[np.float32]) -> int:
+        return 0 if self.centroids is None else int(centroid_math.nearest(unit[None, :], self.centroids)[0])
+
+    def probe(self, unit: NDArray[np.float32], count: int) -> list[int]:
+        return [0] if self.centroids is None else centroid_math.ranked(unit, self.centroids, count)
+
+
+async def active_model(session: AsyncSession, *, encoder: MeaningEncoder) -> BucketModel | None:
+    """The model searched for this encoder's vectors, if any report was indexed with it."""
+    models = await _live(session, encoder)
+    return next((model for model in models if model.status == ACTIVE), None)
+
+
+async def posting_models(session: AsyncSession, *, encoder: MeaningEncoder) -> list[BucketModel]:
+    """The models a new report is posted to (the active one, and one being built); caller holds the lock.
+
+    The first report of an encoder creates its first model: one bucket, until the window is big enough
+    to learn centroids from."""
+    models = await _live(session, encoder)
+    if any(model.status == ACTIVE for model in models):
+        return models
+    now = datetime.now(UTC)
+    first = DetectionModel(
+        encoder=encoder.fingerprint,
+        encoder_name=encoder.encoder.name,
+        dimension=encoder.encoder.dimension,
+        buckets=1,
+        status=ACTIVE,
+        trained_on=0,
+        created_at=now,
+        activated_at=now,
+    )
+    session.add(first)
+    await session.flush()
+    models = [BucketModel(first.id, ACTIVE, None), *models]
+    session.info[("detection_models", encoder.fingerprint)] = models
+    return list(models)
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    models: Sequence[BucketModel],
+    ticket_id: uuid.UUID,
+    opened_at: datetime,
+    meaning: Meaning,
+) -> None:
+    """Post a report under its nearest bucket of each model (again: no-op)."""
+    unit = meaning.unit()
+    await post(
+        session, [(model.id, model.bucket_of(unit), opened_at, ticket_id, meaning.to_bytes()) for model in models]
+    )
+
+
+async def post(session: AsyncSession, rows: Sequence[tuple[int, int, datetime, uuid.UUID, bytes]]) -> None:
+    """Insert postings (model, bucket, opened_at, ticket, vector), skipping those already there."""
+    if not rows:
+        return
+    make = pg_insert if is_postgres(session) else sqlite_insert
+    values = [{"model_id": m, "bucket": b, "opened_at": o, "ticket_id": t, "vector": v} for m, b, o, t, v in rows]
+    await session.execute(make(ReportBucket).on_conflict_do_nothing(), values)
+
+
+async def candidates(
+    session: AsyncSession,
+    *,
+    model: BucketModel,
+    query: Meaning,
+    dimension: int,
+    window: Window,
+    exclude: uuid.UUID | None,
+    probes: int,
+    per_bucket: int,
+    limit: int,
+) -> list[tuple[uuid.UUID, float]]:
+    """Reports of the buckets nearest the query, by exact cosine, best first."""
+    unit = query.unit()
+    buckets = model.probe(unit, probes)
+    if model.centroids is None:
+        per_bucket *= probes  # one bucket holds the whole (small) window: the same budget, newest first
+    if is_postgres(session):
+        bounds = {"model": model.id, "start": window.start, "end": window.end, "per_bucket": per_bucket}
+        found = (await session.execute(_LATERAL_PROBE, {"buckets": buckets, **bounds})).all()
+    else:
+        found = (await session.execute(_probe_union(buckets, model.id, window, per_bucket))).all()
+    rows = [(ticket_id, vector) for ticket_id, vector in found if ticket_id != exclude]
+    if not rows:
+        return []
+    scores = unit_matrix([row[1] for row in rows], dimension) @ unit
+    best = np.argsort(-scores, kind="stable")[:limit]
+    return [(rows[i][0], float(scores[i])) for i in best.tolist()]
+
+
+async def prune(session: AsyncSession, *, model_id: int, buckets: int, before: datetime) -> None:
+    """Take the postings of reports opened before `before` out of a model (one index range per bucket)."""
+    await session.execute(
+        delete(ReportBucket).where(
+            ReportBucket.model_id == model_id,
+            ReportBucket.bucket.in_(range(buckets)),
+            ReportBucket.opened_at < before,
+        )
+    )
+
+
+async def _live(session: AsyncSession, encoder: MeaningEncoder) -> list[BucketModel]:
+    """The encoder's active and building models, read once per session (the intake reads them twice; under
+    the detection lock they cannot change before it commits)."""
+    key = ("detection_models", encoder.fingerprint)
+    if key in session.info:
+        return list(session.info[key])
+    rows = (
+        await session.execute(
+            select(DetectionModel.id, DetectionModel.status, DetectionModel.buckets, DetectionModel.created_at)
+            .where(DetectionModel.encoder == encoder.fingerprint, DetectionModel.status.in_([ACTIVE, BUILDING]))
+            .order_by(DetectionModel.id)
+        )
+    ).all()
+    models = []
+    for row in rows:
+        found = None if row.buckets == 1 else await _centroids(session, row.id, row.created_at, encoder)
+        models.append(BucketModel(row.id, row.status, found))
+    session.info[key] = models
+    return list(models)
+
+
+async def _centroids(
+    session: AsyncSession, model_id: int, created_at: datetime, encoder: MeaningEncoder
+) -> NDArray[np.float32]:
+    """A model's centroids, read once per process (a model's centroids never change)."""
+    key = (model_id, created_at)
+    if key not in _centroid_cache:
+        blob = await session.scalar(select(DetectionModel.centroids).where(DetectionModel.id == model_id))
+        _centroid_cache[key] = centroid_math.from_bytes(blob or b"", encoder.encoder.dimension)
+        while len(_centroid_cache) > _CACHED_MODELS:
+            _centroid_cache.popitem(last=False)
+    _centroid_cache.move_to_end(key)
+    return _centroid_cache[key]
+
+
+def _probe_union(
+    buckets: list[int], model: int, window: Window, per_bucket: int
+) -> CompoundSelect[tuple[uuid.UUID, bytes]]:
+    """SQLite has no LATERAL: the same probe as a UNION ALL of per-bucket range scans."""
+    lookups = [
+        select(ReportBucket.ticket_id, ReportBucket.vector)
+        .where(
+            ReportBucket.model_id == model,
+            ReportBucket.bucket == bucket,
+            ReportBucket.opened_at >= window.start,
+            ReportBucket.opened_at <= window.end,
+        )
+        .order_by(ReportBucket.opened_at.desc())
+        .limit(per_bucket)
+        .subquery()
+        for bucket in buckets
+    ]
+    return union_all(*(select(lookup.c.ticket_id, lookup.c.vector) for lookup in lookups))
+
+
+# PostgreSQL: one statement of fixed shape, an index-only LATERAL range scan per probed bucket.
+_LATERAL_PROBE = text(
+    """
+    SELECT p.ticket_id, p.vector
+    FROM unnest(CAST(:buckets AS integer[])) AS q(bucket)
+    CROSS JOIN LATERAL (
+        SELECT ticket_id, vector FROM report_buckets
+        WHERE model_id = :model AND bucket = q.bucket AND opened_at >= :start AND opened_at <= :end
+        ORDER BY opened_at DESC
+        LIMIT :per_bucket
+    ) AS p
+    """
+).columns(ticket_id=Uuid(), vector=LargeBinary())

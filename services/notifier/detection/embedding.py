@@ -1,0 +1,119 @@
+"""What a report means, as one vector: a sentence encoder's embedding of its subject and first lines.
+
+Words and n-grams (text.py) only meet when customers use the same words; an embedding also meets "cross
+out text on git hub" and "strikethrough in GitHub markdown". The encoder's weights ship in an installed
+package (shared/text/encoders.py): nothing is downloaded at run time.
+
+A vector is stored in int8 with one scale per vector (388 bytes for MiniLM's 384 numbers; the cosine
+stays within 0.001 of float32's), behind a fingerprint of the encoder that made it: vectors of another
+model (after FIRSTCALL_NOTIFIER_DETECTION_ENCODER changed) are never compared with today's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shared.text.encoders import EncoderUnavailable, SentenceEncoder, load_encoder
+
+# The encoders read 64 (MiniLM) or 128 (WordLlama) tokens; the rest of a pasted log would only cost
+# tokenizing time. A few hundred characters hold the tokens they read.
+ENCODED_CHARS = 1000
+_HEADER = struct.Struct("<If")
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """A unit vector in int8 (values x scale), tagged with the encoder it comes from."""
+
+    encoder: int
+    values: NDArray[np.int8]
+    scale: float
+
+    def to_bytes(self) -> bytes:
+        return _HEADER.pack(self.encoder, self.scale) + self.values.tobytes()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Meaning:
+        encoder, scale = _HEADER.unpack_from(blob)
+        return cls(encoder, np.frombuffer(blob, np.int8, offset=_HEADER.size), scale)
+
+    @classmethod
+    def quantize(cls, vector: NDArray[np.float32], encoder: int) -> Meaning:
+        """The int8 form of a float vector (a zero vector stays zero)."""
+        peak = float(np.abs(vector).max(initial=0.0))
+        scale = peak / 127.0 if peak > 0 else 1.0
+        return cls(encoder, np.round(vector / scale).astype(np.int8), scale)
+
+    def unit(self) -> NDArray[np.float32]:
+        return self.values.astype(np.float32) * np.float32(self.scale)
+
+
+def fingerprint(encoder: SentenceEncoder) -> int:
+    """A 32-bit tag naming the encoder (its name carries the model and its weights' hash)."""
+    return zlib.crc32(encoder.name.encode())
+
+
+def report_text(subject: str, description: str) -> str:
+    """What the encoder reads of a report: the customer's summary first, then the start of the details."""
+    return f"{subject}\n{description}"[:ENCODED_CHARS].strip()
+
+
+class MeaningEncoder:
+    """The configured sentence encoder, turning reports into stored vectors."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        self.encoder = encoder
+        self.fingerprint = fingerprint(encoder)
+
+    @staticmethod
+    def named(name: str) -> MeaningEncoder | None:
+        """The encoder a setting names (loaded once per process); None for "none"."""
+        return _named(name)
+
+    def encode(self, texts: Sequence[str]) -> list[Meaning]:
+        vectors = self.encoder.encode(list(texts))
+        return [Meaning.quantize(vector, self.fingerprint) for vector in vectors]
+
+    async def encode_report(self, subject: str, description: str) -> Meaning:
+        """One report's vector, computed off the event loop (MiniLM takes a few milliseconds)."""
+        (meaning,) = await asyncio.to_thread(self.encode, [report_text(subject, description)])
+        return meaning
+
+
+@functools.cache
+def _named(name: str) -> MeaningEncoder | None:
+    try:
+        encoder = load_encoder(name)
+    except EncoderUnavailable as exc:
+        raise EncoderUnavailable(
+            f"{exc}; or set FIRSTCALL_NOTIFIER_DETECTION_ENCODER to wordllama (installed by default) or none"
+        ) from exc
+    return MeaningEncoder(encoder) if encoder is not None else None
+
+
+def cosines(query: Meaning, others: Sequence[Meaning | None]) -> NDArray[np.float64]:
+    """The cosine of the query with each vector; 0 where one is missing or from another encoder."""
+    result = np.zeros(len(others))
+    same = [(i, other) for i, other in enumerate(others) if other is not None and other.encoder == query.encoder]
+    if same:
+        matrix = np.stack([other.values for _, other in same]).astype(np.float32)
+        scales = np.array([other.scale for _, other in same], np.float32)
+        result[[i for i, _ in same]] = (matrix @ query.unit()) * scales
+    return np.clip(result, 0.0, 1.0)
+
+
+def unit_matrix(blobs: Sequence[bytes], dimension: int) -> NDArray[np.float32]:
+    """Stored vectors (int8 and scale, as in the index) as rows of floats, in one pass."""
+    if not blobs:
+        return np.zeros((0, dimension), np.float32)
+    raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(len(blobs), _HEADER.size + dimension)
+    scales = raw[:, 4:8].copy().view("<f4")
+    return np.asarray(raw[:, _HEADER.size :].view(np.int8).astype(np.float32) * scales, np.float32)
