@@ -26,6 +26,7 @@ from shared.metrics import ServiceMetrics
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
 from shared.web.auth import Authenticator
+from shared.web.rate_limit import RateLimitSync
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,13 @@ class ServiceRuntime:
             secret=s.secret_key.get_secret_value(),
             admin_key=admin,
             default_rate_per_minute=s.api_rate_limit_per_minute,
+        )
+        # First in, last out: it starts once migrations ran and hands its last counts over at stop.
+        self.components.insert(
+            0,
+            RateLimitSync(
+                limiter=self.authenticator.limiter, database=self.database, interval=s.rate_limit_sync_ms / 1000
+            ),
         )
 
     @property

@@ -82,6 +82,11 @@ class ServiceSettings(BaseSettings):
         None, description="bootstrap admin API key; required outside development (where it defaults to a dev key)"
     )
     api_rate_limit_per_minute: int = Field(600, ge=1, description="default requests per minute per API key")
+    rate_limit_sync_ms: int = Field(
+        1000,
+        ge=0,
+        description="how often replicas share per-key request counts (PostgreSQL); 0: each replica limits alone",
+    )
     migrate_on_start: bool = Field(True, description="apply Alembic migrations when the service starts")
 
     @model_validator(mode="after")

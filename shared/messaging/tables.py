@@ -82,3 +82,16 @@ api_keys = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
 )
+
+# Requests per API key per one-minute window, one row per replica: each replica writes only its own rows
+# (absolute counts, so a retried write is harmless) and reads the sums, which is how a key's rate limit
+# holds across replicas. Rows older than the previous window are pruned.
+rate_limit_counts = Table(
+    "rate_limit_counts",
+    messaging_metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True, comment="unix seconds, a multiple of 60"),
+    Column("replica_id", String(32), primary_key=True, comment="one process; new at every start"),
+    Column("count", Integer, nullable=False),
+    Index("ix_rate_limit_counts_window_start", "window_start"),
+)

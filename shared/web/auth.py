@@ -3,14 +3,14 @@
 A key looks like `fck_<key id>_<secret>`. Services store only HMAC-SHA256(secret_key, key), so neither a
 database dump nor the `firstcall.access` topic yields a usable key. The router issues and revokes keys;
 every service keeps a copy of the key table from those events, so one key works on all three services.
-The bootstrap admin key comes from FIRSTCALL_ADMIN_API_KEY (required in production).
+The bootstrap admin key comes from FIRSTCALL_ADMIN_API_KEY (required in production). Rate limits are
+counted in memory and shared between replicas in the background (`shared.web.rate_limit`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.messaging.inbox import EventHandler
 from shared.messaging.tables import api_keys
+from shared.web.rate_limit import Decision, RateLimiter
 
 KEY_PREFIX = "fck_"
 ADMIN_KEY_ID = "admin"
@@ -73,12 +74,6 @@ def hash_key(secret: str, key: str) -> str:
 
 
 @dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-@dataclass
 class Authenticator:
     """Checks presented keys against the service's key table (cached briefly) and meters them."""
 
@@ -86,8 +81,8 @@ class Authenticator:
     secret: str
     admin_key: str | None
     default_rate_per_minute: int = 600
+    limiter: RateLimiter = field(default_factory=RateLimiter)
     _cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
-    _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     async def authenticate(self, presented: str | None) -> Principal:
         if not presented:
@@ -124,23 +119,18 @@ class Authenticator:
         """Drop cached lookups (after a key was issued or revoked on this replica)."""
         self._cache.clear()
 
-    def meter(self, principal: Principal) -> None:
-        """Spend one request from the key's token bucket; 429 with Retry-After when it is empty."""
-        rate = principal.rate_limit_per_minute / 60.0
-        now = time.monotonic()
-        bucket = self._buckets.setdefault(principal.key_id, _Bucket(principal.rate_limit_per_minute, now))
-        bucket.tokens = min(principal.rate_limit_per_minute, bucket.tokens + (now - bucket.updated) * rate)
-        bucket.updated = now
-        if bucket.tokens < 1:
-            retry_after = math.ceil((1 - bucket.tokens) / rate)
+    def meter(self, principal: Principal) -> Decision:
+        """Count one request against the key's per-minute limit (across replicas); 429 when it is spent."""
+        decision = self.limiter.admit(principal.key_id, principal.rate_limit_per_minute)
+        if not decision.allowed:
             raise ProblemError(
                 429,
                 "rate-limited",
                 "Too many requests",
                 f"This key may make {principal.rate_limit_per_minute} requests per minute.",
-                headers={"Retry-After": str(retry_after)},
+                headers=decision.headers(),
             )
-        bucket.tokens -= 1
+        return decision
 
 
 def _unauthorized(detail: str) -> ProblemError:
@@ -154,7 +144,9 @@ def require(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency admitting keys with any of `scopes` (admin is admitted everywhere)."""
 
     async def dependency(
-        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+        request: Request,
+        response: Response,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         authenticator: Authenticator = request.app.state.runtime.authenticator
         principal: Principal | None = getattr(request.state, "principal", None)
@@ -162,7 +154,7 @@ def require(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
             presented = credentials.credentials if credentials else request.headers.get("X-API-Key")
             principal = await authenticator.authenticate(presented)
             # A route may check scopes twice (its router's and its own): authenticate and meter once.
-            authenticator.meter(principal)
+            response.headers.update(authenticator.meter(principal).headers())
             request.state.principal = principal
         if not principal.allows(*scopes):
             raise ProblemError(

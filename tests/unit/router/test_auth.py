@@ -77,6 +77,14 @@ async def test_a_key_over_its_rate_limit_gets_429_with_retry_after(router: Route
     limited = await router.client.get("/v1/stats", headers=headers)
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.headers["content-type"] == "application/problem+json"
+    assert limited.headers["ratelimit"].startswith('"per-key";r=0;')
+
+
+async def test_answers_tell_the_client_its_limit_and_what_is_left(router: RouterHarness) -> None:
+    headers = await router.key("ops", rate=5)
+    response = await router.client.get("/v1/stats", headers=headers)
+    assert response.headers["ratelimit-policy"] == '"per-key";q=5;w=60'
+    assert response.headers["ratelimit"].startswith('"per-key";r=4;t=')
 
 
 async def test_issuing_a_key_announces_only_its_hash(router: RouterHarness) -> None:

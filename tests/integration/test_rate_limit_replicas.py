@@ -1,0 +1,120 @@
+"""Per-key rate limits across replicas on real PostgreSQL: two replicas together admit about the limit.
+
+Tolerance: a replica learns what another admitted within two sync intervals (T), the other's next write
+then its own next read. So two replicas may together admit the limit plus whatever one of them admits in
+about 2T; the tests allow that much (and one more T for the sync transaction and scheduling), never 2x.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.bus.factory import physical_topics
+from shared.bus.memory import InMemoryBus
+from shared.db import Database
+from shared.errors import ProblemError
+from shared.migrations import upgrade_to_head
+from shared.runtime import ServiceRuntime
+from shared.web.auth import Authenticator, Principal, Scope
+from shared.web.rate_limit import RateLimiter, RateLimitSync
+from tests.factories import ADMIN, service_settings
+
+pytestmark = pytest.mark.integration
+WINDOW = 1_800_000_000
+
+
+@pytest.fixture
+async def database(pg_url: str) -> AsyncIterator[Database]:
+    database = Database(pg_url)
+    await upgrade_to_head(database, Path(importlib.import_module("services.router.bootstrap").MIGRATIONS))
+    yield database
+    await database.dispose()
+
+
+def replica(database: Database, clock: list[float]) -> tuple[Authenticator, RateLimitSync]:
+    limiter = RateLimiter(clock=lambda: clock[0])
+    authenticator = Authenticator(database=database, secret="s", admin_key=None, limiter=limiter)
+    return authenticator, RateLimitSync(limiter=limiter, database=database, interval=1.0)
+
+
+def admitted(authenticator: Authenticator, principal: Principal, requests: int) -> int:
+    count = 0
+    for _ in range(requests):
+        with contextlib.suppress(ProblemError):  # only 429 can come out of meter
+            authenticator.meter(principal)
+            count += 1
+    return count
+
+
+async def test_two_replicas_syncing_in_rounds_admit_the_limit_plus_at_most_one_rounds_share(
+    database: Database,
+) -> None:
+    clock = [WINDOW + 1.0]
+    replicas = [replica(database, clock) for _ in range(2)]
+    principal = Principal("k1", "test", frozenset({Scope.OPS}), None, rate_limit_per_minute=95)
+    per_round, total = 10, 0
+    for _ in range(12):  # 240 requests offered in 12 rounds of the same minute: 2.5x the limit
+        total += sum(admitted(authenticator, principal, per_round) for authenticator, _ in replicas)
+        for _, sync in replicas:
+            await sync.run_once()
+        clock[0] += 0.5
+    # Without sharing each replica would admit 95 (190); with it the overshoot is the other's last round.
+    assert 95 <= total <= 95 + per_round
+
+
+@pytest.fixture
+async def routers(tmp_path: Path, pg_url: str) -> AsyncIterator[list[tuple[ServiceRuntime, httpx.AsyncClient]]]:
+    bootstrap = importlib.import_module("services.router.bootstrap")
+    started = []
+    for index in range(2):
+        settings = service_settings(
+            "router", data_dir=tmp_path / str(index), database_url=pg_url, rate_limit_sync_ms=50
+        )
+        runtime = bootstrap.build_runtime(settings, bus=InMemoryBus(physical_topics(settings)))
+        await runtime.start()
+        app = bootstrap.create_app(runtime, manage_runtime=False)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN)
+        started.append((runtime, client))
+    yield started
+    for runtime, client in started:
+        await client.aclose()
+        await runtime.stop()
+
+
+async def test_two_router_replicas_together_admit_about_a_keys_limit(
+    routers: list[tuple[ServiceRuntime, httpx.AsyncClient]],
+) -> None:
+    limit, interval, seconds = 120, 0.05, 2.0
+    issued = await routers[0][1].post(
+        "/v1/api-keys", json={"name": "ivr", "scopes": ["ops"], "rate_limit_per_minute": limit}
+    )
+    headers = {"Authorization": f"Bearer {issued.json()['key']}"}
+
+    async def hammer(client: httpx.AsyncClient) -> tuple[int, int]:
+        sent = ok = 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            response = await client.get("/v1/agents", headers=headers)
+            sent, ok = sent + 1, ok + (response.status_code != 429)
+        return sent, ok
+
+    # Four callers per replica, as a contact center's IVR ports would be.
+    results = await asyncio.gather(*(hammer(client) for _, client in routers for _ in range(4)))
+    per_replica = [tuple(map(sum, zip(*results[i * 4 : i * 4 + 4], strict=True))) for i in range(2)]
+    admitted_total = sum(ok for _, ok in per_replica)
+    per_replica_rate = max(sent for sent, _ in per_replica) / seconds
+    tolerance = per_replica_rate * 3 * interval
+    print(
+        f"offered {[s for s, _ in per_replica]}, admitted {[a for _, a in per_replica]}, limit {limit}, "
+        f"tolerance {tolerance:.0f}"
+    )
+    assert sum(sent for sent, _ in per_replica) > 2 * limit  # two replicas limiting alone would admit 2x
+    assert limit <= admitted_total <= limit + tolerance
