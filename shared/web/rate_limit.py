@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 FAILURE_LOG_SECONDS = 60.0  # while the database stays unreachable, one warning a minute is enough
+STOP_SYNC_SECONDS = 2.0
 
 
 def sliding_estimate(*, previous: float, current: float, elapsed: float, window: float = WINDOW_SECONDS) -> float:
@@ -225,12 +226,15 @@ class RateLimitSync:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        await self.run_once()  # hand the last counts over to the replicas that stay
+        # Hand the last counts over to the replicas that stay, but never hold up a stop on a dead database.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_SYNC_SECONDS):
+                await self.run_once()
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
+        while True:  # a sync first: a replica that just started learns what the others already admitted
             await self.run_once()
+            await asyncio.sleep(self.interval)
 
     async def run_once(self) -> None:
         """One sync (and, once per window, a prune); failures are logged, at most once a minute."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -159,3 +160,15 @@ async def test_the_sync_loop_stays_off_on_sqlite_and_when_disabled(messaging_db:
         await sync.start()
         assert not sync.enabled
         await sync.stop()
+
+
+async def test_the_sync_loop_runs_on_an_unreachable_database_without_failing_requests_and_stops() -> None:
+    unreachable = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    limiter = RateLimiter()
+    sync = RateLimitSync(limiter=limiter, database=unreachable, interval=0.01)
+    await sync.start()
+    assert sync.enabled
+    await asyncio.sleep(0.1)
+    assert limiter.admit("k", 1).allowed
+    await asyncio.wait_for(sync.stop(), timeout=5)
+    await unreachable.dispose()
