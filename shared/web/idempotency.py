@@ -43,6 +43,15 @@ class StoredResponse:
     status_code: int
     body: Any
     replayed: bool
+    encoded: bytes  # the body as JSON, as stored for replays and as sent
+
+
+class EncodedJSONResponse(JSONResponse):
+    """A JSON response from bytes already encoded: the body stored for replays is the body sent."""
+
+    def render(self, content: Any) -> bytes:
+        encoded: bytes = content
+        return encoded
 
 
 def fingerprint(method: str, route: str, payload: Any) -> str:
@@ -70,13 +79,14 @@ async def run_once(
                 if key is not None and (stored := await _find(session, scope, key, request_fingerprint)):
                     return stored
                 status_code, body = await write(session)
+                encoded = orjson.dumps(body)
                 if key is not None:
                     await _remember(
                         session,
                         scope=scope,
                         key=key,
                         digest=request_fingerprint,
-                        response=(status_code, body),
+                        response=(status_code, encoded),
                     )
                 await session.commit()
         except IntegrityError:
@@ -93,21 +103,24 @@ async def run_once(
                 return stored
             raise
         else:
-            return StoredResponse(status_code, body, replayed=False)
+            return StoredResponse(status_code, body, replayed=False, encoded=encoded)
     raise AssertionError("unreachable: the loop returns or raises")
 
 
-async def _remember(session: AsyncSession, *, scope: str, key: str, digest: str, response: tuple[int, Any]) -> None:
-    await session.execute(
-        idempotency_keys.insert().values(
-            scope=scope,
-            key=key,
-            fingerprint=digest,
-            status_code=response[0],
-            response=orjson.dumps(response[1]),
-            created_at=datetime.now(UTC),
-        )
-    )
+_REMEMBER = idempotency_keys.insert()
+
+
+async def _remember(session: AsyncSession, *, scope: str, key: str, digest: str, response: tuple[int, bytes]) -> None:
+    values = {
+        "scope": scope,
+        "key": key,
+        "fingerprint": digest,
+        "status_code": response[0],
+        "response": response[1],
+        "created_at": datetime.now(UTC),
+    }
+    # Parameters, not .values(): one statement object whose compiled form is cached once.
+    await session.execute(_REMEMBER, values)
 
 
 async def _lookup(database: Database, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
@@ -131,7 +144,7 @@ async def _find(session: AsyncSession, scope: str, key: str, request_fingerprint
             "This key was first used with another body; use a new key for a new request.",
             errors=[FieldError(field="header.Idempotency-Key", message="reused with a different body", type="reused")],
         )
-    return StoredResponse(row.status_code, orjson.loads(row.response), replayed=True)
+    return StoredResponse(row.status_code, orjson.loads(row.response), replayed=True, encoded=bytes(row.response))
 
 
 async def respond_once(
@@ -150,4 +163,4 @@ async def respond_once(
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if location is not None and result.status_code in (200, 201, 202) and (where := location(result.body)):
         headers["Location"] = where
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+    return EncodedJSONResponse(result.encoded, status_code=result.status_code, headers=headers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,8 +52,10 @@ async def open_ticket(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     await components.classifier.refresh()
+    intent = "unknown"
 
     async def write(session: AsyncSession) -> tuple[int, Any]:
+        nonlocal intent
         opened = await ticket_service.open_ticket(
             session=session,
             request=body,
@@ -64,6 +65,7 @@ async def open_ticket(
             now=now,
         )
         ticket = opened.ticket
+        intent = ticket.intent or "unknown"
         assignment = None
         if ticket.agent_id is not None and ticket.assigned_at is not None:
             assignment = Assignment(
@@ -90,12 +92,8 @@ async def open_ticket(
         location=_location,
     )
     if response.status_code == 201 and "idempotent-replayed" not in response.headers:
-        components.metrics.tickets_opened.labels(body.channel, _intent_label(response)).inc()
+        components.metrics.tickets_opened.labels(body.channel, intent).inc()
     return response
-
-
-def _intent_label(response: JSONResponse) -> str:
-    return str(orjson.loads(response.body).get("intent") or "unknown")
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, summary="Read a ticket")

@@ -14,6 +14,7 @@ from services.router.customers.identities import normalise_phone
 from services.router.customers.models import Customer, CustomerIdentity
 from services.router.customers.schemas import CustomerRef
 from services.router.history import service as history
+from shared.db import insert_new
 from shared.errors import NotFound, invalid
 from shared.events.catalogue import CustomerIdentityLinked, CustomerRegistered, Identity
 from shared.messaging.outbox import add_events
@@ -69,15 +70,15 @@ async def recognise(
         if name and not result.customer.display_name:
             result.customer.display_name = name
     else:
-        customer = Customer(id=uuid.uuid4(), display_name=name, created_at=now)
-        session.add(customer)
-        result = Recognition(customer, created=True)
-    for kind, value in pairs:
-        if (kind, value) not in by_pair:
-            # Added directly, not through the relationship: the hot path never loads the identity list.
-            session.add(CustomerIdentity(customer_id=result.customer.id, kind=kind, value=value, created_at=now))
-            result.linked.append((kind, value))
-    await session.flush()
+        result = Recognition(Customer(id=uuid.uuid4(), display_name=name, created_at=now), created=True)
+    result.linked = [pair for pair in pairs if pair not in by_pair]
+    identities = [
+        CustomerIdentity(id=uuid.uuid4(), customer_id=result.customer.id, kind=kind, value=value, created_at=now)
+        for kind, value in result.linked
+    ]
+    # Written at once, not at the next flush: an identity another request just took conflicts here, and the
+    # caller's retry then finds it. A new profile is only ever read back from this object.
+    await insert_new(session, *([result.customer] if result.created else []), *identities)
     await _announce(session, result, now)
     return result
 

@@ -56,12 +56,13 @@ async def continuity_preferences(
     *, session: AsyncSession, ticket: Ticket, owner_agent_id: uuid.UUID | None, since: datetime
 ) -> list[tuple[str, uuid.UUID | None]]:
     """Who knows this customer: the account owner, then the agent of a recent related ticket."""
-    related = select(Ticket.agent_id, Ticket.resolved_by).where(
-        Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id, Ticket.opened_at >= since
+    tickets = Ticket.__table__.c
+    related = select(tickets.agent_id, tickets.resolved_by).where(
+        tickets.customer_id == ticket.customer_id, tickets.id != ticket.id, tickets.opened_at >= since
     )
     if ticket.intent is not None:
-        related = related.where(Ticket.intent == ticket.intent)
-    row = (await session.execute(related.order_by(Ticket.opened_at.desc()).limit(1))).first()
+        related = related.where(tickets.intent == ticket.intent)
+    row = (await session.execute(related.order_by(tickets.opened_at.desc()).limit(1))).first()
     recent_agent = (row.agent_id or row.resolved_by) if row is not None else None
     return [("account owner", owner_agent_id), ("agent of the customer's recent related ticket", recent_agent)]
 
@@ -75,6 +76,19 @@ async def route_ticket(
     exclude: frozenset[uuid.UUID] = frozenset(),
 ) -> engine.Decision:
     """Assign the ticket to the best eligible agent, or queue it; records the decision and its events."""
+    decision = await choose_agent(session=session, ticket=ticket, preferred=preferred, exclude=exclude)
+    session.add(await apply_decision(session=session, ticket=ticket, decision=decision, now=now))
+    return decision
+
+
+async def choose_agent(
+    *,
+    session: AsyncSession,
+    ticket: Ticket,
+    preferred: list[tuple[str, uuid.UUID | None]],
+    exclude: frozenset[uuid.UUID] = frozenset(),
+) -> engine.Decision:
+    """The best eligible agent, whose capacity is then held under their row lock (or the queue)."""
     # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
     with session.no_autoflush:
         available = (await session.scalars(select(Agent).where(Agent.status == "available"))).all()
@@ -88,7 +102,6 @@ async def route_ticket(
             # Someone else filled this agent first: decide again without them.
             views = [v for v in views if v.id != decision.agent_id]
             decision = engine.choose(needs_of(ticket), views, preferred)
-    await _apply(session, ticket, decision, now)
     return decision
 
 
@@ -116,25 +129,27 @@ async def _take_capacity(session: AsyncSession, agent_id: uuid.UUID, channel: st
     return agent.status == "available" and agent.capacity.get(channel, 0) - load.get(channel, 0) > 0
 
 
-async def _apply(session: AsyncSession, ticket: Ticket, decision: engine.Decision, now: datetime) -> None:
-    session.add(
-        RoutingDecision(
-            ticket_id=ticket.id,
-            rule=decision.rule,
-            agent_id=decision.agent_id,
-            explanation=decision.explanation,
-            candidates=[
-                {
-                    "agent_id": str(c.agent_id),
-                    "name": c.name,
-                    "eligible": c.eligible,
-                    "reasons": list(c.reasons),
-                    "spare": c.spare,
-                }
-                for c in decision.candidates
-            ],
-            decided_at=now,
-        )
+async def apply_decision(
+    *, session: AsyncSession, ticket: Ticket, decision: engine.Decision, now: datetime
+) -> RoutingDecision:
+    """Put a decision into effect on the ticket, with its events; returns the record of it, for the caller to add."""
+    record = RoutingDecision(
+        id=uuid.uuid4(),
+        ticket_id=ticket.id,
+        rule=decision.rule,
+        agent_id=decision.agent_id,
+        explanation=decision.explanation,
+        candidates=[
+            {
+                "agent_id": str(c.agent_id),
+                "name": c.name,
+                "eligible": c.eligible,
+                "reasons": list(c.reasons),
+                "spare": c.spare,
+            }
+            for c in decision.candidates
+        ],
+        decided_at=now,
     )
     if decision.agent_id is None:
         ticket.agent_id, ticket.queued_at = None, ticket.queued_at or now
@@ -148,7 +163,7 @@ async def _apply(session: AsyncSession, ticket: Ticket, decision: engine.Decisio
                 queued_at=now,
             ),
         )
-        return
+        return record
     await assign(
         session=session,
         ticket=ticket,
@@ -157,6 +172,7 @@ async def _apply(session: AsyncSession, ticket: Ticket, decision: engine.Decisio
         reason=decision.explanation,
         now=now,
     )
+    return record
 
 
 async def assign(
@@ -230,16 +246,17 @@ async def queue_position(*, session: AsyncSession, ticket: Ticket) -> int | None
     """1 for the next ticket to be served on its channel; None if the ticket is not waiting."""
     if ticket.agent_id is not None or ticket.queued_at is None or ticket.status != "open":
         return None
+    # On the table, not the entity: a Core query does not flush the session first, and the ticket itself
+    # is never counted (it is not ahead of itself), so nothing pending has to be written for it.
+    tickets = Ticket.__table__.c
     ahead = await session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.status == "open",
-            Ticket.agent_id.is_(None),
-            Ticket.channel == ticket.channel,
+        select(func.count()).where(
+            tickets.status == "open",
+            tickets.agent_id.is_(None),
+            tickets.channel == ticket.channel,
             or_(
-                Ticket.priority_rank > ticket.priority_rank,
-                and_(Ticket.priority_rank == ticket.priority_rank, Ticket.queued_at < ticket.queued_at),
+                tickets.priority_rank > ticket.priority_rank,
+                and_(tickets.priority_rank == ticket.priority_rank, tickets.queued_at < ticket.queued_at),
             ),
         )
     )

@@ -18,6 +18,7 @@ from services.router.routing import service as routing
 from services.router.settings import RouterSettings
 from services.router.tickets.models import PRIORITY_RANK, Ticket, TicketNote
 from services.router.tickets.schemas import NoteCreate, TicketCreate, TicketUpdate
+from shared.db import insert_new
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import TicketOpened, TicketUpdated
 from shared.messaging.outbox import add_events
@@ -62,16 +63,6 @@ async def open_ticket(
     ticket = await _new_ticket(
         session, request=request, customer_id=customer.id, classifier=classifier, settings=settings, now=now
     )
-    history.record(
-        session=session,
-        customer_id=customer.id,
-        kind="ticket.opened",
-        ref_id=ticket.id,
-        ticket_id=ticket.id,
-        summary=f"{ticket.channel}: {ticket.subject}",
-        occurred_at=now,
-        actor=actor,
-    )
     await add_events(
         session,
         TicketOpened(
@@ -98,7 +89,19 @@ async def open_ticket(
                 owner_agent_id=customer.owner_agent_id,
                 since=now - timedelta(days=settings.continuity_days),
             )
-    decision = await routing.route_ticket(session=session, ticket=ticket, preferred=preferred, now=now)
+    decision = await routing.choose_agent(session=session, ticket=ticket, preferred=preferred)
+    record = await routing.apply_decision(session=session, ticket=ticket, decision=decision, now=now)
+    opened = history.entry(
+        customer_id=customer.id,
+        kind="ticket.opened",
+        ref_id=ticket.id,
+        ticket_id=ticket.id,
+        summary=f"{ticket.channel}: {ticket.subject}",
+        occurred_at=now,
+        actor=actor,
+    )
+    # Inserted once, already routed, with Core statements: the unit of work would cost more than the rows.
+    await insert_new(session, ticket, record, opened)
     position = await routing.queue_position(session=session, ticket=ticket)
     return Opened(ticket, decision, position, recognition.created, duplicates)
 
@@ -117,7 +120,7 @@ async def _new_ticket(
     priority = request.priority
     if profile is not None and profile.priority and PRIORITY_RANK[profile.priority] > PRIORITY_RANK[priority]:
         priority = profile.priority  # type: ignore[assignment]
-    ticket = Ticket(
+    return Ticket(
         id=uuid.uuid4(),
         customer_id=customer_id,
         channel=request.channel,
@@ -136,8 +139,6 @@ async def _new_ticket(
         opened_at=now,
         updated_at=now,
     )
-    session.add(ticket)
-    return ticket
 
 
 async def get_ticket(*, session: AsyncSession, ticket_id: uuid.UUID, lock: bool = False) -> Ticket:
