@@ -10,17 +10,15 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Insert, Table, event, insert, inspect, text
+from sqlalchemy import BigInteger, DateTime, Dialect, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Mapper, Session
-from sqlalchemy.sql import FromClause
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 
@@ -145,38 +143,3 @@ async def insert_ignoring_duplicates(session: AsyncSession, table: Table, values
     statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(table).values(**values)
     result = await session.execute(statement.on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0) == 1)
-
-
-async def insert_new(session: AsyncSession, *objects: object) -> None:
-    """INSERT new mapped objects with Core statements, in order, outside the unit of work.
-
-    For a hot path that builds an object only to write it once: a flush costs several times the INSERT
-    itself. The objects stay transient (later changes to them are not written), and only attributes that
-    were set are sent, so column defaults apply to the rest. Neighbours of one class with the same
-    attributes go in one statement.
-    """
-    rows = []
-    for obj in objects:
-        state = inspect(obj)
-        values = {column: state.dict[key] for key, column in _columns(state.mapper) if key in state.dict}
-        rows.append((state.mapper.local_table, values))
-    for (table, _), group in groupby(rows, key=lambda row: (row[0], tuple(row[1]))):
-        await session.execute(_insert_statement(table), [values for _, values in group])
-
-
-_COLUMNS: dict[Mapper[Any], tuple[tuple[str, str], ...]] = {}
-_INSERTS: dict[FromClause, Insert] = {}
-
-
-def _columns(mapper: Mapper[Any]) -> tuple[tuple[str, str], ...]:
-    """(attribute, column) names of a mapped class, worked out once per class."""
-    if (pairs := _COLUMNS.get(mapper)) is None:
-        pairs = _COLUMNS[mapper] = tuple((prop.key, prop.columns[0].key) for prop in mapper.column_attrs)
-    return pairs
-
-
-def _insert_statement(table: FromClause) -> Insert:
-    # One statement object per table: its compiled form is then found in the cache without rebuilding it.
-    if (statement := _INSERTS.get(table)) is None:
-        statement = _INSERTS[table] = insert(table)  # type: ignore[arg-type]
-    return statement

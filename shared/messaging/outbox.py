@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import Boolean, ColumnElement, Row, Select, delete, event, func, insert, select, update
+from sqlalchemy import Boolean, ColumnElement, Row, Select, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from shared.bus.port import BusUnavailable, MessageBus
 from shared.db import Database
 from shared.events.catalogue import Event
 from shared.events.envelope import CloudEvent, encode_structured
+from shared.inserts import stage_rows
 from shared.messaging.tables import idempotency_keys, inbox, outbox
 from shared.metrics import ServiceMetrics
 
@@ -35,48 +36,45 @@ INBOX_RETENTION = timedelta(days=21)  # longer than any topic's retention: a red
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 # Set on a session that staged events, so only commits that carry events wake the relay (not its own).
 _STAGED_EVENTS = "firstcall.outbox.staged"
-_STAGED_ROWS = "firstcall.outbox.rows"
 
 
 async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
     """Stage events in the caller's transaction; they are written at its commit and published only then."""
     envelopes = [event.to_cloudevent() for event in events]
     if envelopes:
-        _ensure_commit_hooks(type(session.sync_session))
+        _ensure_rollback_hook(type(session.sync_session))
         now = datetime.now(UTC)
-        staged = session.info.setdefault(_STAGED_ROWS, [])
-        staged += [
-            {
-                "event_id": envelope.id,
-                "topic": event.topic.name,
-                "event_type": envelope.type,
-                "subject": envelope.subject,
-                "envelope": envelope.to_json(),
-                "created_at": now,
-                "attempts": 0,
-            }
-            for event, envelope in zip(events, envelopes, strict=True)
-        ]
+        # Written at commit with the transaction's other staged rows: one round trip, not one per call.
+        stage_rows(
+            session,
+            (
+                (
+                    outbox,
+                    {
+                        "event_id": envelope.id,
+                        "topic": event.topic.name,
+                        "event_type": envelope.type,
+                        "subject": envelope.subject,
+                        "envelope": envelope.to_json(),
+                        "created_at": now,
+                        "attempts": 0,
+                    },
+                )
+                for event, envelope in zip(events, envelopes, strict=True)
+            ),
+        )
+        session.info[_STAGED_EVENTS] = True
     return envelopes
 
 
-def write_staged_events(session: Session) -> None:
-    """At commit, one INSERT for every event the transaction staged (one round trip, not one per call)."""
-    rows = session.info.pop(_STAGED_ROWS, None)
-    if rows:
-        session.execute(insert(outbox), rows)
-        session.info[_STAGED_EVENTS] = True
-
-
 def forget_staged_events(session: Session) -> None:
-    session.info.pop(_STAGED_ROWS, None)
+    session.info.pop(_STAGED_EVENTS, None)
 
 
-def _ensure_commit_hooks(session_class: type[Session]) -> None:
-    """Whoever stages events gets the hooks that write them: no staged event can be silently dropped."""
+def _ensure_rollback_hook(session_class: type[Session]) -> None:
+    """A transaction rolled back carries no events: its commit-to-be must not wake the relay later."""
     if session_class.__dict__.get("_firstcall_outbox_hooks"):
         return
-    event.listen(session_class, "before_commit", write_staged_events)
     event.listen(session_class, "after_rollback", forget_staged_events)
     session_class._firstcall_outbox_hooks = True  # type: ignore[attr-defined]
 

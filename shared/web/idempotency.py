@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.errors import FieldError, ProblemError
+from shared.inserts import stage_rows
 from shared.messaging.tables import idempotency_keys
 
 CONFLICT_ATTEMPTS = 3
@@ -81,7 +82,7 @@ async def run_once(
                 status_code, body = await write(session)
                 encoded = orjson.dumps(body)
                 if key is not None:
-                    await _remember(
+                    _remember(
                         session,
                         scope=scope,
                         key=key,
@@ -107,10 +108,7 @@ async def run_once(
     raise AssertionError("unreachable: the loop returns or raises")
 
 
-_REMEMBER = idempotency_keys.insert()
-
-
-async def _remember(session: AsyncSession, *, scope: str, key: str, digest: str, response: tuple[int, bytes]) -> None:
+def _remember(session: AsyncSession, *, scope: str, key: str, digest: str, response: tuple[int, bytes]) -> None:
     values = {
         "scope": scope,
         "key": key,
@@ -119,8 +117,8 @@ async def _remember(session: AsyncSession, *, scope: str, key: str, digest: str,
         "response": response[1],
         "created_at": datetime.now(UTC),
     }
-    # Parameters, not .values(): one statement object whose compiled form is cached once.
-    await session.execute(_REMEMBER, values)
+    # Written at commit with the write's staged rows and events; a twin's key conflicts there all the same.
+    stage_rows(session, [(idempotency_keys, values)])
 
 
 async def _lookup(database: Database, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:

@@ -14,9 +14,9 @@ from services.router.customers.identities import normalise_phone
 from services.router.customers.models import Customer, CustomerIdentity
 from services.router.customers.schemas import CustomerRef
 from services.router.history import service as history
-from shared.db import insert_new
 from shared.errors import NotFound, invalid
 from shared.events.catalogue import CustomerIdentityLinked, CustomerRegistered, Identity
+from shared.inserts import insert_new
 from shared.messaging.outbox import add_events
 
 # Strongest first: an id in another system beats an email, an email beats a (shareable) phone.

@@ -18,9 +18,9 @@ from services.router.routing import service as routing
 from services.router.settings import RouterSettings
 from services.router.tickets.models import PRIORITY_RANK, Ticket, TicketNote
 from services.router.tickets.schemas import NoteCreate, TicketCreate, TicketUpdate
-from shared.db import insert_new
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import TicketOpened, TicketUpdated
+from shared.inserts import stage_new
 from shared.messaging.outbox import add_events
 
 
@@ -100,8 +100,8 @@ async def open_ticket(
         occurred_at=now,
         actor=actor,
     )
-    # Inserted once, already routed, with Core statements: the unit of work would cost more than the rows.
-    await insert_new(session, ticket, record, opened)
+    # Inserted once, already routed, at commit with the events: the unit of work would cost more than the rows.
+    stage_new(session, ticket, record, opened)
     position = await routing.queue_position(session=session, ticket=ticket)
     return Opened(ticket, decision, position, recognition.created, duplicates)
 

@@ -1,0 +1,149 @@
+"""New rows written with Core INSERTs instead of the unit of work, and as few round trips as possible.
+
+A hot path that builds rows only to write them once pays more for the ORM's flush than for the rows, and
+more for each round trip than for what it carries. So rows can be written now (`insert_new`), or staged and
+written at commit (`stage_new`, `stage_rows`) with the transaction's events and idempotency record. Rows of
+one table go in one executemany; on PostgreSQL single rows of several tables leave in one statement (an
+INSERT with data-modifying CTEs).
+
+Staged rows are written at commit before the ORM flushes what it still holds: an ORM object may refer to a
+staged row, but a staged row must not refer to an ORM object not yet flushed, and nothing may read staged
+rows before commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Executable, Insert, Table, bindparam, event, insert, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper, Session
+
+Row = dict[str, Any]
+MAX_COMBINED_PARTS = 8
+_STAGED = "firstcall.inserts.staged"
+
+
+async def insert_new(session: AsyncSession, *objects: object) -> None:
+    """INSERT new mapped objects now, in order; they stay transient (later changes are not written).
+
+    Only attributes that were set are sent, so column defaults apply to the rest.
+    """
+    statements = _statements(session.sync_session, [_row_of(obj) for obj in objects])
+    for statement, parameters in statements:
+        await session.execute(statement, parameters)
+
+
+def stage_new(session: AsyncSession, *objects: object) -> None:
+    """INSERT new mapped objects at commit (see the module's caveat); they stay transient."""
+    stage_rows(session, [_row_of(obj) for obj in objects])
+
+
+def stage_rows(session: AsyncSession, rows: Iterable[tuple[Table, Row]]) -> None:
+    """INSERT (table, values) rows at commit, after the rows staged before them."""
+    _ensure_commit_hooks(type(session.sync_session))
+    session.info.setdefault(_STAGED, []).extend(rows)
+
+
+def write_staged(session: Session) -> None:
+    """At commit: every staged row, in as few statements as the database allows."""
+    rows = session.info.pop(_STAGED, None)
+    if rows:
+        for statement, parameters in _statements(session, rows):
+            session.execute(statement, parameters)
+
+
+def forget_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)
+
+
+def _ensure_commit_hooks(session_class: type[Session]) -> None:
+    """Whoever stages rows gets the hooks that write them: no staged row can be silently dropped."""
+    if session_class.__dict__.get("_firstcall_insert_hooks"):
+        return
+    event.listen(session_class, "before_commit", write_staged)
+    event.listen(session_class, "after_rollback", forget_staged)
+    session_class._firstcall_insert_hooks = True  # type: ignore[attr-defined]
+
+
+def _statements(session: Session, rows: Sequence[tuple[Table, Row]]) -> list[tuple[Executable, Any]]:
+    """(statement, parameters) to run in order: one INSERT per run of rows of one shape, except that on
+    PostgreSQL neighbouring single rows of different tables leave together in one combined statement."""
+    # Each table's rows together, tables in the order they first appear (parents are staged before their
+    # children): a table's rows keep their order in one run, and fewer runs make fewer statements.
+    first: dict[Table, int] = {}
+    for table, _ in rows:
+        first.setdefault(table, len(first))
+    ordered = sorted(rows, key=lambda row: first[row[0]])
+    runs = [
+        (table, [values for _, values in run])
+        for (table, _), run in groupby(ordered, key=lambda row: (row[0], tuple(row[1])))
+    ]
+    if session.get_bind().dialect.name != "postgresql":
+        return [(_insert(table), values) for table, values in runs]
+    statements: list[tuple[Executable, Any]] = []
+    singles: list[tuple[Table, Row]] = []
+    for table, values in runs:
+        # Several rows of one table stay one executemany: the parts of a combined statement run in no
+        # guaranteed order, and their order (the outbox's sequence) must be the order they were staged in.
+        if len(values) > 1 or len(singles) == MAX_COMBINED_PARTS:
+            statements += _combine(singles)
+            singles = []
+        if len(values) > 1:
+            statements.append((_insert(table), values))
+        else:
+            singles.append((table, values[0]))
+    return statements + _combine(singles)
+
+
+def _combine(singles: Sequence[tuple[Table, Row]]) -> list[tuple[Executable, Any]]:
+    if len(singles) <= 1:
+        return [(_insert(table), values) for table, values in singles]
+    shape = tuple((table, tuple(values)) for table, values in singles)
+    parameters = {f"p{n}_{key}": value for n, (_, values) in enumerate(singles) for key, value in values.items()}
+    return [(_combined(shape), parameters)]
+
+
+_COMBINED: dict[tuple[tuple[Table, tuple[str, ...]], ...], Insert] = {}
+_INSERTS: dict[Table, Insert] = {}
+_COLUMNS: dict[Mapper[Any], tuple[tuple[str, str], ...]] = {}
+
+
+def _combined(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Insert:
+    """`WITH w0 AS (INSERT ...), w1 AS (INSERT ...) INSERT ...`, one row each, built once per shape.
+
+    PostgreSQL checks foreign keys at the end of the statement, so a row may refer to one written beside it.
+    Single-row VALUES of bound parameters keep the statement cacheable (multi-row VALUES are not).
+    """
+    if (statement := _COMBINED.get(shape)) is not None:
+        return statement
+    parts = [
+        insert(table).values({key: bindparam(f"p{n}_{key}", type_=table.c[key].type) for key in keys})
+        for n, (table, keys) in enumerate(shape)
+    ]
+    statement = parts[-1].add_cte(*(part.cte(f"w{n}") for n, part in enumerate(parts[:-1])))
+    if len(_COMBINED) < 200:  # bounded: an unusual mix of rows is built again rather than kept
+        _COMBINED[shape] = statement
+    return statement
+
+
+def _insert(table: Table) -> Insert:
+    # One statement object per table: its compiled form is then found in the cache without rebuilding it.
+    if (statement := _INSERTS.get(table)) is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
+
+
+def _row_of(obj: object) -> tuple[Table, Row]:
+    state = inspect(obj)
+    table: Table = state.mapper.local_table
+    return table, {column: state.dict[key] for key, column in _columns(state.mapper) if key in state.dict}
+
+
+def _columns(mapper: Mapper[Any]) -> tuple[tuple[str, str], ...]:
+    """(attribute, column) names of a mapped class, worked out once per class."""
+    if (pairs := _COLUMNS.get(mapper)) is None:
+        pairs = _COLUMNS[mapper] = tuple((prop.key, prop.columns[0].key) for prop in mapper.column_attrs)
+    return pairs
