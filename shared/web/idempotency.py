@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,12 +126,13 @@ async def _lookup(database: Database, scope: str, key: str, request_fingerprint:
         return await _find(session, scope, key, request_fingerprint)
 
 
+_FIND = select(idempotency_keys).where(
+    idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key")
+)
+
+
 async def _find(session: AsyncSession, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
-    row = (
-        await session.execute(
-            select(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-        )
-    ).first()
+    row = (await session.execute(_FIND, {"scope": scope, "key": key})).first()
     if row is None:
         return None
     if row.fingerprint != request_fingerprint:

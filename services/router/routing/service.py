@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.agents import service as agent_service
@@ -91,7 +91,7 @@ async def choose_agent(
     """The best eligible agent, whose capacity is then held under their row lock (or the queue)."""
     # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
     with session.no_autoflush:
-        available = (await session.scalars(select(Agent).where(Agent.status == "available"))).all()
+        available = (await session.scalars(_AVAILABLE_AGENTS)).all()
         wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - {a.id for a in available}
         extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
         views = [v for v in await _views(session, [*available, *extra]) if v.id not in exclude]
@@ -242,23 +242,27 @@ async def _record_queue_assignment(
     await assign(session=session, ticket=ticket, agent_id=agent_id, rule="queue", reason=reason, now=now)
 
 
+# On the table, not the entity: a Core query does not flush the session first (the ticket itself is never
+# counted, it is not ahead of itself). Built once: building a statement costs more than running it.
+_tickets = Ticket.__table__.c
+_TICKETS_AHEAD = select(func.count()).where(
+    _tickets.status == "open",
+    _tickets.agent_id.is_(None),
+    _tickets.channel == bindparam("channel"),
+    or_(
+        _tickets.priority_rank > bindparam("rank"),
+        and_(_tickets.priority_rank == bindparam("rank"), _tickets.queued_at < bindparam("queued_at")),
+    ),
+)
+_AVAILABLE_AGENTS = select(Agent).where(Agent.status == "available")
+
+
 async def queue_position(*, session: AsyncSession, ticket: Ticket) -> int | None:
     """1 for the next ticket to be served on its channel; None if the ticket is not waiting."""
     if ticket.agent_id is not None or ticket.queued_at is None or ticket.status != "open":
         return None
-    # On the table, not the entity: a Core query does not flush the session first, and the ticket itself
-    # is never counted (it is not ahead of itself), so nothing pending has to be written for it.
-    tickets = Ticket.__table__.c
     ahead = await session.scalar(
-        select(func.count()).where(
-            tickets.status == "open",
-            tickets.agent_id.is_(None),
-            tickets.channel == ticket.channel,
-            or_(
-                tickets.priority_rank > ticket.priority_rank,
-                and_(tickets.priority_rank == ticket.priority_rank, tickets.queued_at < ticket.queued_at),
-            ),
-        )
+        _TICKETS_AHEAD, {"channel": ticket.channel, "rank": ticket.priority_rank, "queued_at": ticket.queued_at}
     )
     return int(ahead or 0) + 1
 
