@@ -34,6 +34,12 @@ class ServiceMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.http_in_flight = Gauge("firstcall_http_in_flight", "HTTP requests being served now", registry=r)
+        self.http_shed = Counter(
+            "firstcall_http_shed_total",
+            "HTTP requests refused with 503 because the process was at capacity",
+            registry=r,
+        )
         self.events_published = Counter(
             "firstcall_events_published_total",
             "Events published from the outbox",

@@ -72,6 +72,12 @@ class ServiceSettings(BaseSettings):
         8000, ge=1, le=65535, description="HTTP port; give each service its own with FIRSTCALL_ROUTER_PORT, ..."
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="larger request bodies get 413")
+    http_max_in_flight: int = Field(
+        32, ge=1, description="requests one process serves at once; more wait for a slot (about 2x the DB pool)"
+    )
+    http_queue_timeout_ms: int = Field(
+        100, ge=0, description="how long a request waits for a slot before a 503 with Retry-After"
+    )
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="time to drain handlers and outbox")
     log_level: str = Field("INFO", description="root log level")
     log_format: str = Field("json", pattern="^(json|text)$", description="`json` for machines, `text`")

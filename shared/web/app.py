@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Problem, install_problem_handlers
 from shared.runtime import ServiceRuntime
+from shared.web.admission import AdmissionMiddleware
 from shared.web.middleware import BodyLimitMiddleware, CorrelationAndMetricsMiddleware
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -51,6 +52,13 @@ def create_service_app(
     )
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    # Inside the metrics middleware, so shed requests are counted and logged with their 503.
+    app.add_middleware(
+        AdmissionMiddleware,
+        max_in_flight=runtime.settings.http_max_in_flight,
+        queue_timeout=runtime.settings.http_queue_timeout_ms / 1000,
+        metrics=runtime.metrics,
+    )
     app.add_middleware(CorrelationAndMetricsMiddleware, service=runtime.name, metrics=runtime.metrics)
     install_problem_handlers(app)
     app.include_router(_operations_router())
