@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.messaging.inbox import EventHandler
 from shared.messaging.tables import api_keys
+from shared.web.middleware import stage_response_headers
 from shared.web.rate_limit import Decision, RateLimiter
 
 KEY_PREFIX = "fck_"
@@ -145,7 +146,6 @@ def require(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
     async def dependency(
         request: Request,
-        response: Response,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         authenticator: Authenticator = request.app.state.runtime.authenticator
@@ -154,7 +154,9 @@ def require(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
             presented = credentials.credentials if credentials else request.headers.get("X-API-Key")
             principal = await authenticator.authenticate(presented)
             # A route may check scopes twice (its router's and its own): authenticate and meter once.
-            response.headers.update(authenticator.meter(principal).headers())
+            # The headers go through the request state, not `response`: an endpoint that returns its own
+            # Response (an idempotent replay) would drop them; the outer middleware adds them to any answer.
+            stage_response_headers(request, authenticator.meter(principal).headers())
             request.state.principal = principal
         if not principal.allows(*scopes):
             raise ProblemError(

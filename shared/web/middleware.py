@@ -10,6 +10,7 @@ import time
 
 import orjson
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON
@@ -21,6 +22,13 @@ _HEADER = CORRELATION_HEADER.lower().encode()
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 access_log = logging.getLogger("firstcall.access")
 MAX_CORRELATION_ID = 128
+_STAGED = "response_headers"
+
+
+def stage_response_headers(request: Request, headers: dict[str, str]) -> None:
+    """Headers for whatever answer this request gets: a success, a problem, or a replayed response."""
+    staged: dict[str, str] = getattr(request.state, _STAGED, {})
+    setattr(request.state, _STAGED, staged | headers)
 
 
 class CorrelationAndMetricsMiddleware:
@@ -44,7 +52,11 @@ class CorrelationAndMetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (_HEADER, cid.encode("latin-1"))]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *_staged_headers(scope, message),
+                    (_HEADER, cid.encode("latin-1")),
+                ]
             await send(message)
 
         try:
@@ -66,6 +78,19 @@ class CorrelationAndMetricsMiddleware:
                     extra={"route": template, "status": status, "duration_ms": round(elapsed * 1000, 2)},
                 )
             set_correlation_id(None)
+
+
+def _staged_headers(scope: Scope, message: Message) -> list[tuple[bytes, bytes]]:
+    """The staged headers the response does not already carry (an endpoint's own value wins)."""
+    staged: dict[str, str] = scope.get("state", {}).get(_STAGED, {})
+    if not staged:
+        return []
+    present = {name.lower() for name, _ in message.get("headers", [])}
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in staged.items()
+        if name.lower().encode("latin-1") not in present
+    ]
 
 
 class BodyLimitMiddleware:

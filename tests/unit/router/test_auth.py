@@ -99,3 +99,16 @@ async def test_health_probes_need_no_key(router: RouterHarness) -> None:
         assert (await anonymous.get("/healthz")).status_code == 200
         assert (await anonymous.get("/readyz")).status_code == 200
         assert (await anonymous.get("/metrics")).status_code == 200
+
+
+async def test_a_replayed_answer_also_tells_the_client_its_limit(router: RouterHarness) -> None:
+    headers = {**await router.key("contact-center", rate=5), "Idempotency-Key": "replay-limit-headers"}
+    body = ticket_request()
+    first = await router.client.post("/v1/tickets", json=body, headers=headers)
+
+    replay = await router.client.post("/v1/tickets", json=body, headers=headers)
+
+    assert replay.json() == first.json()
+    assert replay.headers["ratelimit-policy"] == '"per-key";q=5;w=60'
+    assert replay.headers["ratelimit"].startswith('"per-key";r=3;t=')
+    assert len(replay.headers.get_list("ratelimit")) == 1
