@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,7 +108,7 @@ class ServiceRuntime:
                 max_attempts=self.settings.consumer_max_attempts,
                 backoff_ms=self.settings.consumer_retry_backoff_ms,
             )
-            consumer = self.bus.consumer(subscription)
+            consumer = self.bus.consumer(replace(subscription, group=self.settings.consumer_group(subscription.group)))
             await consumer.start()
             self._running.append(consumer)
         log.info("%s started", self.name)

@@ -50,7 +50,10 @@ class ServiceSettings(BaseSettings):
     database_pool_size: int = Field(20, ge=1, le=500, description="connections per process (PostgreSQL)")
     bus: BusKind = Field(BusKind.MEMORY, description="`memory` (embedded, one process) or `kafka`")
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="comma-separated Kafka brokers")
-    kafka_topic_prefix: str = Field("", description="prefix for every topic name (isolates test runs)")
+    kafka_topic_prefix: str = Field(
+        "",
+        description="prefix of every topic and consumer group name (isolates environments and test runs on one cluster)",
+    )
     kafka_create_topics: bool = Field(True, description="create the declared topics at start if missing")
     kafka_replication_factor: int = Field(1, ge=-1, description="replicas per new topic; -1 = broker default")
     kafka_security_protocol: str = Field(
@@ -129,4 +132,9 @@ class ServiceSettings(BaseSettings):
 
     def topic(self, name: str) -> str:
         """The physical topic name for a declared topic."""
+        return f"{self.kafka_topic_prefix}{name}"
+
+    def consumer_group(self, name: str) -> str:
+        """The Kafka group id of a service's consumer group: environments sharing a cluster under different
+        prefixes must not share groups, or every replica starting in one rebalances the others."""
         return f"{self.kafka_topic_prefix}{name}"
