@@ -46,7 +46,6 @@ from bench.notifier_window import (
 from bench.report import table
 from services.notifier.bootstrap import MIGRATIONS
 from services.notifier.detection import service as detection_service
-from services.notifier.detection.embedding import Meaning
 from services.notifier.detection.index import lock_detection
 from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.detection.models import DetectionModel
@@ -69,21 +68,12 @@ def settings() -> NotifierSettings:
     return NotifierSettings(environment="test", log_level="WARNING")
 
 
-async def understand(
-    config: detection_service.DetectionConfig, subject: str, description: str, clock: list[float]
-) -> Meaning | None:
-    """What `start_understanding`'s task does, noting in `clock` when the vector is ready."""
-    found = await detection_service.understand(config=config, subject=subject, description=description)
-    clock.append(time.perf_counter())
-    return found
-
-
 async def measure(
     database: Database, corpus: Corpus, meanings: list[tuple[str, str]], config: NotifierSettings
 ) -> dict[str, list[float]]:
-    """Per new report (ms): encoding (in a thread, beside the first database steps); detection (lock, store,
-    both indexes, candidates, exact re-scoring: encoding included); the whole intake (detection, then
-    clustering, problem events and commit); find_similar.
+    """Per new report (ms): encoding (before the lock); detection (under the lock: store, both indexes,
+    candidates, exact re-scoring); the whole intake (encoding, detection, then clustering, problem events
+    and commit); find_similar.
 
     A new report has the window's kind of words (`corpus`) and the meaning of a real report the window
     has not seen (`meanings`, encoded live). The intake runs the steps of `reports.service.receive_report`,
@@ -101,9 +91,11 @@ async def measure(
             priority="normal",
             opened_at=datetime.now(UTC),
         )
-        encoded: list[float] = []
         started = time.perf_counter()
-        meaning = asyncio.create_task(understand(detection, real_subject, real_description, encoded))
+        meaning = await detection_service.understand(
+            config=detection, subject=real_subject, description=real_description
+        )
+        encoded = time.perf_counter()
         async with database.session() as session:
             await lock_detection(session)
             report = await report_service.record_report(session=session, event=event)
@@ -119,8 +111,8 @@ async def measure(
             )
             await session.commit()
         finished = time.perf_counter()
-        times["encode"].append((encoded[0] - started) * 1000)
-        times["detection"].append((detected - started) * 1000)
+        times["encode"].append((encoded - started) * 1000)
+        times["detection"].append((detected - encoded) * 1000)
         times["intake"].append((finished - started) * 1000)
         times["joined"].append(float(problem is not None))
         started = time.perf_counter()
@@ -228,9 +220,10 @@ def summary(rows: list[list[str]], config: NotifierSettings) -> str:
             "",
             table(headers, rows),
             "",
-            "- detection = advisory lock, store and index the report (terms, then its bucket once the encoder, "
-            "running in a thread meanwhile, has its vector), candidates from both indexes, exact re-scoring; intake = detection + clustering (average "
-            "linkage, problem events, acknowledgements) + commit; similar = GET /v1/tickets/{id}/similar's work.",
+            "- encode = the sentence embedding, before the lock; detection = from the advisory lock: store and index "
+            "the report (terms and bucket), candidates from both indexes, exact re-scoring; intake = encode + "
+            "detection + clustering (average linkage, problem events, acknowledgements) + commit, the whole "
+            "per-report latency; similar = GET /v1/tickets/{id}/similar's work.",
             f"- The work per report is bounded ({config.index_query_terms} terms x {config.index_postings_per_term} "
             f"postings, {config.index_probe_buckets} buckets x {config.index_postings_per_bucket} postings, at most "
             f"2 x {config.detection_candidates} re-scored), so latency stays flat as the window grows; the indexes "

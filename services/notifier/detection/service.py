@@ -3,9 +3,7 @@ and nearby meaning), exact re-scoring of their union."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,27 +86,21 @@ async def understand(*, config: DetectionConfig, subject: str, description: str)
     return await config.encoder.encode_report(subject, description)
 
 
-def start_understanding(*, config: DetectionConfig, subject: str, description: str) -> asyncio.Task[Meaning | None]:
-    """Encode a report in a thread while the intake does its database work (MiniLM takes milliseconds of
-    CPU, the database round trips as long in waiting); `index_report` awaits it."""
-    return asyncio.create_task(understand(config=config, subject=subject, description=description))
-
-
 async def index_report(
     *,
     session: AsyncSession,
     report: Report,
     description: str,
-    meaning: Awaitable[Meaning | None],
+    meaning: Meaning | None,
     config: DetectionConfig,
 ) -> ReportVector:
-    """Vectorise a new report with today's term rarities and add it to both indexes (caller holds the lock);
-    the meaning, still being encoded, is awaited once the words are indexed."""
+    """Vectorise a new report with today's term rarities and add it to both indexes (caller holds the lock;
+    the meaning was encoded before it, see `understand`)."""
     counts = term_counts(report.subject, description)
     idf = await index.inverse_frequencies(session, counts.keys(), adding=True)
     words, spelling = weigh(counts, idf), spelling_vector(report.subject, description)
     await index.add(session, ticket_id=report.ticket_id, opened_at=report.opened_at, words=words)
-    vector = ReportVector(words, spelling, await meaning)
+    vector = ReportVector(words, spelling, meaning)
     report.features = vector.to_bytes()
     if vector.meaning is not None and config.encoder is not None:
         report.embedding = vector.meaning.to_bytes()

@@ -153,7 +153,7 @@ async def test_reports_encoded_before_the_encoder_changed_are_still_found_by_the
     config = DetectionConfig.from_settings(notifier.settings.model_copy(update={"detection_encoder": "minilm"}))
     new = report(*OUTAGE_REPORTS[1])
     async with notifier.runtime.database.session() as session:
-        meaning = detection_service.understand(config=config, subject=new.subject, description=new.description)
+        meaning = await detection_service.understand(config=config, subject=new.subject, description=new.description)
         stored = await report_service.record_report(session=session, event=new)
         vector = await detection_service.index_report(
             session=session, report=stored, description=new.description, meaning=meaning, config=config
