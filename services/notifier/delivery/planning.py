@@ -17,7 +17,7 @@ from services.notifier.delivery.models import Delivery
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions.models import Subscription
 
-Action = Literal["send", "suppressed", "dead", "cancelled", "deferred"]
+Action = Literal["send", "suppressed", "unroutable", "cancelled", "deferred"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,9 @@ async def plan_delivery(*, session: AsyncSession, snapshot: Snapshot, settings: 
     if snapshot.for_customer:
         route = await customer_service.route_message(session=session, customer_id=snapshot.customer_id)  # type: ignore[arg-type]
         if isinstance(route, str):
-            return Plan("suppressed" if "opted out" in route else "dead", reason=route)
+            # No address yet is retried, not given up at once: the customer's contact details travel on
+            # another topic than their report and may still be on their way.
+            return Plan("suppressed" if "opted out" in route else "unroutable", reason=route)
         limited = await _rate_limited_until(session, snapshot, settings, now)
         if limited is not None and snapshot.notification_kind == "acknowledgement":
             return Plan("suppressed", reason="customer rate limit reached; acknowledgement skipped")

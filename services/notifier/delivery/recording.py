@@ -17,7 +17,7 @@ from services.notifier.subscriptions import service as subscription_service
 from shared.events.catalogue import CustomerNotified
 
 
-async def record_plan(*, session: AsyncSession, snapshot: Snapshot, plan: Plan) -> None:
+async def record_plan(*, session: AsyncSession, snapshot: Snapshot, plan: Plan, settings: NotifierSettings) -> None:
     """Record a delivery that was not sent this time, and why."""
     delivery = await _still_ours(session, snapshot)
     if delivery is None:
@@ -29,6 +29,18 @@ async def record_plan(*, session: AsyncSession, snapshot: Snapshot, plan: Plan) 
         # Waiting for a circuit or a rate limit is not a failure: it spends no attempt.
         delivery.status, delivery.attempts = "pending", delivery.attempts - 1
         delivery.next_attempt_at = plan.until or now
+    elif plan.action == "unroutable":
+        # Spends an attempt: a customer whose address never arrives ends in the dead letters, replayable.
+        if delivery.attempts >= settings.delivery_max_attempts:
+            delivery.status = "dead"
+        else:
+            delivery.status = "pending"
+            delivery.next_attempt_at = next_attempt(
+                now,
+                delivery.attempts,
+                initial=settings.delivery_backoff_initial_seconds,
+                maximum=settings.delivery_backoff_max_seconds,
+            )
     else:
         delivery.status = plan.action
 

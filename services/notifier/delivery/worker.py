@@ -94,7 +94,7 @@ class DeliveryWorker:
                 plan = await plan_delivery(session=session, snapshot=snapshot, settings=self.settings)
             if plan.action != "send":
                 async with self.database.session() as session:
-                    await record_plan(session=session, snapshot=snapshot, plan=plan)
+                    await record_plan(session=session, snapshot=snapshot, plan=plan, settings=self.settings)
                     await session.commit()
                 self.metrics.deliveries.labels(snapshot.channel, plan.action).inc()
                 return

@@ -130,6 +130,48 @@ async def test_an_smtp_server_that_refuses_is_retried_and_every_attempt_recorded
         assert len(mailbox.messages) == 1
 
 
+async def deliveries(notifier: Notifier, status: str, kind: str) -> list[dict[str, Any]]:
+    items = (await notifier.client.get("/v1/notifications", params={"status": status, "limit": 500})).json()["items"]
+    return [item for item in items if item["notification_kind"] == kind]
+
+
+async def test_a_resolution_waits_for_an_address_that_arrives_after_the_report(make_notifier: NotifierFactory) -> None:
+    async with smtp_server() as mailbox:
+        notifier = await mail_notifier(make_notifier, mailbox, delivery_max_attempts=200)
+        reports = outage(3)
+        await notifier.publish(*reports)
+        await resolve(notifier, await problem_of(notifier, reports[0].ticket_id))
+
+        async def retried() -> list[dict[str, Any]] | None:
+            waiting = await deliveries(notifier, "pending", "resolution")
+            return waiting if len(waiting) == 3 and all(d["log"] for d in waiting) else None
+
+        for delivery in await wait_until(retried):
+            assert {attempt["outcome"] for attempt in delivery["log"]} == {"unroutable"}
+            assert delivery["last_error"].startswith("no channel")
+        addresses = await with_emails(notifier, reports)
+
+        await wait_until(lambda: sent(notifier, "resolution", 3))
+        resolved = [m["To"] for m in mailbox.messages if m["Subject"].startswith("Resolved")]
+        assert sorted(resolved) == sorted(addresses)
+
+
+async def test_a_customer_who_can_never_be_reached_ends_in_the_dead_letters_after_the_retry_budget(
+    make_notifier: NotifierFactory,
+) -> None:
+    notifier = await make_notifier(delivery_max_attempts=2)
+    reports = outage(3)
+    await notifier.publish(*reports)
+    await resolve(notifier, await problem_of(notifier, reports[0].ticket_id))
+
+    async def dead() -> list[dict[str, Any]] | None:
+        found = await deliveries(notifier, "dead", "resolution")
+        return found if len(found) == 3 else None
+
+    for delivery in await wait_until(dead):
+        assert [attempt["outcome"] for attempt in delivery["log"]] == ["unroutable", "unroutable"]
+
+
 async def test_customers_without_email_are_told_through_the_contact_center_webhook(notifier: Notifier) -> None:
     async with webhook_receiver() as center:
         await notifier.client.post(
@@ -187,7 +229,7 @@ async def test_the_rate_limit_skips_acknowledgements_but_only_delays_resolutions
         assert "rate limit" in skipped[0]["last_error"]
 
         await resolve(notifier, await problem_of(notifier, first[0].ticket_id))
-        [waiting] = await wait_until(lambda: _pending(notifier, "resolution"))
+        [waiting] = await wait_until(lambda: _pending(notifier, "resolution", customer))
         assert waiting["log"][-1]["outcome"] == "deferred"
         assert len(mailbox.to("customer0@example.com")) == 1
 
@@ -197,9 +239,9 @@ async def _suppressed(notifier: Notifier) -> list[dict[str, Any]] | None:
     return items or None
 
 
-async def _pending(notifier: Notifier, kind: str) -> list[dict[str, Any]] | None:
+async def _pending(notifier: Notifier, kind: str, customer: uuid.UUID) -> list[dict[str, Any]] | None:
     items = (await notifier.client.get("/v1/notifications", params={"status": "pending"})).json()["items"]
-    mine = [i for i in items if i["notification_kind"] == kind and i["log"]]
+    mine = [i for i in items if i["notification_kind"] == kind and i["customer_id"] == str(customer) and i["log"]]
     return mine or None
 
 
