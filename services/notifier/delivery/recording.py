@@ -31,16 +31,7 @@ async def record_plan(*, session: AsyncSession, snapshot: Snapshot, plan: Plan, 
         delivery.next_attempt_at = plan.until or now
     elif plan.action == "unroutable":
         # Spends an attempt: a customer whose address never arrives ends in the dead letters, replayable.
-        if delivery.attempts >= settings.delivery_max_attempts:
-            delivery.status = "dead"
-        else:
-            delivery.status = "pending"
-            delivery.next_attempt_at = next_attempt(
-                now,
-                delivery.attempts,
-                initial=settings.delivery_backoff_initial_seconds,
-                maximum=settings.delivery_backoff_max_seconds,
-            )
+        _retry_or_bury(delivery, now=now, settings=settings, final=False)
     else:
         delivery.status = plan.action
 
@@ -66,9 +57,15 @@ async def record_outcome(
     policy = circuit.CircuitPolicy(settings.circuit_failure_threshold, settings.circuit_open_seconds)
     await circuit.record_failure(session=session, endpoint=plan.circuit_key, policy=policy, now=now)
     delivery.last_error = outcome.error or f"status {outcome.status_code}"
-    if outcome.final or delivery.attempts >= settings.delivery_max_attempts:
+    _retry_or_bury(delivery, now=now, settings=settings, final=outcome.final)
+    return "dead" if delivery.status == "dead" else label
+
+
+def _retry_or_bury(delivery: Delivery, *, now: datetime, settings: NotifierSettings, final: bool) -> None:
+    """After a failed attempt: dead-lettered when final or out of attempts, else due again after the backoff."""
+    if final or delivery.attempts >= settings.delivery_max_attempts:
         delivery.status = "dead"
-        return "dead"
+        return
     delivery.status = "pending"
     delivery.next_attempt_at = next_attempt(
         now,
@@ -76,7 +73,6 @@ async def record_outcome(
         initial=settings.delivery_backoff_initial_seconds,
         maximum=settings.delivery_backoff_max_seconds,
     )
-    return label
 
 
 async def _still_ours(session: AsyncSession, snapshot: Snapshot) -> Delivery | None:
