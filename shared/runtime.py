@@ -79,7 +79,6 @@ class ServiceRuntime:
             database=self.database,
             secret=s.secret_key.get_secret_value(),
             admin_key=admin,
-            default_rate_per_minute=s.api_rate_limit_per_minute,
         )
         # First in, last out: it starts once migrations ran and hands its last counts over at stop.
         self.components.insert(

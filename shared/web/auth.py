@@ -81,7 +81,6 @@ class Authenticator:
     database: Database
     secret: str
     admin_key: str | None
-    default_rate_per_minute: int = 600
     limiter: RateLimiter = field(default_factory=RateLimiter)
     _cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
 
