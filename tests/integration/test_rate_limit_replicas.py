@@ -17,15 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.bus.factory import physical_topics
-from shared.bus.memory import InMemoryBus
 from shared.db import Database
 from shared.errors import ProblemError
 from shared.migrations import upgrade_to_head
-from shared.runtime import ServiceRuntime
 from shared.web.auth import Authenticator, Principal, Scope
 from shared.web.rate_limit import RateLimiter, RateLimitSync
-from tests.factories import ADMIN, service_settings
+from tests.integration.router.replicas import Replica, router_replicas
 
 pytestmark = pytest.mark.integration
 WINDOW = 1_800_000_000
@@ -71,26 +68,13 @@ async def test_two_replicas_syncing_in_rounds_admit_the_limit_plus_at_most_one_r
 
 
 @pytest.fixture
-async def routers(tmp_path: Path, pg_url: str) -> AsyncIterator[list[tuple[ServiceRuntime, httpx.AsyncClient]]]:
-    bootstrap = importlib.import_module("services.router.bootstrap")
-    started = []
-    for index in range(2):
-        settings = service_settings(
-            "router", data_dir=tmp_path / str(index), database_url=pg_url, rate_limit_sync_ms=50
-        )
-        runtime = bootstrap.build_runtime(settings, bus=InMemoryBus(physical_topics(settings)))
-        await runtime.start()
-        app = bootstrap.create_app(runtime, manage_runtime=False)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN)
-        started.append((runtime, client))
-    yield started
-    for runtime, client in started:
-        await client.aclose()
-        await runtime.stop()
+async def routers(tmp_path: Path, pg_url: str) -> AsyncIterator[list[Replica]]:
+    async with router_replicas(tmp_path, pg_url, rate_limit_sync_ms=50) as started:
+        yield started
 
 
 async def test_two_router_replicas_together_admit_about_a_keys_limit(
-    routers: list[tuple[ServiceRuntime, httpx.AsyncClient]],
+    routers: list[Replica],
 ) -> None:
     limit, interval, seconds = 120, 0.05, 2.0
     issued = await routers[0][1].post(

@@ -3,42 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from services.router.ledger.models import LedgerEntry
-from shared.bus.factory import physical_topics
-from shared.bus.memory import InMemoryBus
-from shared.runtime import ServiceRuntime
-from tests.factories import ADMIN, agent_request, order_request, service_settings, ticket_request
+from tests.factories import agent_request, order_request, ticket_request
+from tests.integration.router.replicas import Replica, router_replicas
 
 pytestmark = pytest.mark.integration
-Replica = tuple[ServiceRuntime, httpx.AsyncClient]
 
 
 @pytest.fixture
 async def replicas(tmp_path: Path, pg_url: str) -> AsyncIterator[list[Replica]]:
-    bootstrap = importlib.import_module("services.router.bootstrap")
-    started: list[Replica] = []
-    for index in range(2):
-        settings = service_settings(
-            "router", data_dir=tmp_path / str(index), database_url=pg_url, sla_check_seconds=3600
-        )
-        runtime = bootstrap.build_runtime(settings, bus=InMemoryBus(physical_topics(settings)))
-        await runtime.start()
-        app = bootstrap.create_app(runtime, manage_runtime=False)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN)
-        started.append((runtime, client))
-    yield started
-    for runtime, client in started:
-        await client.aclose()
-        await runtime.stop()
+    async with router_replicas(tmp_path, pg_url, sla_check_seconds=3600) as started:
+        yield started
 
 
 async def test_two_replicas_assigning_at_once_never_exceed_an_agents_capacity(replicas: list[Replica]) -> None:
