@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import functools
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
+import httpx
 import orjson
 
 from bench.load import LoadProcess, LoadResult, Phase, PhaseJob, Request, run_phase
@@ -32,18 +36,82 @@ HEADERS = [
 ]
 
 
+BANKING77 = Path(__file__).parent / "data" / "banking77"
+AGENTS = 20  # each takes one phone call at a time: after the first 20 tickets every ticket queues
+
+
+def _texts(split: str) -> list[tuple[str, str]]:
+    with (BANKING77 / f"{split}.csv").open(newline="") as handle:
+        # One BANKING77 label ends in "?", which intent names (letters, digits, _.:-) do not allow.
+        return [(row["text"], row["category"].rstrip("?")) for row in csv.DictReader(handle)]
+
+
+@functools.cache
+def customer_texts() -> tuple[str, ...]:
+    """What the bench's customers write: BANKING77's test texts (the classifier learned from its train split)."""
+    return tuple(text for text, _ in _texts("test"))
+
+
 def ticket_request(n: int, *, tag: str) -> Request:
     """A new customer (distinct email) opening a ticket, with its own Idempotency-Key: the hot path."""
+    texts = customer_texts()
     body = {
         "customer": {"email": f"bench-{tag}-{n}@example.com", "name": f"Bench Customer {n}"},
         "channel": "phone",
-        "subject": "Card payment declined",
-        "description": "My card was declined at the checkout although I have funds.",
+        "subject": texts[n % len(texts)][:80],
+        "description": texts[(n * 7 + 3) % len(texts)],
         "priority": "normal",
         "attributes": {"product": "debit-card", "language": "en"},
     }
     headers = {**AUTH, "content-type": "application/json", "idempotency-key": f"bench-{tag}-{n}"}
     return Request("POST", "/v1/tickets", headers, orjson.dumps(body))
+
+
+def _ok(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
+        )
+    return response.json()
+
+
+def prepare_router(url: str) -> str:
+    """A router as it runs in a contact center: a trained intent classifier, intents that need skills,
+    and agents (all busy soon). Returns what was set up, for the notes."""
+    with httpx.Client(base_url=url, headers=AUTH, timeout=120) as client:
+        examples = [{"text": text, "intent": intent} for text, intent in _texts("train")]
+        _ok(client.post("/v1/intents/examples", json={"examples": examples}))
+        model = _ok(client.post("/v1/intents/train"))
+        deadline = time.monotonic() + 300
+        while model["status"] == "training" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            model = _ok(client.get(f"/v1/intents/models/{model['id']}"))
+        if model["status"] != "ready":
+            raise RuntimeError(f"the intent model did not train: {model}")
+        intents = sorted({intent for _, intent in _texts("train")})
+        for intent in intents:
+            profile = {"required_skills": {"cards": 1}, "likely_resolution": "answer"}
+            _ok(client.put(f"/v1/intents/{intent}/profile", json=profile))
+        for n in range(AGENTS):
+            agent = {
+                "display_name": f"Bench Agent {n}",
+                "team": "payments",
+                "role": "agent",
+                "skills": {"cards": 3},
+                "capacity": {"phone": 1},
+                "authority": {"credit": {"EUR": "50.00"}},
+                "status": "available",
+            }
+            _ok(client.post("/v1/agents", json=agent))
+        # The classifier is loaded once training ends; make sure this process answers with it.
+        classified = _ok(client.post("/v1/classify", json={"text": "my card payment was declined"}))
+    return (
+        f"router prepared like a contact center's: intent model trained on BANKING77's train split "
+        f"({len(examples):,} examples, {model['metrics'].get('train_seconds', '?')} s), every intent needing "
+        f"skill `cards`, {AGENTS} available agents taking one phone call each (busy after the first "
+        f"{AGENTS} tickets: then every ticket is classified, considered for every agent and queued); texts from "
+        f"BANKING77's test split (check: {classified['intent']!r})"
+    )
 
 
 def phases(quick: bool) -> list[Phase]:
@@ -88,6 +156,7 @@ def run(*, quick: bool, workdir: Path, load: LoadProcess) -> Section:
     # Both servers run throughout and take turns, phase by phase, so that a change in the machine's
     # background load hits both sides of each comparison alike; an idle server costs nothing.
     with baseline_server(workdir) as bare, real_stack(workdir, ["router"]) as stack:
+        notes.append(prepare_router(stack.url("router")))
         servers = (("baseline", bare, baseline), ("router", stack, router))
         everyone = bare.pids + stack.pids
         for i, phase in enumerate(plan):

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, DateTime, Dialect, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -110,6 +111,15 @@ class Database:
         await self.engine.dispose()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (agents' skills and capacity, routing candidates, event payloads) through orjson: the
+# standard library's json was a sixteenth of the router's CPU on the ticket-open path.
+_JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def _engine_options(url: str, pool_size: int) -> dict[str, Any]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -117,11 +127,11 @@ def _engine_options(url: str, pool_size: int) -> dict[str, Any]:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # One connection per SQLite database: SQLite has a single writer anyway, and a lone connection
         # never meets SQLITE_BUSY when a read transaction tries to upgrade to a write.
-        return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+        return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30, **_JSON}
     # No pre-ping: it costs a round trip on every checkout (a sixth of the hot path's database time). A
     # connection the server dropped fails one transaction, which the client's retry (same Idempotency-Key)
     # repeats safely. No overflow: connections opened and closed under load lose their statement cache.
-    return {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 30, "pool_recycle": 1800}
+    return {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 30, "pool_recycle": 1800, **_JSON}
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -83,6 +83,13 @@ def _statements(session: Session, rows: Sequence[tuple[Table, Row]]) -> list[tup
     ]
     if session.get_bind().dialect.name != "postgresql":
         return [(_insert(table), values) for table, values in runs]
+    # Several rows of a table that neither refers to nor is referred to by another staged table (the outbox)
+    # may go last: the single rows around them then still leave in one statement.
+    kept: list[tuple[Table, list[Row]]] = []
+    deferred: list[tuple[Table, list[Row]]] = []
+    for run in runs:
+        (deferred if len(run[1]) > 1 and _unrelated(run[0], set(first)) else kept).append(run)
+    runs = kept + deferred
     statements: list[tuple[Executable, Any]] = []
     singles: list[tuple[Table, Row]] = []
     for table, values in runs:
@@ -96,6 +103,16 @@ def _statements(session: Session, rows: Sequence[tuple[Table, Row]]) -> list[tup
         else:
             singles.append((table, values[0]))
     return statements + _combine(singles)
+
+
+def _unrelated(table: Table, others: set[Table]) -> bool:
+    """Whether no foreign key joins `table` to any other of `others`, in either direction."""
+    for other in others - {table}:
+        if any(key.column.table is other for key in table.foreign_keys):
+            return False
+        if any(key.column.table is table for key in other.foreign_keys):
+            return False
+    return True
 
 
 def _combine(singles: Sequence[tuple[Table, Row]]) -> list[tuple[Executable, Any]]:

@@ -68,16 +68,25 @@ async def run_once(
     key: str | None,
     request_fingerprint: str,
     write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
+    look_up_first: bool = True,
 ) -> StoredResponse:
     """Run `write` (which must not commit) once per key; returns its status and JSON-able body.
 
     `write` may run again after a unique-constraint conflict, so it must only touch the session.
+    With `look_up_first=False` the key is not looked up before the write: a retry then does the work again
+    and loses at commit, where its key conflicts with the stored one, and is answered from it after the
+    rollback. First attempts, nearly all requests on a hot path, save a round trip; retries cost a write
+    that is rolled back.
     """
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             async with database.session() as session:
                 # Looked up in the write's own session: one connection per request, not two.
-                if key is not None and (stored := await _find(session, scope, key, request_fingerprint)):
+                if (
+                    look_up_first
+                    and key is not None
+                    and (stored := await _find(session, scope, key, request_fingerprint))
+                ):
                     return stored
                 status_code, body = await write(session)
                 encoded = orjson.dumps(body)
@@ -154,10 +163,16 @@ async def respond_once(
     payload: Any,
     write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
     location: Callable[[Any], str | None] | None = None,
+    look_up_first: bool = True,
 ) -> JSONResponse:
     """`run_once` as an HTTP response: replays say so in a header; creations say where they live."""
     result = await run_once(
-        database, scope=scope, key=key, request_fingerprint=fingerprint("", scope, payload), write=write
+        database,
+        scope=scope,
+        key=key,
+        request_fingerprint=fingerprint("", scope, payload),
+        write=write,
+        look_up_first=look_up_first,
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if location is not None and result.status_code in (200, 201, 202) and (where := location(result.body)):

@@ -90,6 +90,8 @@ async def open_ticket(
         payload=body.model_dump(mode="json"),
         write=write,
         location=_location,
+        # The hot path: a retry is rare, so it is found by its key's conflict at commit, not by a lookup first.
+        look_up_first=False,
     )
     if response.status_code == 201 and "idempotent-replayed" not in response.headers:
         components.metrics.tickets_opened.labels(body.channel, intent).inc()

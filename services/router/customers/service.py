@@ -16,7 +16,7 @@ from services.router.customers.schemas import CustomerRef
 from services.router.history import service as history
 from shared.errors import NotFound, invalid
 from shared.events.catalogue import CustomerIdentityLinked, CustomerRegistered, Identity
-from shared.inserts import insert_new
+from shared.inserts import insert_new, stage_new
 from shared.messaging.outbox import add_events
 
 # Strongest first: an id in another system beats an email, an email beats a (shareable) phone.
@@ -59,9 +59,19 @@ _IDENTITIES_WITH_OWNERS = (
 
 
 async def recognise(
-    *, session: AsyncSession, pairs: list[tuple[str, str]], name: str | None, now: datetime
+    *,
+    session: AsyncSession,
+    pairs: list[tuple[str, str]],
+    name: str | None,
+    now: datetime,
+    at_commit: bool = False,
 ) -> Recognition:
-    """The customer behind these identities (a new profile if none); new identities are linked."""
+    """The customer behind these identities (a new profile if none); new identities are linked.
+
+    New rows are written at once, so that an identity another request just took conflicts here and the
+    caller's retry finds it; with `at_commit` they are staged (shared/inserts.py) and that conflict comes at
+    commit, one round trip fewer, for a caller that writes nothing referring to them through the ORM.
+    """
     known = (await session.scalars(_IDENTITIES_WITH_OWNERS, {"pairs": pairs})).all()
     by_pair = {(identity.kind, identity.value): identity for identity in known}
     owners = [by_pair[pair].customer for pair in pairs if pair in by_pair]
@@ -78,9 +88,12 @@ async def recognise(
         CustomerIdentity(id=uuid.uuid4(), customer_id=result.customer.id, kind=kind, value=value, created_at=now)
         for kind, value in result.linked
     ]
-    # Written at once, not at the next flush: an identity another request just took conflicts here, and the
-    # caller's retry then finds it. A new profile is only ever read back from this object.
-    await insert_new(session, *([result.customer] if result.created else []), *identities)
+    # Not left to the next flush (see above). A new profile is only ever read back from this object.
+    new_rows = [*([result.customer] if result.created else []), *identities]
+    if at_commit:
+        stage_new(session, *new_rows)
+    else:
+        await insert_new(session, *new_rows)
     await _announce(session, result, now)
     return result
 

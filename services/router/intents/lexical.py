@@ -37,6 +37,7 @@ class LexicalFeatures:
 
     def __init__(self, word: TfidfVectorizer, char: TfidfVectorizer) -> None:
         self._word, self._char = word, char
+        self._blocks: tuple[_Block, _Block] | None = None
 
     @classmethod
     def fit(cls, texts: Sequence[str]) -> LexicalFeatures:
@@ -57,6 +58,18 @@ class LexicalFeatures:
         normalised = [normalise_text(text) for text in texts]
         return sp.hstack([self._word.transform(normalised), self._char.transform(normalised)], format="csr")
 
+    def transform_one(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        """`transform` of one text as (columns, values), without scipy and sklearn's per-call checks.
+
+        One ticket is classified at a time on the hot path, where building sparse matrices and validating
+        arguments cost several times the arithmetic; the values are `transform`'s, to float32 rounding.
+        """
+        if self._blocks is None:
+            self._blocks = (_Block.of(self._word, 0), _Block.of(self._char, len(self._word.vocabulary_)))
+        normalised = normalise_text(text)
+        parts = [block.weigh(normalised) for block in self._blocks]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
     def state(self) -> LexicalState:
         return LexicalState(
             word_terms=_terms(self._word),
@@ -71,6 +84,36 @@ class LexicalFeatures:
         word = _restore("word", WORD_NGRAMS, state.word_terms, state.word_idf)
         char = _restore("char_wb", CHAR_NGRAMS, state.char_terms, state.char_idf)
         return cls(word, char)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One fitted vectorizer's transform for a single text: analyse, count, sub-linear TF x IDF, L2 norm."""
+
+    analyze: Any
+    vocabulary: dict[str, int]
+    idf: npt.NDArray[np.float64]
+    offset: int  # where this block's columns start in the stacked row
+
+    @classmethod
+    def of(cls, vectorizer: TfidfVectorizer, offset: int) -> _Block:
+        idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+        return cls(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), idf, offset)
+
+    def weigh(self, normalised: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        counts: dict[int, int] = {}
+        vocabulary = self.vocabulary
+        for term in self.analyze(normalised):
+            if (column := vocabulary.get(term)) is not None:
+                counts[column] = counts.get(column, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+        columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
+        columns.sort()
+        tf = np.fromiter((counts[c] for c in columns), dtype=np.float64, count=len(columns))
+        values = (np.log(tf) + 1.0) * self.idf[columns]
+        values /= np.sqrt(values @ values)
+        return columns + self.offset, values.astype(np.float32)
 
 
 def _vectorizer(*, analyzer: str, ngram_range: tuple[int, int], min_df: int, **extra: Any) -> TfidfVectorizer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,19 +98,34 @@ class IntentModel:
         return self.lexical.transform(texts), embedded
 
     def classify(self, text: str, *, threshold: float) -> Classification:
-        """The intent of one text, or `unknown` (None) when the best confidence is below the threshold."""
-        return self.classify_many([text], threshold=threshold)[0]
+        """The intent of one text, or `unknown` (None) when the best confidence is below the threshold.
+
+        `classify_many`'s arithmetic on one dense row: the hot path classifies one ticket at a time, where
+        sparse matrices cost more to build than to multiply.
+        """
+        columns, values = self.lexical.transform_one(text)
+        scores = values @ self.linear.lexical_weights[columns]
+        cosines = values @ self.centroids.lexical[columns]
+        norm = float(values @ values)
+        if self.encoder is not None:
+            embedded = self.encoder.encode([text])[0] * np.float32(self.linear.embedding_weight)
+            scores += embedded @ self.linear.embedding_weights
+            cosines += embedded @ self.centroids.embedding
+            norm += float(embedded @ embedded)
+        probabilities = softmax((scores + self.linear.bias)[np.newaxis, :], self.linear.temperature)[0]
+        closeness = float(cosines.max()) / max(math.sqrt(norm), 1e-12)
+        return self._answer(probabilities, closeness, threshold)
 
     def classify_many(self, texts: Sequence[str], *, threshold: float) -> list[Classification]:
         """`classify` for several texts at once (the same answers, fewer calls)."""
         probabilities, closeness = self.probabilities(texts)
-        results = []
-        for row, close in zip(probabilities, closeness, strict=True):
-            order = np.argsort(-row, kind="stable")[:ALTERNATIVES]
-            ranked = [(self.intents[i], round(float(row[i]), 4)) for i in order]
-            answered = ranked[0][1] >= threshold and close >= self.centroids.min_closeness
-            results.append(Classification(ranked[0][0] if answered else None, ranked[0][1], ranked))
-        return results
+        return [self._answer(row, float(close), threshold) for row, close in zip(probabilities, closeness, strict=True)]
+
+    def _answer(self, row: npt.NDArray[np.float64], closeness: float, threshold: float) -> Classification:
+        order = np.argsort(-row, kind="stable")[:ALTERNATIVES]
+        ranked = [(self.intents[i], round(float(row[i]), 4)) for i in order]
+        answered = ranked[0][1] >= threshold and closeness >= self.centroids.min_closeness
+        return Classification(ranked[0][0] if answered else None, ranked[0][1], ranked)
 
 
 def _product(

@@ -18,7 +18,7 @@ from services.router.agents import service as agent_service
 from services.router.agents.models import Agent
 from services.router.routing import engine
 from services.router.routing.models import RoutingDecision
-from services.router.tickets.models import Ticket
+from services.router.tickets.models import ACTIVE_STATUSES, Ticket
 from shared.events.catalogue import TicketAssigned, TicketQueued
 from shared.messaging.outbox import add_events
 
@@ -91,10 +91,16 @@ async def choose_agent(
     """The best eligible agent, whose capacity is then held under their row lock (or the queue)."""
     # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
     with session.no_autoflush:
-        available = (await session.scalars(_AVAILABLE_AGENTS)).all()
-        wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - {a.id for a in available}
+        # The available agents with their loads in one round trip: every ticket opened asks it.
+        agents: dict[uuid.UUID, tuple[Agent, dict[str, int]]] = {}
+        for agent, channel, count in await session.execute(_AVAILABLE_AGENTS_WITH_LOADS):
+            _, load = agents.setdefault(agent.id, (agent, {}))
+            if channel is not None:
+                load[channel] = count
+        available = [view_of(agent, load) for agent, load in agents.values()]
+        wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - agents.keys()
         extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
-        views = [v for v in await _views(session, [*available, *extra]) if v.id not in exclude]
+        views = [v for v in [*available, *await _views(session, extra)] if v.id not in exclude]
         decision = engine.choose(needs_of(ticket), views, preferred)
         for _ in range(ASSIGN_ATTEMPTS):
             if decision.agent_id is None or await _take_capacity(session, decision.agent_id, ticket.channel):
@@ -254,7 +260,12 @@ _TICKETS_AHEAD = select(func.count()).where(
         and_(_tickets.priority_rank == bindparam("rank"), _tickets.queued_at < bindparam("queued_at")),
     ),
 )
-_AVAILABLE_AGENTS = select(Agent).where(Agent.status == "available")
+_AVAILABLE_AGENTS_WITH_LOADS = (
+    select(Agent, _tickets.channel, func.count(_tickets.id))
+    .where(Agent.status == "available")
+    .outerjoin(Ticket.__table__, and_(_tickets.agent_id == Agent.id, _tickets.status.in_(ACTIVE_STATUSES)))
+    .group_by(Agent.id, _tickets.channel)
+)
 
 
 async def queue_position(*, session: AsyncSession, ticket: Ticket) -> int | None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.router.db import Base
@@ -25,6 +25,16 @@ class Ticket(Base):
         # The queue: unassigned active tickets, highest priority then oldest first.
         Index("ix_tickets_queue", "status", "agent_id", "priority_rank", "queued_at"),
         Index("ix_tickets_sla", "first_response_due_at"),
+        # Only the waiting tickets, by channel: a queue position counts these entries and nothing else, and
+        # an agent who frees up reads the head of their channel's queue from it.
+        Index(
+            "ix_tickets_waiting",
+            "channel",
+            "priority_rank",
+            "queued_at",
+            postgresql_where=text("status = 'open' AND agent_id IS NULL"),
+            sqlite_where=text("status = 'open' AND agent_id IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

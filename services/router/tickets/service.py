@@ -46,7 +46,11 @@ async def open_ticket(
     pairs = customer_service.identity_pairs(
         request.customer, phone_region=settings.default_phone_region, field_prefix="body.customer"
     )
-    recognition = await customer_service.recognise(session=session, pairs=pairs, name=request.customer.name, now=now)
+    # Its rows at commit, with the ticket's: nothing below writes a row referring to the customer through
+    # the ORM (a merge moves existing rows only), and a conflicting identity fails the commit and is retried.
+    recognition = await customer_service.recognise(
+        session=session, pairs=pairs, name=request.customer.name, now=now, at_commit=True
+    )
     customer = recognition.customer
     duplicates = recognition.other_matches
     if duplicates and settings.auto_merge_customers:

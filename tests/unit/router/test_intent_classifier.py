@@ -193,6 +193,19 @@ def test_a_model_round_trips_through_bytes_with_identical_answers(model: IntentM
     assert loaded.classify_many(texts, threshold=THRESHOLD) == model.classify_many(texts, threshold=THRESHOLD)
 
 
+@pytest.mark.parametrize("fixture", ["model", "encoded_model"])
+def test_one_text_at_a_time_answers_as_the_batch_does(fixture: str, request: pytest.FixtureRequest) -> None:
+    # classify() has its own dense arithmetic for one text (the hot path); it must agree with classify_many.
+    model: IntentModel = request.getfixturevalue(fixture)
+    texts = [text for text, _ in EXAMPLES] + ["tell me a joke", "refnud pls", "", "!!!", "card card card card"]
+    batch = model.classify_many(texts, threshold=THRESHOLD)
+    one_by_one = [model.classify(text, threshold=THRESHOLD) for text in texts]
+    for text, expected, answer in zip(texts, batch, one_by_one, strict=True):
+        assert answer.intent == expected.intent, text
+        assert [name for name, _ in answer.alternatives] == [name for name, _ in expected.alternatives], text
+        assert answer.confidence == pytest.approx(expected.confidence, abs=2e-4), text
+
+
 def test_the_bytes_are_numpy_arrays_and_json_with_no_pickle(model: IntentModel) -> None:
     blob = model_to_bytes(model)
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
