@@ -3,8 +3,8 @@
 A hot path that builds rows only to write them once pays more for the ORM's flush than for the rows, and
 more for each round trip than for what it carries. So rows can be written now (`insert_new`), or staged and
 written at commit (`stage_new`, `stage_rows`) with the transaction's events and idempotency record. Rows of
-one table go in one executemany; on PostgreSQL single rows of several tables leave in one statement (an
-INSERT with data-modifying CTEs).
+one table go in one executemany; on PostgreSQL the rows of several tables leave in one statement (an INSERT
+with data-modifying CTEs), the events of a ticket with the ticket.
 
 Staged rows are written at commit before the ORM flushes what it still holds: an ORM object may refer to a
 staged row, but a staged row must not refer to an ORM object not yet flushed, and nothing may read staged
@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
 
 Row = dict[str, Any]
-MAX_COMBINED_PARTS = 8
+MAX_COMBINED_PARTS = 10
+MAX_PART_ROWS = 16  # more rows of one table than this go in an executemany of their own
 _STAGED = "firstcall.inserts.staged"
 
 
@@ -70,7 +71,7 @@ def _ensure_commit_hooks(session_class: type[Session]) -> None:
 
 def _statements(session: Session, rows: Sequence[tuple[Table, Row]]) -> list[tuple[Executable, Any]]:
     """(statement, parameters) to run in order: one INSERT per run of rows of one shape, except that on
-    PostgreSQL neighbouring single rows of different tables leave together in one combined statement."""
+    PostgreSQL the runs leave together in one combined statement."""
     # Each table's rows together, tables in the order they first appear (parents are staged before their
     # children): a table's rows keep their order in one run, and fewer runs make fewer statements.
     first: dict[Table, int] = {}
@@ -83,62 +84,54 @@ def _statements(session: Session, rows: Sequence[tuple[Table, Row]]) -> list[tup
     ]
     if session.get_bind().dialect.name != "postgresql":
         return [(_insert(table), values) for table, values in runs]
-    # Several rows of a table that neither refers to nor is referred to by another staged table (the outbox)
-    # may go last: the single rows around them then still leave in one statement.
-    kept: list[tuple[Table, list[Row]]] = []
-    deferred: list[tuple[Table, list[Row]]] = []
-    for run in runs:
-        (deferred if len(run[1]) > 1 and _unrelated(run[0], set(first)) else kept).append(run)
-    runs = kept + deferred
     statements: list[tuple[Executable, Any]] = []
-    singles: list[tuple[Table, Row]] = []
+    parts: list[tuple[Table, list[Row]]] = []
     for table, values in runs:
-        # Several rows of one table stay one executemany: the parts of a combined statement run in no
-        # guaranteed order, and their order (the outbox's sequence) must be the order they were staged in.
-        if len(values) > 1 or len(singles) == MAX_COMBINED_PARTS:
-            statements += _combine(singles)
-            singles = []
-        if len(values) > 1:
+        if len(values) > MAX_PART_ROWS:  # a bulk write: an executemany of its own
+            statements += _combine(parts)
             statements.append((_insert(table), values))
-        else:
-            singles.append((table, values[0]))
-    return statements + _combine(singles)
+            parts = []
+            continue
+        if len(parts) == MAX_COMBINED_PARTS:
+            statements += _combine(parts)
+            parts = []
+        parts.append((table, values))
+    return statements + _combine(parts)
 
 
-def _unrelated(table: Table, others: set[Table]) -> bool:
-    """Whether no foreign key joins `table` to any other of `others`, in either direction."""
-    for other in others - {table}:
-        if any(key.column.table is other for key in table.foreign_keys):
-            return False
-        if any(key.column.table is table for key in other.foreign_keys):
-            return False
-    return True
-
-
-def _combine(singles: Sequence[tuple[Table, Row]]) -> list[tuple[Executable, Any]]:
-    if len(singles) <= 1:
-        return [(_insert(table), values) for table, values in singles]
-    shape = tuple((table, tuple(values)) for table, values in singles)
-    parameters = {f"p{n}_{key}": value for n, (_, values) in enumerate(singles) for key, value in values.items()}
+def _combine(parts: Sequence[tuple[Table, list[Row]]]) -> list[tuple[Executable, Any]]:
+    if len(parts) <= 1:
+        return [(_insert(table), values if len(values) > 1 else values[0]) for table, values in parts]
+    shape = tuple((table, tuple(values[0]), len(values)) for table, values in parts)
+    parameters = {
+        f"p{n}_{r}_{key}": value
+        for n, (_, values) in enumerate(parts)
+        for r, row in enumerate(values)
+        for key, value in row.items()
+    }
     return [(_combined(shape), parameters)]
 
 
-_COMBINED: dict[tuple[tuple[Table, tuple[str, ...]], ...], Insert] = {}
+_COMBINED: dict[tuple[tuple[Table, tuple[str, ...], int], ...], Insert] = {}
 _INSERTS: dict[Table, Insert] = {}
 _COLUMNS: dict[Mapper[Any], tuple[tuple[str, str], ...]] = {}
 
 
-def _combined(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Insert:
-    """`WITH w0 AS (INSERT ...), w1 AS (INSERT ...) INSERT ...`, one row each, built once per shape.
+def _combined(shape: tuple[tuple[Table, tuple[str, ...], int], ...]) -> Insert:
+    """`WITH w0 AS (INSERT ...), w1 AS (INSERT ...) INSERT ...`, built once per shape.
 
     PostgreSQL checks foreign keys at the end of the statement, so a row may refer to one written beside it.
-    Single-row VALUES of bound parameters keep the statement cacheable (multi-row VALUES are not).
+    The parts run in no guaranteed order, but the rows of one part are inserted in the order of its VALUES,
+    so a table's rows keep the order they were staged in (the outbox's sequence is the publication order).
+    Bound parameters keep the statement cacheable: its shape is the tables, columns and row counts.
     """
     if (statement := _COMBINED.get(shape)) is not None:
         return statement
     parts = [
-        insert(table).values({key: bindparam(f"p{n}_{key}", type_=table.c[key].type) for key in keys})
-        for n, (table, keys) in enumerate(shape)
+        insert(table).values(
+            [{key: bindparam(f"p{n}_{r}_{key}", type_=table.c[key].type) for key in keys} for r in range(count)]
+        )
+        for n, (table, keys, count) in enumerate(shape)
     ]
     statement = parts[-1].add_cte(*(part.cte(f"w{n}") for n, part in enumerate(parts[:-1])))
     if len(_COMBINED) < 200:  # bounded: an unusual mix of rows is built again rather than kept

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import event, func, inspect, select
 
-from services.router.customers.models import Customer
+from services.router.customers.models import Customer, CustomerIdentity
 from services.router.tickets.models import Ticket
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
 from shared.db import Database
 from shared.events.catalogue import TicketOpened
-from shared.events.envelope import from_kafka
+from shared.events.envelope import CloudEvent, from_kafka
 from shared.events.topics import TICKETS
+from shared.inserts import stage_new
 from shared.messaging.inbox import EventDispatcher
 from shared.messaging.outbox import OutboxRelay, add_events
 from shared.messaging.tables import inbox, outbox
@@ -173,3 +176,36 @@ async def test_two_replicas_handling_the_same_event_at_once_have_one_effect(pg_u
     for replica in replicas:
         await replica.database.dispose()
     await database.dispose()
+
+
+async def test_staged_rows_of_several_tables_leave_in_one_statement_and_keep_their_order(database: Database) -> None:
+    bootstrap = importlib.import_module("services.router.bootstrap")
+    await upgrade_to_head(database, Path(bootstrap.MIGRATIONS))
+    now = datetime.now(UTC)
+    customer = Customer(id=uuid.uuid4(), display_name="Ada", created_at=now)
+    identities = [
+        CustomerIdentity(
+            id=uuid.uuid4(), customer_id=customer.id, kind="email", value=f"ada{n}@example.com", created_at=now
+        )
+        for n in range(2)
+    ]
+    inserts: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "WITH")):
+            inserts.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    async with database.session() as session:
+        # Children before their parent: the foreign keys are checked at the end of the one statement.
+        stage_new(session, *identities, customer)
+        await add_events(session, *(ticket_opened(subject=f"event {n}") for n in range(3)))
+        await session.commit()
+    event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+    assert len(inserts) == 1
+    async with database.session() as session:
+        envelopes = (await session.scalars(select(outbox.c.envelope).order_by(outbox.c.seq))).all()
+        subjects = [CloudEvent.from_json(envelope).data["subject"] for envelope in envelopes]
+        assert subjects == ["event 0", "event 1", "event 2"]
+        assert await session.scalar(select(func.count()).select_from(CustomerIdentity)) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,20 @@ def needs_of(ticket: Ticket) -> engine.Needs:
     return engine.Needs(ticket.channel, dict(ticket.required_skills), ticket.likely_resolution)
 
 
-def view_of(agent: Agent, load: dict[str, int]) -> engine.AgentView:
+class AgentLike(Protocol):
+    """What routing reads of an agent: an Agent, or a row of the agents table (no ORM object to build)."""
+
+    id: uuid.UUID
+    display_name: str
+    status: str
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    authority: dict[str, dict[str, str]]
+    last_assigned_at: datetime | None
+    team: str | None
+
+
+def view_of(agent: AgentLike, load: dict[str, int]) -> engine.AgentView:
     authority = frozenset(
         kind for kind, limits in agent.authority.items() if any(float(v) > 0 for v in limits.values())
     )
@@ -92,11 +106,11 @@ async def choose_agent(
     # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
     with session.no_autoflush:
         # The available agents with their loads in one round trip: every ticket opened asks it.
-        agents: dict[uuid.UUID, tuple[Agent, dict[str, int]]] = {}
-        for agent, channel, count in await session.execute(_AVAILABLE_AGENTS_WITH_LOADS):
-            _, load = agents.setdefault(agent.id, (agent, {}))
-            if channel is not None:
-                load[channel] = count
+        agents: dict[uuid.UUID, tuple[AgentLike, dict[str, int]]] = {}
+        for row in await session.execute(_AVAILABLE_AGENTS_WITH_LOADS):
+            _, load = agents.setdefault(row.id, (row, {}))
+            if row.load_channel is not None:
+                load[row.load_channel] = row.load
         available = [view_of(agent, load) for agent, load in agents.values()]
         wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - agents.keys()
         extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
@@ -260,11 +274,19 @@ _TICKETS_AHEAD = select(func.count()).where(
         and_(_tickets.priority_rank == bindparam("rank"), _tickets.queued_at < bindparam("queued_at")),
     ),
 )
+# Rows of the table, not Agent objects: every ticket opened reads every available agent, and building an
+# ORM object per agent cost more than the query.
+_agents = Agent.__table__.c
+_ROUTING_COLUMNS = ("id", "display_name", "status", "skills", "capacity", "authority", "last_assigned_at", "team")
 _AVAILABLE_AGENTS_WITH_LOADS = (
-    select(Agent, _tickets.channel, func.count(_tickets.id))
-    .where(Agent.status == "available")
-    .outerjoin(Ticket.__table__, and_(_tickets.agent_id == Agent.id, _tickets.status.in_(ACTIVE_STATUSES)))
-    .group_by(Agent.id, _tickets.channel)
+    select(
+        *(_agents[name] for name in _ROUTING_COLUMNS),
+        _tickets.channel.label("load_channel"),
+        func.count(_tickets.id).label("load"),
+    )
+    .where(_agents.status == "available")
+    .outerjoin(Ticket.__table__, and_(_tickets.agent_id == _agents.id, _tickets.status.in_(ACTIVE_STATUSES)))
+    .group_by(_agents.id, _tickets.channel)
 )
 
 
