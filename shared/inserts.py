@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Executable, Insert, Table, bindparam, event, insert, inspect
+from sqlalchemy import CTE, Executable, Insert, Table, bindparam, event, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
 
@@ -118,22 +118,35 @@ _COLUMNS: dict[Mapper[Any], tuple[tuple[str, str], ...]] = {}
 
 
 def _combined(shape: tuple[tuple[Table, tuple[str, ...], int], ...]) -> Insert:
-    """`WITH w0 AS (INSERT ...), w1 AS (INSERT ...) INSERT ...`, built once per shape.
+    """`WITH w0 AS (INSERT ...), w1 AS (INSERT ...) INSERT ...`, one row per part, built once per shape.
 
     PostgreSQL checks foreign keys at the end of the statement, so a row may refer to one written beside it.
-    The parts run in no guaranteed order, but the rows of one part are inserted in the order of its VALUES,
-    so a table's rows keep the order they were staged in (the outbox's sequence is the publication order).
-    Bound parameters keep the statement cacheable: its shape is the tables, columns and row counts.
+    Parts run in no guaranteed order, except that a part reading another runs after it: so each further row
+    of a table is inserted by a SELECT from its predecessor's RETURNING, which keeps a table's rows in the
+    order they were staged (the outbox's sequence is the publication order). Single-row VALUES and SELECTs
+    of bound parameters keep the statement cacheable (a multi-row VALUES is compiled again at every call).
     """
     if (statement := _COMBINED.get(shape)) is not None:
         return statement
-    parts = [
-        insert(table).values(
-            [{key: bindparam(f"p{n}_{r}_{key}", type_=table.c[key].type) for key in keys} for r in range(count)]
-        )
-        for n, (table, keys, count) in enumerate(shape)
-    ]
-    statement = parts[-1].add_cte(*(part.cte(f"w{n}") for n, part in enumerate(parts[:-1])))
+    ctes: list[CTE] = []
+    final: Insert | None = None  # the part written last: the statement itself, the others its CTEs
+    for n, (table, keys, count) in enumerate(shape):
+        previous: CTE | None = None
+        for r in range(count):
+            if final is not None:
+                ctes.append(final.cte(f"w{len(ctes)}"))
+            values = {key: bindparam(f"p{n}_{r}_{key}", type_=table.c[key].type) for key in keys}
+            if previous is None:
+                final = insert(table).values(values)
+            else:
+                final = insert(table).from_select(list(keys), select(*values.values()).select_from(previous))
+            if r < count - 1:
+                previous = final.returning(*table.primary_key.columns).cte(f"w{len(ctes)}")
+                ctes.append(previous)
+                final = None
+    if final is None:
+        raise ValueError("no rows to insert")
+    statement = final.add_cte(*ctes)
     if len(_COMBINED) < 200:  # bounded: an unusual mix of rows is built again rather than kept
         _COMBINED[shape] = statement
     return statement
