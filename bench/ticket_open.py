@@ -202,8 +202,9 @@ def run(*, quick: bool, workdir: Path, load: LoadProcess) -> Section:
         name=NAME,
         title="open a ticket, router vs bare FastAPI baseline",
         about=(
-            "`POST /v1/tickets` answered by the router (validation, idempotency key, customer find-or-create, "
-            "ticket + outbox row in one PostgreSQL transaction, relay publishing to Kafka, access log) "
+            "`POST /v1/tickets` answered by the router (validation, customer find-or-create, intent "
+            "classification with a trained model, routing over 20 agents then the queue, ticket + events + "
+            "idempotency record in one PostgreSQL transaction, relay publishing to Kafka, access log) "
             "against a bare FastAPI app that only parses the same body with the same schema."
         ),
         headers=HEADERS,

@@ -102,6 +102,9 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+MAX_FIELD_ERRORS = 100
+
+
 def field_errors(exc: RequestValidationError) -> list[FieldError]:
     """Turn pydantic's error list into dotted field paths a client developer can act on."""
     return [
@@ -141,8 +144,18 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
             errors=errors,
         )
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    if len(errors) > 5:
+        detail += f"; and {len(errors) - 5} more"
+    # A bulk body (20,000 intent examples) can fail everywhere: the first errors name the fault, and the
+    # answer stays small; `errors_total` says how many there were.
     return problem_response(
-        request, status=422, slug="validation-error", title="Request is invalid", detail=detail, errors=errors
+        request,
+        status=422,
+        slug="validation-error",
+        title="Request is invalid",
+        detail=detail,
+        errors=errors[:MAX_FIELD_ERRORS],
+        extensions={"errors_total": len(errors)} if len(errors) > MAX_FIELD_ERRORS else None,
     )
 
 

@@ -92,3 +92,13 @@ async def test_bad_examples_are_refused_naming_the_field(router: RouterHarness) 
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"body.examples.0.text", "body.examples.0.intent"} <= fields
+
+
+async def test_a_bulk_body_wrong_everywhere_gets_a_short_answer_that_counts_the_faults(router: RouterHarness) -> None:
+    examples = [{"text": f"example {n}", "intent": "not valid?"} for n in range(500)]
+    response = await router.post("/v1/intents/examples", {"examples": examples})
+    assert response.status_code == 422
+    problem = response.json()
+    assert [e["field"] for e in problem["errors"]] == [f"body.examples.{n}.intent" for n in range(100)]
+    assert problem["errors_total"] == 500
+    assert problem["detail"].endswith("; and 495 more")
