@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.router.api import agents, api_keys, customers, intents, orders, resolutions, stats, tickets
 from services.router.api.deps import RouterComponents
-from services.router.classification.service import IntentClassifier
+from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.consumers.events import handlers
 from services.router.context.knowledge_client import KnowledgeClient
 from services.router.metrics import RouterMetrics
@@ -43,6 +43,7 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
         classifier=IntentClassifier(
             runtime.database, settings.intent_confidence_threshold, encoder=settings.intent_encoder
         ),
+        profiles=IntentProfiles(settings.intent_profile_refresh_seconds),
         knowledge=KnowledgeClient(
             str(settings.knowledge_url), key.get_secret_value() if key else None, settings.knowledge_timeout_ms
         ),

@@ -24,6 +24,9 @@ class RouterSettings(ServiceSettings):
         "wordllama",
         description="sentence embeddings beside TF-IDF: wordllama (fast), minilm (pip extra `minilm`) or none",
     )
+    intent_profile_refresh_seconds: float = Field(
+        5.0, ge=0, description="a profile changed through another replica is used within this many seconds"
+    )
     intent_confidence_threshold: float = Field(
         0.5, ge=0, le=1, description="below this confidence a ticket's intent is `unknown`"
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.router.classification.service import IntentClassifier
+from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.context.knowledge_client import KnowledgeClient
 from services.router.metrics import RouterMetrics
 from services.router.settings import RouterSettings
@@ -21,6 +21,7 @@ class RouterComponents:
 
     settings: RouterSettings
     classifier: IntentClassifier
+    profiles: IntentProfiles
     knowledge: KnowledgeClient
     metrics: RouterMetrics
 

@@ -98,6 +98,7 @@ async def list_intents(session: SessionDep, _: Reader) -> list[IntentSummary]:
 async def set_profile(
     body: ProfileIn,
     session: SessionDep,
+    components: Router,
     now: Now,
     _: Supervisor,
     intent: str = Path(min_length=1, max_length=100, pattern=r"^[\w.:-]+$"),
@@ -111,6 +112,7 @@ async def set_profile(
         now=now,
     )
     await session.commit()
+    components.profiles.forget()
     return ProfileRead.model_validate(profile)
 
 

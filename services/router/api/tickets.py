@@ -60,6 +60,7 @@ async def open_ticket(
             session=session,
             request=body,
             classifier=components.classifier,
+            profiles=components.profiles,
             settings=components.settings,
             actor=principal.key_id,
             now=now,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -166,6 +168,60 @@ async def get_model(*, session: AsyncSession, model_id: uuid.UUID) -> IntentMode
 async def profile_of(*, session: AsyncSession, intent: str | None) -> IntentProfile | None:
     """What one intent needs (None for unknown intents): a primary-key read, cheap on the hot path."""
     return None if intent is None else await session.get(IntentProfile, intent)
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """What opening a ticket reads of an intent's profile, detached from any session."""
+
+    required_skills: dict[str, int]
+    likely_resolution: str | None
+    priority: str | None
+
+
+# Columns, not IntentProfile objects: the session of the request that reloads must not come to hold them.
+_PROFILE_COLUMNS = tuple(
+    IntentProfile.__table__.c[name] for name in ("intent", "required_skills", "likely_resolution", "priority")
+)
+
+
+class IntentProfiles:
+    """Every intent's profile in memory, read again at most every `refresh_seconds` (one small query).
+
+    Opening a ticket needs its intent's profile; reading it from the database was a round trip per ticket
+    for data that changes a few times a day. A change made through this process is seen at once (`forget`),
+    one made through another replica within `refresh_seconds`.
+    """
+
+    def __init__(self, refresh_seconds: float) -> None:
+        self.refresh_seconds = refresh_seconds
+        self._profiles: dict[str, ProfileView] = {}
+        self._loaded_at = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def get(self, session: AsyncSession, intent: str | None) -> ProfileView | None:
+        """The intent's profile (None for none); a reload reads in the caller's session, which already holds
+        a connection: taking a second one per request could exhaust the pool."""
+        if intent is None:
+            return None
+        if time.monotonic() - self._loaded_at >= self.refresh_seconds:
+            async with self._lock:  # one reload for a crowd of requests, not one each
+                if time.monotonic() - self._loaded_at >= self.refresh_seconds:
+                    await self._load(session)
+        return self._profiles.get(intent)
+
+    def forget(self) -> None:
+        """Read the profiles again before the next ticket (this process just changed one)."""
+        self._loaded_at = -math.inf
+
+    async def _load(self, session: AsyncSession) -> None:
+        started = time.monotonic()
+        with session.no_autoflush:
+            rows = (await session.execute(select(*_PROFILE_COLUMNS))).all()
+        self._profiles = {
+            row.intent: ProfileView(dict(row.required_skills), row.likely_resolution, row.priority) for row in rows
+        }
+        self._loaded_at = started
 
 
 async def profiles(*, session: AsyncSession) -> dict[str, IntentProfile]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.classification import service as intent_service
-from services.router.classification.service import IntentClassifier
+from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.customers import merging
 from services.router.customers import service as customer_service
 from services.router.history import service as history
@@ -38,6 +38,7 @@ async def open_ticket(
     session: AsyncSession,
     request: TicketCreate,
     classifier: IntentClassifier,
+    profiles: IntentProfiles,
     settings: RouterSettings,
     actor: str,
     now: datetime,
@@ -65,7 +66,13 @@ async def open_ticket(
             )
         duplicates = []
     ticket = await _new_ticket(
-        session, request=request, customer_id=customer.id, classifier=classifier, settings=settings, now=now
+        session,
+        request=request,
+        customer_id=customer.id,
+        classifier=classifier,
+        profiles=profiles,
+        settings=settings,
+        now=now,
     )
     await add_events(
         session,
@@ -116,11 +123,12 @@ async def _new_ticket(
     request: TicketCreate,
     customer_id: uuid.UUID,
     classifier: IntentClassifier,
+    profiles: IntentProfiles,
     settings: RouterSettings,
     now: datetime,
 ) -> Ticket:
     classification = classifier.classify(f"{request.subject}\n{request.description}")
-    profile = await intent_service.profile_of(session=session, intent=classification.intent)
+    profile = await profiles.get(session, classification.intent)
     priority = request.priority
     if profile is not None and profile.priority and PRIORITY_RANK[profile.priority] > PRIORITY_RANK[priority]:
         priority = profile.priority  # type: ignore[assignment]

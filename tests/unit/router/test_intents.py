@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from services.router.classification import service as intent_service
 from tests.conftest import wait_until
 from tests.factories import ticket_request
 from tests.unit.router.conftest import RouterHarness
@@ -102,3 +104,37 @@ async def test_a_bulk_body_wrong_everywhere_gets_a_short_answer_that_counts_the_
     assert [e["field"] for e in problem["errors"]] == [f"body.examples.{n}.intent" for n in range(100)]
     assert problem["errors_total"] == 500
     assert problem["detail"].endswith("; and 495 more")
+
+
+async def test_profiles_are_read_once_per_refresh_and_a_change_here_is_seen_at_once(router: RouterHarness) -> None:
+    profiles = router.components.profiles
+    database = router.runtime.database
+    await router.client.put("/v1/intents/card_arrival/profile", json={"required_skills": {"cards": 1}})
+    async with database.session() as session:
+        first = await profiles.get(session, "card_arrival")
+        assert first is not None
+        assert first.required_skills == {"cards": 1}
+        # Changed behind its back, as another replica would: the view holds until its refresh.
+        await intent_service.set_profile(
+            session=session,
+            intent="card_arrival",
+            required_skills={"cards": 3},
+            likely_resolution=None,
+            priority=None,
+            now=datetime.now(UTC),
+        )
+        await session.commit()
+        assert await profiles.get(session, "card_arrival") == first
+        profiles.refresh_seconds = 0.0
+        changed = await profiles.get(session, "card_arrival")
+        assert changed is not None
+        assert changed.required_skills == {"cards": 3}
+        assert await profiles.get(session, "no_such_intent") is None
+        assert await profiles.get(session, None) is None
+    # Through this replica's API: the next ticket sees it without waiting for a refresh.
+    profiles.refresh_seconds = 3600
+    await router.client.put("/v1/intents/card_arrival/profile", json={"required_skills": {"refunds": 2}})
+    async with database.session() as session:
+        latest = await profiles.get(session, "card_arrival")
+        assert latest is not None
+        assert latest.required_skills == {"refunds": 2}
