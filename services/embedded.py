@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 import uvicorn
 from fastapi import FastAPI
 
+from shared import heap
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
 from shared.logs import configure_logging
@@ -68,6 +69,7 @@ async def serve_embedded() -> None:
     configure_logging(service="firstcall", level=first.log_level, fmt=first.log_format)
     for runtime in runtimes:
         await runtime.start()
+    heap.settle()  # the services' long-lived state is built: keep it out of full collections
     servers = [
         _SharedSignalServer(
             uvicorn.Config(

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import heap
 from shared.errors import Problem, install_problem_handlers
 from shared.runtime import ServiceRuntime
 from shared.web.admission import AdmissionMiddleware
@@ -37,6 +38,7 @@ def create_service_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_runtime:
             await runtime.start()
+            heap.settle()  # the service's long-lived state is built: keep it out of full collections
         try:
             yield
         finally:

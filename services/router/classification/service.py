@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.classification import engine
 from services.router.classification.models import IntentExample, IntentModel, IntentProfile
+from shared import heap
 from shared.db import Database
 from shared.errors import Conflict, NotFound
 
@@ -64,6 +65,7 @@ class IntentClassifier:
                 return
             self.model_id = latest
             log.info("intent model %s loaded (%d intents)", latest, len(self._runtime.intents))
+            heap.settle_again()  # the model lives until the next one: keep it out of full collections
 
     def classify(self, text: str) -> engine.Classification:
         """The intent of a text; `unknown` (None) when no model is trained yet or confidence is low."""
