@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.detection import buckets, index
+from services.notifier.detection import buckets, index, ranking
 from services.notifier.detection.embedding import Meaning, MeaningEncoder
-from services.notifier.detection.similarity import ReportVector, similarities
+from services.notifier.detection.similarity import ReportVector, ScoreParts, score_parts, similarities
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
@@ -115,6 +115,15 @@ async def neighbours(
     *, session: AsyncSession, report: Report, vector: ReportVector, config: DetectionConfig
 ) -> list[Match]:
     """Reports in the window around this one, most similar first (any customer, scores exact)."""
+    matches, _ = await _scored_candidates(session, report, vector, config)
+    return matches
+
+
+async def _scored_candidates(
+    session: AsyncSession, report: Report, vector: ReportVector, config: DetectionConfig
+) -> tuple[list[Match], ScoreParts]:
+    """The candidates from both indexes, re-scored exactly, most similar first (those scoring 0 left out),
+    with their scores' parts in the same order."""
     window = index.Window(report.opened_at - config.window, report.opened_at + config.window)
     found = await index.candidates(
         session,
@@ -128,7 +137,7 @@ async def neighbours(
     wanted = dict.fromkeys(ticket_id for ticket_id, _ in found)
     wanted.update(dict.fromkeys(await _nearby_meanings(session, report, vector, window, config)))
     if not wanted:
-        return []
+        return [], score_parts(vector, [])
     rows = (
         await session.execute(
             select(
@@ -145,13 +154,16 @@ async def neighbours(
         )
     ).all()
     others = [ReportVector.from_row(row.features, row.embedding) for row in rows]
-    scores = similarities(vector, others, meaning_weight=config.meaning_weight)
+    parts = score_parts(vector, others, meaning_weight=config.meaning_weight)
+    scores = [round(float(score), 4) for score in parts.blended]
+    kept = sorted(
+        (i for i, score in enumerate(scores) if score > 0), key=lambda i: (-scores[i], str(rows[i].ticket_id))
+    )
     matches = [
-        Match(row.ticket_id, row.customer_id, row.cluster_id, row.subject, row.opened_at, round(float(score), 4))
-        for row, score in zip(rows, scores.tolist(), strict=True)
-        if score > 0
+        Match(rows[i].ticket_id, rows[i].customer_id, rows[i].cluster_id, rows[i].subject, rows[i].opened_at, scores[i])
+        for i in kept
     ]
-    return sorted(matches, key=lambda match: (-match.score, str(match.ticket_id)))
+    return matches, parts.take(kept)
 
 
 async def cluster_affinity(
@@ -178,12 +190,18 @@ async def cluster_affinity(
 
 
 async def find_similar(*, session: AsyncSession, report: Report, k: int, config: DetectionConfig) -> list[Match]:
-    """The k reports from other customers most like this one: the duplicate view ops and evaluation use."""
+    """The k reports from other customers most like this one: the duplicate view ops and evaluation use.
+
+    Ordered by the words and the meaning ranked apart and mixed (ranking.py), not by the score: the
+    score is calibrated for clustering's threshold, an order needs no calibration."""
     if report.features is None:
         return []
     vector = ReportVector.from_row(report.features, report.embedding)
-    matches = await neighbours(session=session, report=report, vector=vector, config=config)
-    return [match for match in matches if match.customer_id != report.customer_id][:k]
+    matches, parts = await _scored_candidates(session, report, vector, config)
+    others = [i for i, match in enumerate(matches) if match.customer_id != report.customer_id]
+    theirs = parts.take(others)
+    order = ranking.duplicate_order(theirs.lexical, theirs.meaning)
+    return [matches[others[i]] for i in order[:k]]
 
 
 async def prune_index(*, session: AsyncSession, before: datetime, batch: int = PRUNE_BATCH) -> int:

@@ -77,21 +77,44 @@ def similarity(a: ReportVector, b: ReportVector, *, meaning_weight: float = 0.0)
 def similarities(
     query: ReportVector, others: Sequence[ReportVector], *, meaning_weight: float = 0.0
 ) -> NDArray[np.float64]:
-    """The similarity of one report to each of many, in one vectorised pass (re-scoring candidates).
+    """The similarity of one report to each of many, in one vectorised pass (re-scoring candidates)."""
+    return score_parts(query, others, meaning_weight=meaning_weight).blended
+
+
+@dataclass(frozen=True)
+class ScoreParts:
+    """The score of one report against many, and what it is made of (the duplicate view ranks on the
+    parts, ranking.py)."""
+
+    blended: NDArray[np.float64]
+    lexical: NDArray[np.float64]
+    meaning: NDArray[np.float64] | None  # None: not comparable for every pair (or no meaning weight)
+
+    def take(self, positions: Sequence[int]) -> ScoreParts:
+        picked = list(positions)
+        meaning = None if self.meaning is None else self.meaning[picked]
+        return ScoreParts(self.blended[picked], self.lexical[picked], meaning)
+
+
+def score_parts(query: ReportVector, others: Sequence[ReportVector], *, meaning_weight: float = 0.0) -> ScoreParts:
+    """The similarities and their lexical and meaning parts.
 
     A pair without comparable meanings (a report stored before the encoder was chosen) is scored on
     words alone."""
     if not others:
-        return np.zeros(0)
+        return ScoreParts(np.zeros(0), np.zeros(0), None)
     words = _dots(query.words, [other.words for other in others])
     spelling = _dots(query.spelling, [other.spelling for other in others])
     lexical = WORD_WEIGHT * words + SPELLING_WEIGHT * spelling
     if meaning_weight <= 0 or query.meaning is None:
-        return lexical
+        return ScoreParts(lexical, lexical, None)
     meanings = [other.meaning for other in others]
     comparable = np.array([m is not None and m.encoder == query.meaning.encoder for m in meanings])
-    blended = meaning_weight * cosines(query.meaning, meanings) + (1 - meaning_weight) * lexical
-    return np.where(comparable, np.maximum(blended, lexical), lexical)
+    meaning = cosines(query.meaning, meanings)
+    blended = np.where(
+        comparable, np.maximum(meaning_weight * meaning + (1 - meaning_weight) * lexical, lexical), lexical
+    )
+    return ScoreParts(blended, lexical, meaning if comparable.all() else None)
 
 
 def pairwise(vectors: Sequence[ReportVector], *, meaning_weight: float = 0.0) -> NDArray[np.float64]:
