@@ -6,7 +6,9 @@ of record, at minutes per setting. This replays, in seconds per setting:
 - the notifier's score, exhaustively: its own vectors (text.py, embedding.py) and `similarity.pairwise`,
   with the term rarities of the whole set (the service weighs each report with the rarities known when it
   arrived, and reads candidates from two indexes rather than every report);
-- Hadoop: recall@k of that ranking among all other reports;
+- Hadoop: recall@k of that ranking among all other reports (or of `similar`'s order over each report's
+  candidates, for the variants that rank apart from the score, as the service does since issue 5);
+- StackFAQ: the same ranking's recall of a paraphrase (the cost of a ranking change there);
 - StackFAQ: the clustering rule of problems/clustering.py replayed report by report, for ORDERS arrival
   orders: pairwise P / R / F1 with the threshold chosen by 5-fold cross-validation over threads
   (notifier_pairs.py), as the mean and the range over the orders (the service bench measures one order).
@@ -21,9 +23,17 @@ numbers in docs/notifier.md ("What did not help") can be reproduced:
   future;
 - MiniLM and WordLlama cosines averaged;
 - other clustering rules: complete linkage (join when every recent member is above the threshold),
-  joining the nearest neighbour's cluster, and merging two clusters whose average link reaches it.
+  joining the nearest neighbour's cluster, and merging two clusters whose average link reaches it;
+- a periodic batch re-clustering, as the index upkeep could run it (notifier_cluster_replay.py): every
+  25 / 50 / 100 reports and after the last one, the reports no problem holds regrouped by average link
+  with the problems as seeds they may join (optionally merging problems too, or announcing problems
+  from the regrouping only, so a cluster can be regrouped until then), its threshold cross-validated
+  together with the online one;
+- `similar` ordered apart from the score: the words and the meaning standardised over the candidates and
+  mixed (ranking.py, shipped), or reciprocal rank fusion.
 
-    python -m bench.notifier_replay [--orders N]   # MiniLM and WordLlama must be installed
+    python -m bench.notifier_replay [--orders N] [--only TEXT]   # MiniLM and WordLlama must be installed
+                                                                # --only: the variants whose label has TEXT
 """
 
 from __future__ import annotations
@@ -39,19 +49,23 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.notifier_cluster_replay import Regrouping, replay
 from bench.notifier_pairs import Pairs
 from bench.notifier_quality import KS, hadoop, stackfaq, tfidf_reference
 from bench.report import table
+from services.notifier.detection import ranking
 from services.notifier.detection.embedding import MeaningEncoder, report_text
 from services.notifier.detection.service import TUNED
 from services.notifier.detection.similarity import ReportVector, pairwise
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
-from services.notifier.problems.clustering import CLUSTERS_COMPARED, LINKAGE_MEMBERS
+from services.notifier.settings import NotifierSettings
 
 Matrix = NDArray[np.float64]
 ORDERS = 5
 THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(21))
 CENTRE_REPORTS = 100
+CANDIDATES = int(NotifierSettings.model_fields["detection_candidates"].default)
+REGROUP_THRESHOLDS = (0.45, 0.475, 0.5, 0.525, 0.55)
 
 
 def lexical(texts: Sequence[tuple[str, str]]) -> Matrix:
@@ -109,72 +123,16 @@ def recall(scores: Matrix, ids: Sequence[str], duplicates: dict[str, set[str]]) 
     return [hits[k] / len(duplicates) for k in KS]
 
 
-def replay(scores: Matrix, threshold: float, order: Sequence[int], *, link: str = "average") -> list[str]:
-    """clustering.assign_cluster, report by report: join the cluster most like the report on average
-    (`link`: or by its least similar member, or the nearest neighbour's), else start one with the
-    unclustered neighbours above the threshold."""
-    cluster: dict[int, int] = {}
-    members: dict[int, list[int]] = {}
-    seen: list[int] = []
-    for report in order:
-        earlier = np.asarray(seen, np.int64)
-        seen.append(report)
-        row = scores[report, earlier]
-        close = [int(earlier[i]) for i in np.argsort(-row, kind="stable") if row[i] >= threshold]
-        if not close:
-            continue
-        nearest = list(dict.fromkeys(cluster[m] for m in close if m in cluster))[:CLUSTERS_COMPARED]
-        if link == "nearest":
-            affinity = {nearest[0]: 1.0} if nearest and close[0] in cluster else {}
-        else:
-            pick = np.min if link == "complete" else np.mean
-            affinity = {c: float(pick(scores[report, members[c][-LINKAGE_MEMBERS:]])) for c in nearest}
-        best = max(affinity, key=lambda c: affinity[c], default=None)
-        target = best if best is not None and affinity[best] >= threshold else None
-        strays = [m for m in close if m not in cluster]
-        if target is None and not strays:
-            continue
-        if target is None:
-            target = len(members)
-            members[target] = []
-        for m in [report, *strays]:
-            cluster[m] = target
-            members[target].append(m)
-        if link == "merge":
-            _merge_close_clusters(
-                scores, threshold=threshold, target=target, nearest=nearest, cluster=cluster, members=members
-            )
-    return [str(cluster.get(i, f"alone-{i}")) for i in range(len(scores))]
-
-
-def _merge_close_clusters(
-    scores: Matrix,
-    *,
-    threshold: float,
-    target: int,
-    nearest: list[int],
-    cluster: dict[int, int],
-    members: dict[int, list[int]],
-) -> None:
-    for other in nearest:
-        if other == target or not members[other]:
-            continue
-        mine, theirs = members[target][-LINKAGE_MEMBERS:], members[other][-LINKAGE_MEMBERS:]
-        if scores[np.ix_(mine, theirs)].mean() >= threshold:
-            for m in members[other]:
-                cluster[m] = target
-            members[target] += members[other]
-            members[other] = []
-
-
-def cross_validated(pairs: Pairs, size: int, scores: Callable[[Sequence[int]], Matrix], link: str, orders: int) -> str:
+def cross_validated(
+    pairs: Pairs, size: int, variant: Variant, scores: Callable[[Sequence[int]], Matrix], orders: int
+) -> str:
     """Mean and range of the cross-validated P / R / F1 over `orders` arrival orders."""
     results = []
     for seed in range(orders):
         order = list(range(size))
         random.Random(seed).shuffle(order)
         matrix = scores(order)
-        runs = {t: replay(matrix, t, order, link=link) for t in THRESHOLDS}
+        runs = {setting: variant.cluster(matrix, setting, order) for setting in variant.settings()}
         results.append(pairs.cross_validate(runs).score)
     f1 = [r.f1 for r in results]
     precision, recall_ = np.mean([r.precision for r in results]), np.mean([r.recall for r in results])
@@ -182,8 +140,51 @@ def cross_validated(pairs: Pairs, size: int, scores: Callable[[Sequence[int]], M
 
 
 @dataclass(frozen=True)
+class Fusion:
+    """`similar` ordered by the words and the meaning apart rather than by the score, as the service
+    does: over each report's candidates (its CANDIDATES best by words and by meaning, as the two indexes
+    give them), either "standardised" (ranking.duplicate_order, shipped) or reciprocal rank fusion
+    ("rrf": 1 / (k + rank) summed over both rankings)."""
+
+    kind: str
+    k: int = 60
+
+    def rank(self, words: Matrix, meaning: Matrix, blended: Matrix) -> Matrix:
+        """A matrix whose rows order each report's candidates as `similar` does (higher first)."""
+        found = np.full(words.shape, -np.inf)
+        for report in range(len(words)):
+            candidates = _candidates(report, words, meaning)
+            candidates = candidates[np.argsort(-blended[report, candidates], kind="stable")]  # as the service
+            order = self._order(words[report, candidates], meaning[report, candidates])
+            found[report, candidates[order]] = np.arange(len(order), 0, -1)
+        return found
+
+    def _order(self, words: NDArray[np.float64], meaning: NDArray[np.float64]) -> list[int]:
+        if self.kind == "standardised":
+            return ranking.duplicate_order(words, meaning)
+        fused = 1 / (self.k + _ranks(words)) + 1 / (self.k + _ranks(meaning))
+        return [int(i) for i in np.argsort(-fused, kind="stable")]
+
+
+def _candidates(report: int, words: Matrix, meaning: Matrix) -> NDArray[np.int64]:
+    best = [
+        np.argsort(-np.where(np.arange(len(part)) == report, -np.inf, part[report]))[:CANDIDATES]
+        for part in (words, meaning)
+    ]
+    return np.union1d(*best)
+
+
+def _ranks(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+@dataclass(frozen=True)
 class Variant:
-    """A score (meaning from `encoders`, averaged when two, blended at `weight`) and a clustering rule."""
+    """A score (meaning from `encoders`, averaged when two, blended at `weight`) and a clustering rule;
+    with `regroup_every`, a periodic batch re-clustering too (its threshold cross-validated with the
+    online one); with `fusion`, `similar`'s ranking fuses the words' and the meaning's."""
 
     label: str
     encoders: tuple[str, ...] = ("minilm",)  # none: words only
@@ -191,6 +192,10 @@ class Variant:
     meaning: str = "plain"  # or "centred" (around the first reports' mean), "rescaled" (from 0.3)
     csls: bool = False
     link: str = "average"
+    regroup_every: int = 0
+    merge_problems: bool = False
+    deferred: bool = False
+    fusion: Fusion | None = None
 
     def scores(self, words: Matrix, rows: dict[str, NDArray[np.float32]], order: Sequence[int]) -> Matrix:
         if not self.encoders:
@@ -198,6 +203,28 @@ class Variant:
         meaning = np.mean([self._cosines(rows[encoder], order) for encoder in self.encoders], axis=0)
         blended = blend(meaning, words, self.weight)
         return csls_past(blended, order) if self.csls else blended
+
+    def ranking(self, words: Matrix, rows: dict[str, NDArray[np.float32]], order: Sequence[int]) -> Matrix:
+        """What `similar` ranks by (higher first)."""
+        blended = self.scores(words, rows, order)
+        if self.fusion is None:
+            return blended
+        return self.fusion.rank(words, np.mean([self._cosines(rows[e], order) for e in self.encoders], axis=0), blended)
+
+    def settings(self) -> list[tuple[float, float | None]]:
+        """The (threshold, regrouping threshold) pairs cross-validation chooses from."""
+        if not self.regroup_every:
+            return [(t, None) for t in THRESHOLDS]
+        return [(t, b) for t in THRESHOLDS if 0.45 <= t <= 0.7 for b in REGROUP_THRESHOLDS if b <= t]
+
+    def cluster(self, scores: Matrix, setting: tuple[float, float | None], order: Sequence[int]) -> list[str]:
+        threshold, regrouping = setting
+        regroup = (
+            None
+            if regrouping is None
+            else Regrouping(self.regroup_every, regrouping, self.merge_problems, self.deferred)
+        )
+        return replay(scores, threshold, order, link=self.link, regroup=regroup)
 
     def _cosines(self, rows: NDArray[np.float32], order: Sequence[int]) -> Matrix:
         if self.meaning == "centred":
@@ -218,6 +245,19 @@ VARIANTS = (
     Variant("minilm, complete linkage", link="complete"),
     Variant("minilm, nearest neighbour's cluster", link="nearest"),
     Variant("minilm, clusters merged on average link", link="merge"),
+    *(Variant(f"minilm, reports outside problems regrouped every {n}", regroup_every=n) for n in (100, 50, 25)),
+    Variant("minilm, regrouped every 25, problems merged too", regroup_every=25, merge_problems=True),
+    Variant("minilm, regrouped every 25, problems announced by it only", regroup_every=25, deferred=True),
+    # Nothing announced before one regrouping after the last report: offline average link, a ceiling.
+    Variant("minilm, offline: every report regrouped at once", regroup_every=10**9, deferred=True),
+    Variant("minilm, similar: words and meaning standardised and mixed (shipped)", fusion=Fusion("standardised")),
+    Variant("minilm, similar: reciprocal rank fusion (k 60)", fusion=Fusion("rrf")),
+    Variant(
+        "wordllama, similar: standardised and mixed",
+        encoders=("wordllama",),
+        weight=TUNED["wordllama"].meaning_weight,
+        fusion=Fusion("standardised"),
+    ),
 )
 
 
@@ -232,24 +272,48 @@ def main(orders: int) -> str:
     words, faq_words = lexical(texts), lexical(faq_texts)
     encoders = ("minilm", "wordllama")
     rows, faq_rows = {e: units(texts, e) for e in encoders}, {e: units(faq_texts, e) for e in encoders}
+    faq_ids = [str(i) for i in range(len(faq))]
+    mates = {
+        str(i): {str(j) for j, (other, _) in enumerate(faq) if other == thread and j != i}
+        for i, (thread, _) in enumerate(faq)
+    }
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
     table_rows = []
-    for variant in VARIANTS:
-        found = recall(variant.scores(words, rows, by_time), ids, duplicates)
-        clusters = cross_validated(
-            pairs, len(faq), functools.partial(variant.scores, faq_words, faq_rows), variant.link, orders
+    for variant in (v for v in VARIANTS if only in v.label):
+        found = recall(variant.ranking(words, rows, by_time), ids, duplicates)
+        paraphrases = recall(variant.ranking(faq_words, faq_rows, range(len(faq))), faq_ids, mates)
+        clusters = (
+            "- (clusters on the blend)"
+            if variant.fusion
+            else cross_validated(
+                pairs, len(faq), variant, functools.partial(variant.scores, faq_words, faq_rows), orders
+            )
         )
-        table_rows.append([variant.label, *(f"{r:.3f}" for r in found), clusters])
+        table_rows.append(
+            [variant.label, *(f"{r:.3f}" for r in found), f"{paraphrases[0]:.3f} / {paraphrases[-1]:.3f}", clusters]
+        )
         print(f"  {variant.label}: done", file=sys.stderr, flush=True)
     reference = [f"{r:.3f}" for r in tfidf_reference(quick=False).values()]
-    table_rows.append(["TF-IDF cosine reference", *reference, ""])
+    table_rows.append(["TF-IDF cosine reference", *reference, "", ""])
     return "\n".join(
         [
             "## notifier_replay: the notifier's score replayed exhaustively, and its clustering rule",
             "",
-            f"Hadoop: recall@1/5/10 among all {len(ids)} reports. StackFAQ: cross-validated P / R / F1, mean "
-            f"(and range of F1) over {orders} arrival orders.",
+            f"Hadoop: recall@1/5/10 among all {len(ids)} reports, ranked by the score unless the variant says "
+            "otherwise. StackFAQ: a paraphrase of the same thread among the first 1 / 10 the same ranking "
+            f"gives; clusters: cross-validated P / R / F1, mean (and range of F1) over {orders} arrival orders.",
             "",
-            table(["score or rule", "recall@1", "recall@5", "recall@10", "StackFAQ P / R / F1 (F1 range)"], table_rows),
+            table(
+                [
+                    "score or rule",
+                    "recall@1",
+                    "recall@5",
+                    "recall@10",
+                    "StackFAQ similar @1 / @10",
+                    "StackFAQ clusters P / R / F1 (F1 range)",
+                ],
+                table_rows,
+            ),
             "",
         ]
     )
