@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from services.notifier.customers import templates
 from shared.events.catalogue import CustomerRegistered, Identity
 from tests.conftest import wait_until
 from tests.notifier_factories import known_issue, outage
@@ -275,3 +276,13 @@ async def test_preferences_of_an_unknown_customer_are_a_404_problem(notifier: No
     invalid = await notifier.client.put(f"/v1/customers/{uuid.uuid4()}/preferences", json={"email": "not-an-email"})
     assert invalid.status_code == 422
     assert invalid.json()["errors"][0]["field"] == "body.email"
+
+
+def test_a_template_source_is_compiled_once_and_an_edit_is_compiled_anew() -> None:
+    source = "Hello {{ customer_name }}, about {{ ticket_subject }}"
+    first = templates.compiled(source)
+    assert templates.compiled(source) is first
+    assert first.render(customer_name="Ada", ticket_subject="login") == "Hello Ada, about login"
+    edited = templates.compiled(source + "!")
+    assert edited is not first
+    assert edited.render(customer_name="Ada", ticket_subject="login") == "Hello Ada, about login!"
