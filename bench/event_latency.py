@@ -54,9 +54,10 @@ HEADERS = [
     "PG+Kafka CPU",
     "other CPU",
 ]
-# Modest: well below what the router sustains on the real stack on 2 cores while knowledge and notifier
-# consume, so that the latency is the pipeline's and not a queue in front of a saturated router.
-RATE = 25.0
+# Modest: well below what the three services sustain together on 2 cores, so that the latency is the
+# pipeline's and not a queue. At 25/s it was a queue: the notifier's sentence encoding and detection
+# (~25 ms of CPU per ticket), knowledge's suggestions (~14) and the router (~16) need ~1.7 cores.
+RATE = 10.0
 POLL_INTERVAL = 0.010
 POLL_BUDGET = 4  # polls per ticket per second at most, in all (healthy runs need 2 or 3)
 SEE_TIMEOUT = 10.0

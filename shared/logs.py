@@ -35,6 +35,11 @@ def set_correlation_id(value: str | None) -> None:
     _correlation_id.set(value)
 
 
+def current_service() -> str | None:
+    """The service the current task logs as (None: the process's default)."""
+    return _service.get()
+
+
 def set_service(name: str) -> None:
     """Name the service doing the current task, for log lines in a shared process."""
     _service.set(name)

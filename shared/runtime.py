@@ -107,7 +107,11 @@ class ServiceRuntime:
                 max_attempts=self.settings.consumer_max_attempts,
                 backoff_ms=self.settings.consumer_retry_backoff_ms,
             )
-            consumer = self.bus.consumer(replace(subscription, group=self.settings.consumer_group(subscription.group)))
+            # The group id carries the environment's prefix; the log lines keep the service's own name.
+            prefixed = replace(
+                subscription, group=self.settings.consumer_group(subscription.group), service=subscription.group
+            )
+            consumer = self.bus.consumer(prefixed)
             await consumer.start()
             self._running.append(consumer)
         log.info("%s started", self.name)

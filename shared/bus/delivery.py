@@ -72,7 +72,7 @@ async def deliver(record: Record, subscription: Subscription, dead_letter: DeadL
 
 
 async def _call(subscription: Subscription, event: CloudEvent) -> None:
-    set_service(subscription.group)  # consumer groups are named after their service
+    set_service(subscription.service or subscription.group)
     set_correlation_id(event.correlationid)
     try:
         await subscription.handler(event)

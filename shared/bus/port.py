@@ -54,6 +54,7 @@ class Subscription:
     max_attempts: int = 5
     retry_backoff_ms: int = 200
     observer: Observer | None = None
+    service: str | None = None  # who logs the handling; default the group (named after its service)
 
     def observe(self, outcome: str, event_type: str) -> None:
         if self.observer is not None:

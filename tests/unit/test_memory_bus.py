@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from shared import logs
 from shared.bus.memory import InMemoryBus
 from shared.bus.port import BusUnavailable, PoisonEvent, Subscription
 from shared.events.envelope import CloudEvent
@@ -205,3 +206,24 @@ async def test_stopping_a_consumer_finishes_the_event_in_hand_and_commits_it(bus
     await stopping
     assert finished == [event.id]
     assert bus.lag("g", [TOPIC.name]) == 0
+
+
+async def test_a_handler_logs_as_its_service_whatever_the_group_id(bus: InMemoryBus) -> None:
+    # Group ids carry the environment's topic prefix; log lines must still name the service.
+    seen: dict[str, str | None] = {}
+
+    def recorder(name: str) -> Callable[[CloudEvent], Awaitable[None]]:
+        async def handle(_: CloudEvent) -> None:
+            seen[name] = logs.current_service()
+
+        return handle
+
+    named = bus.consumer(subscription("env1.notifier", recorder("named"), service="notifier"))
+    plain = bus.consumer(subscription("knowledge", recorder("plain")))
+    for consumer in (named, plain):
+        await consumer.start()
+    await bus.publish(TOPIC.name, [ticket_opened().to_cloudevent()])
+    await bus.wait_idle(5)
+    for consumer in (named, plain):
+        await consumer.stop()
+    assert seen == {"named": "notifier", "plain": "knowledge"}
