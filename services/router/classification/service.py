@@ -58,14 +58,17 @@ class IntentClassifier:
             blob = await session.scalar(select(IntentModel.blob).where(IntentModel.id == latest))
         if blob is not None:
             try:
-                self._runtime = await asyncio.to_thread(engine.load, blob, self.encoder)
+                loaded = await asyncio.to_thread(engine.load, blob, self.encoder)
             except ValueError as exc:
                 # A model trained with another encoder (the setting changed): keep the current one, say so.
                 log.error("intent model %s cannot be used: %s; train again", latest, exc)
                 return
-            self.model_id = latest
-            log.info("intent model %s loaded (%d intents)", latest, len(self._runtime.intents))
-            heap.settle_again()  # the model lives until the next one: keep it out of full collections
+            self._use(latest, loaded)
+
+    def _use(self, model_id: uuid.UUID, model: engine.IntentModel) -> None:
+        self._runtime, self.model_id = model, model_id
+        log.info("intent model %s loaded (%d intents)", model_id, len(model.intents))
+        heap.settle_again()  # the model lives until the next one: keep it out of full collections
 
     def classify(self, text: str) -> engine.Classification:
         """The intent of a text; `unknown` (None) when no model is trained yet or confidence is low."""
@@ -81,6 +84,7 @@ class IntentClassifier:
                 # spawn, not fork: forking a process that runs an event loop and driver threads can deadlock.
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
             blob = await asyncio.get_running_loop().run_in_executor(self._pool, engine.train, examples, self.encoder)
+            loaded = await asyncio.to_thread(engine.load, blob, self.encoder)
         except Exception as exc:
             log.exception("intent training %s failed", model_id)
             await self._finish(model_id, status="failed", error=str(exc)[:2000])
@@ -90,8 +94,11 @@ class IntentClassifier:
             "size_bytes": len(blob),
             "encoder": self.encoder,
         }
+        # In use here before the model reads "ready", so whoever sees that status is answered with it (a
+        # refresh after the commit raced a classification that found no model yet). Other replicas take it
+        # up within REFRESH_SECONDS.
+        self._use(model_id, loaded)
         await self._finish(model_id, status="ready", blob=blob, metrics=metrics)
-        await self.refresh(force=True)
 
     def start_training(self, *, model_id: uuid.UUID, examples: list[tuple[str, str]]) -> None:
         task = asyncio.create_task(self.train(model_id=model_id, examples=examples), name=f"train-{model_id}")
