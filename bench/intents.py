@@ -13,7 +13,6 @@ then with each sentence encoder whose packages are installed (WordLlama, MiniLM;
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
 import pickle
 import statistics
@@ -27,6 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
+from bench.banking77 import DEFAULT_DATA, Examples, load_split
 from bench.report import table
 from services.router.intents import (
     EncoderUnavailable,
@@ -38,13 +38,11 @@ from services.router.intents import (
 )
 
 NAME = "intents"
-DEFAULT_DATA = Path(__file__).parent / "data" / "banking77"
 ENCODERS = {"wordllama": "WordLlama static", "minilm": "MiniLM int8"}  # load_encoder's names
 THRESHOLD = 0.5  # the router's default FIRSTCALL_ROUTER_INTENT_CONFIDENCE_THRESHOLD
 COVERAGE_THRESHOLDS = (0.0, 0.3, 0.5, 0.7, 0.9)  # 0.0: only the out-of-scope gate
 # Texts no bank customer would write: each should come back unknown.
 OFF_TOPIC_FILE = Path(__file__).parent / "data" / "off_topic.txt"
-Examples = list[tuple[str, str]]
 # Per text: the best intent, its confidence, and whether it is in scope (ours gates off-topic texts).
 Classify = Callable[[Sequence[str]], list[tuple[str, float, bool]]]
 
@@ -62,11 +60,6 @@ class Result:
     p99_ms: float
     cpu_p50_ms: float
     size_bytes: int
-
-
-def load_split(path: Path) -> Examples:
-    with path.open(newline="", encoding="utf-8") as file:
-        return [(row["text"], row["category"]) for row in csv.DictReader(file)]
 
 
 def off_topic_texts() -> list[str]:

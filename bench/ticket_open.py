@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import time
 import uuid
@@ -12,6 +11,8 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.banking77 import DEFAULT_DATA as BANKING77
+from bench.banking77 import load_split
 from bench.load import LoadProcess, LoadResult, Phase, PhaseJob, Request, run_phase
 from bench.procs import AUTH, baseline_server, first_error, outbox_pending, real_stack, wait_idle, wait_outbox_drained
 from bench.report import Section, cores, ms, rate
@@ -36,14 +37,12 @@ HEADERS = [
 ]
 
 
-BANKING77 = Path(__file__).parent / "data" / "banking77"
 AGENTS = 20  # each takes one phone call at a time: after the first 20 tickets every ticket queues
 
 
 def _texts(split: str) -> list[tuple[str, str]]:
-    with (BANKING77 / f"{split}.csv").open(newline="") as handle:
-        # One BANKING77 label ends in "?", which intent names (letters, digits, _.:-) do not allow.
-        return [(row["text"], row["category"].rstrip("?")) for row in csv.DictReader(handle)]
+    # One BANKING77 label ends in "?", which intent names (letters, digits, _.:-) do not allow.
+    return [(text, label.rstrip("?")) for text, label in load_split(BANKING77 / f"{split}.csv")]
 
 
 @functools.cache
@@ -79,7 +78,8 @@ def prepare_router(url: str) -> str:
     """A router as it runs in a contact center: a trained intent classifier, intents that need skills,
     and agents (all busy soon). Returns what was set up, for the notes."""
     with httpx.Client(base_url=url, headers=AUTH, timeout=120) as client:
-        examples = [{"text": text, "intent": intent} for text, intent in _texts("train")]
+        train = _texts("train")
+        examples = [{"text": text, "intent": intent} for text, intent in train]
         _ok(client.post("/v1/intents/examples", json={"examples": examples}))
         model = _ok(client.post("/v1/intents/train"))
         deadline = time.monotonic() + 300
@@ -88,7 +88,7 @@ def prepare_router(url: str) -> str:
             model = _ok(client.get(f"/v1/intents/models/{model['id']}"))
         if model["status"] != "ready":
             raise RuntimeError(f"the intent model did not train: {model}")
-        intents = sorted({intent for _, intent in _texts("train")})
+        intents = sorted({intent for _, intent in train})
         for intent in intents:
             profile = {"required_skills": {"cards": 1}, "likely_resolution": "answer"}
             _ok(client.put(f"/v1/intents/{intent}/profile", json=profile))
