@@ -15,6 +15,8 @@ from shared.db import UtcDateTime
 # Statuses in which a ticket occupies its agent's capacity.
 ACTIVE_STATUSES = ("open", "pending_approval")
 PRIORITY_RANK = {"urgent": 4, "high": 3, "normal": 2, "low": 1}
+# A waiting ticket, as the partial index states it (one predicate for both databases).
+_WAITING = text("status = 'open' AND agent_id IS NULL")
 
 
 class Ticket(Base):
@@ -32,8 +34,8 @@ class Ticket(Base):
             "channel",
             "priority_rank",
             "queued_at",
-            postgresql_where=text("status = 'open' AND agent_id IS NULL"),
-            sqlite_where=text("status = 'open' AND agent_id IS NULL"),
+            postgresql_where=_WAITING,
+            sqlite_where=_WAITING,
         ),
     )
 
