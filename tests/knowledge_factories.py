@@ -11,6 +11,7 @@ from shared.events.catalogue import (
     ProblemDetected,
     ProblemResolved,
     ProblemUpdated,
+    ProblemUpdatedV2,
     TicketResolved,
     TicketUpdated,
 )
@@ -136,7 +137,23 @@ def problem_detected(**overrides: Any) -> ProblemDetected:
     return ProblemDetected(**fields)
 
 
-def problem_updated(detected: ProblemDetected, **overrides: Any) -> ProblemUpdated:
+def problem_updated(detected: ProblemDetected, joined: uuid.UUID, **overrides: Any) -> ProblemUpdatedV2:
+    """The notifier's word that a ticket joined a problem: the picture and the joining ticket alone."""
+    fields = detected.model_dump(exclude={"detected_at", "ticket_ids"})
+    fields.update(
+        {
+            "change": "report_joined",
+            "updated_at": datetime.now(UTC),
+            "joined_ticket_id": joined,
+            "added_ticket_ids": [joined],
+        }
+    )
+    fields.update(overrides)
+    return ProblemUpdatedV2(**fields)
+
+
+def problem_updated_v1(detected: ProblemDetected, **overrides: Any) -> ProblemUpdated:
+    """A version-1 update, every member listed, as the notifier published them before version 2."""
     fields = detected.model_dump(exclude={"detected_at"})
     fields.update({"change": "report_joined", "updated_at": datetime.now(UTC)})
     fields.update(overrides)

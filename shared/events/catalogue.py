@@ -6,7 +6,10 @@ it in the outbox; consumers get it back parsed. Importing this module registers 
 document is generated from the registry (`firstcall asyncapi`).
 
 Versioning: a compatible change (a new optional field) keeps the version; anything else is a new class
-with `version = 2` beside the old one, and producers publish both until every consumer has moved.
+with `version = 2` beside the old one (`ProblemUpdatedV2` beside `ProblemUpdated`), and producers publish
+both until every consumer has moved. When every consumer is in this repository and moves in the same
+change, the producer may publish the new version alone; the old class stays registered so that the events
+already on the topic are still read (deploy the consumers first).
 """
 
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked
@@ -43,6 +46,7 @@ from shared.events.problems import (
     ProblemEscalated,
     ProblemResolved,
     ProblemUpdated,
+    ProblemUpdatedV2,
     Severity,
 )
 from shared.events.resolutions import (
@@ -104,6 +108,7 @@ __all__ = [
     "ProblemEscalated",
     "ProblemResolved",
     "ProblemUpdated",
+    "ProblemUpdatedV2",
     "RefundIssued",
     "ReplacementAuthorized",
     "ResolutionType",

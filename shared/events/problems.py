@@ -30,7 +30,6 @@ class ProblemState(ProblemEvent):
 
     summary_text: str = Field(description="representative summary of the reports")
     representative_reports: list[str] = Field(description="a few member reports, verbatim")
-    ticket_ids: list[UUID]
     customer_count: int = Field(ge=0)
     report_count: int = Field(ge=0)
     first_seen: datetime
@@ -41,8 +40,18 @@ class ProblemState(ProblemEvent):
     severity: Severity
 
 
+class ProblemWithTickets(ProblemState):
+    """The picture and every member ticket: for what happens once in a problem's life (detected, escalated).
+
+    A problem's growth is told as changes (ProblemUpdated v2): repeating thousands of member ids on every
+    report that joins made each event, and the work of publishing it, grow with the problem.
+    """
+
+    ticket_ids: list[UUID]
+
+
 @register
-class ProblemDetected(ProblemState):
+class ProblemDetected(ProblemWithTickets):
     """Near-duplicate reports from enough different customers became one problem for ops."""
 
     name = "problem.detected"
@@ -52,11 +61,15 @@ class ProblemDetected(ProblemState):
 
 
 @register
-class ProblemUpdated(ProblemState):
-    """Another report joined a problem (or ops merged or split it)."""
+class ProblemUpdated(ProblemWithTickets):
+    """Another report joined a problem (or ops merged or split it), with every member ticket.
+
+    Version 1, no longer published (ProblemUpdatedV2 replaced it); kept so that consumers still read the
+    ones already on the topic.
+    """
 
     name = "problem.updated"
-    summary = "A problem grew or changed."
+    summary = "A problem grew or changed (every member ticket listed)."
 
     joined_ticket_id: UUID | None = None
     change: Literal["report_joined", "merged", "split", "edited"]
@@ -66,7 +79,31 @@ class ProblemUpdated(ProblemState):
 
 
 @register
-class ProblemEscalated(ProblemState):
+class ProblemUpdatedV2(ProblemState):
+    """A report joined a problem, or ops merged or split it: the picture now and the tickets that moved.
+
+    Unlike version 1 it does not list every member, only the change: its size does not grow with the
+    problem. A consumer keeping the problem's tickets applies `added_ticket_ids` and `split_ticket_ids`.
+    """
+
+    name = "problem.updated"
+    version = 2
+    summary = "A problem grew or changed: the picture and the tickets that came in or left."
+
+    change: Literal["report_joined", "merged", "split"]
+    updated_at: datetime
+    joined_ticket_id: UUID | None = Field(None, description="the report whose arrival changed the problem")
+    added_ticket_ids: list[UUID] = Field(
+        default_factory=list,
+        description="tickets now in the problem: the joining report and unclustered neighbours it brought along, "
+        "or the tickets of the merged problems",
+    )
+    merged_problem_ids: list[UUID] = Field(default_factory=list, description="problems folded into this one")
+    split_ticket_ids: list[UUID] = Field(default_factory=list, description="tickets ops split off this problem")
+
+
+@register
+class ProblemEscalated(ProblemWithTickets):
     """A problem grows fast: major incident; the router raises the priority of its open tickets."""
 
     name = "problem.escalated"

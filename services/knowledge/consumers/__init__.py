@@ -19,6 +19,7 @@ from shared.events.catalogue import (
     ProblemEscalated,
     ProblemResolved,
     ProblemUpdated,
+    ProblemUpdatedV2,
     TicketOpened,
     TicketResolved,
     TicketUpdated,
@@ -32,7 +33,8 @@ HANDLERS: dict[type[Event], ReplicaHandler] = {
     TicketUpdated: tickets.on_ticket_updated,
     TicketResolved: tickets.on_ticket_resolved,
     ProblemDetected: problems.on_problem_detected,
-    ProblemUpdated: problems.on_problem_updated,
+    ProblemUpdated: problems.on_problem_updated_v1,
+    ProblemUpdatedV2: problems.on_problem_updated,
     ProblemEscalated: problems.on_problem_escalated,
     ProblemResolved: problems.on_problem_resolved,
 }

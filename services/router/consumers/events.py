@@ -22,6 +22,7 @@ from shared.events.catalogue import (
     ProblemEscalated,
     ProblemResolved,
     ProblemUpdated,
+    ProblemUpdatedV2,
 )
 from shared.messaging.inbox import EventHandler
 
@@ -36,13 +37,16 @@ def handlers(settings: RouterSettings) -> dict[type[Event], EventHandler]:
         await feeds.keep_known_issue(session=session, event=event)
 
     async def on_problem_detected(event: ProblemDetected, session: AsyncSession) -> None:
-        await feeds.keep_problem(session=session, event=event, at=event.detected_at)
+        await feeds.keep_problem_tickets(session=session, event=event, at=event.detected_at)
 
-    async def on_problem_updated(event: ProblemUpdated, session: AsyncSession) -> None:
-        await feeds.keep_problem(session=session, event=event, at=event.updated_at)
+    async def on_problem_updated_v1(event: ProblemUpdated, session: AsyncSession) -> None:
+        await feeds.keep_problem_tickets(session=session, event=event, at=event.updated_at)
+
+    async def on_problem_updated(event: ProblemUpdatedV2, session: AsyncSession) -> None:
+        await feeds.apply_problem_change(session=session, event=event)
 
     async def on_problem_escalated(event: ProblemEscalated, session: AsyncSession) -> None:
-        await feeds.keep_problem(session=session, event=event, at=event.escalated_at)
+        await feeds.keep_problem_tickets(session=session, event=event, at=event.escalated_at)
         await feeds.escalate_problem_tickets(session=session, event=event, at=event.escalated_at)
 
     async def on_problem_resolved(event: ProblemResolved, session: AsyncSession) -> None:
@@ -81,7 +85,8 @@ def handlers(settings: RouterSettings) -> dict[type[Event], EventHandler]:
         KnowledgeSuggested: on_suggested,
         KnownIssueUpdated: on_known_issue,
         ProblemDetected: on_problem_detected,
-        ProblemUpdated: on_problem_updated,
+        ProblemUpdated: on_problem_updated_v1,
+        ProblemUpdatedV2: on_problem_updated,
         ProblemEscalated: on_problem_escalated,
         ProblemResolved: on_problem_resolved,
         OrderPlaced: on_order_placed,

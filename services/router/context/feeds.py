@@ -13,9 +13,10 @@ from shared.events.catalogue import (
     KnowledgeSuggested,
     KnownIssueUpdated,
     ProblemResolved,
+    ProblemUpdatedV2,
     TicketPriorityChanged,
 )
-from shared.events.problems import ProblemState
+from shared.events.problems import ProblemState, ProblemWithTickets
 from shared.messaging.outbox import add_events
 
 
@@ -49,22 +50,46 @@ async def keep_known_issue(*, session: AsyncSession, event: KnownIssueUpdated) -
     stored.updated_at = event.updated_at
 
 
-async def keep_problem(*, session: AsyncSession, event: ProblemState, at: datetime) -> None:
-    """A problem as the notifier sees it now, and which of our tickets belong to it."""
+async def keep_problem(*, session: AsyncSession, event: ProblemState, at: datetime) -> bool:
+    """A problem as the notifier sees it now; False if a newer picture is already kept."""
     problem = await session.get(ProblemSnapshot, event.problem_id)
     if problem is not None and problem.updated_at > at:
-        return
+        return False
     if problem is None:
         problem = ProblemSnapshot(id=event.problem_id, status="open", resolution=None)
         session.add(problem)
     problem.summary, problem.severity = event.summary_text[:1000], event.severity
     problem.customer_count, problem.report_count = event.customer_count, event.report_count
     problem.first_seen, problem.last_seen, problem.updated_at = event.first_seen, event.last_seen, at
-    if event.ticket_ids:
+    return True
+
+
+async def keep_problem_tickets(*, session: AsyncSession, event: ProblemWithTickets, at: datetime) -> None:
+    """A problem with its whole member list (detected, escalated, updated v1): which tickets belong to it."""
+    if await keep_problem(session=session, event=event, at=at) and event.ticket_ids:
         await session.execute(update(Ticket).where(Ticket.id.in_(event.ticket_ids)).values(problem_id=event.problem_id))
 
 
-async def escalate_problem_tickets(*, session: AsyncSession, event: ProblemState, at: datetime) -> int:
+async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2) -> None:
+    """A problem's tickets as they move: those that came in belong to it, those split off no longer do.
+
+    Applied even when a newer picture is kept: the change names only its own tickets, and no later event
+    repeats them.
+    """
+    await keep_problem(session=session, event=event, at=event.updated_at)
+    if event.added_ticket_ids:
+        await session.execute(
+            update(Ticket).where(Ticket.id.in_(event.added_ticket_ids)).values(problem_id=event.problem_id)
+        )
+    if event.split_ticket_ids:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id.in_(event.split_ticket_ids), Ticket.problem_id == event.problem_id)
+            .values(problem_id=None)
+        )
+
+
+async def escalate_problem_tickets(*, session: AsyncSession, event: ProblemWithTickets, at: datetime) -> int:
     """A major problem: its open tickets jump the queue (priority urgent), each change announced."""
     tickets = (
         await session.scalars(

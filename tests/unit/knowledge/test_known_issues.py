@@ -10,7 +10,7 @@ import pytest
 from services.knowledge.known_issues.models import KnownIssue
 from shared.events.catalogue import KnowledgeSuggested, KnownIssueUpdated
 from tests.factories import ticket_opened
-from tests.knowledge_factories import problem_detected, problem_resolved, problem_updated
+from tests.knowledge_factories import problem_detected, problem_resolved, problem_updated, problem_updated_v1
 from tests.unit.knowledge.conftest import Knowledge
 
 
@@ -60,9 +60,21 @@ async def test_tickets_grouped_into_a_problem_learn_its_known_issue(knowledge: K
     assert second.known_issue.problem_id == problem.problem_id
     late = ticket_opened(subject="Payment trouble", description="Nothing works")
     await knowledge.deliver(late)
-    await knowledge.deliver(problem_updated(problem, joined_ticket_id=late.ticket_id))
+    await knowledge.deliver(problem_updated(problem, joined=late.ticket_id))
     suggestion = (await knowledge.client.get(f"/v1/tickets/{late.ticket_id}/suggestions")).json()
     assert suggestion["known_issue"]["problem_id"] == str(problem.problem_id)
+
+
+async def test_an_update_of_version_1_still_on_the_topic_gives_its_tickets_the_known_issue(
+    knowledge: Knowledge,
+) -> None:
+    tickets = [ticket_opened(subject="Payment trouble", description="Nothing works") for _ in range(2)]
+    await knowledge.deliver(*tickets)
+    problem = problem_detected()
+    await knowledge.deliver(problem, problem_updated_v1(problem, ticket_ids=[t.ticket_id for t in tickets]))
+    for ticket in tickets:
+        suggestion = (await knowledge.client.get(f"/v1/tickets/{ticket.ticket_id}/suggestions")).json()
+        assert suggestion["known_issue"]["problem_id"] == str(problem.problem_id)
 
 
 async def test_a_ticket_grouped_before_knowledge_saw_it_opened_still_gets_the_known_issue(
@@ -81,7 +93,7 @@ async def test_a_redelivered_problem_drafts_one_known_issue(knowledge: Knowledge
     problem = problem_detected()
     for _ in range(2):
         await knowledge.bus.publish(problem.topic.name, [problem.to_cloudevent()])
-    await knowledge.deliver(problem_updated(problem))
+    await knowledge.deliver(problem_updated(problem, joined=uuid.uuid4()))
     assert await knowledge.count(KnownIssue) == 1
     assert [e.revision for e in await knowledge.published(KnownIssueUpdated)] == [1]
 

@@ -16,6 +16,8 @@ from shared.events.catalogue import (
     ProblemDetected,
     ProblemEscalated,
     ProblemResolved,
+    ProblemUpdated,
+    ProblemUpdatedV2,
     SuggestedArticle,
 )
 from tests.factories import order_request, ticket_request
@@ -122,6 +124,65 @@ async def test_a_detected_problem_shows_how_many_other_customers_report_it(route
         )
     )
     assert (await context(router, ticket["id"]))["problem"]["status"] == "resolved"
+
+
+def problem_change(problem_id: uuid.UUID, **overrides: Any) -> ProblemUpdatedV2:
+    """A ProblemUpdated of version 2: the picture and the tickets that moved, not every member."""
+    fields = {key: value for key, value in problem_state(problem_id, []).items() if key != "ticket_ids"}
+    fields.update({"change": "report_joined", "updated_at": NOW + timedelta(minutes=1)})
+    fields.update(overrides)
+    return ProblemUpdatedV2(**fields)
+
+
+async def test_a_ticket_joining_a_problem_is_marked_as_part_of_it_from_the_change_alone(router: RouterHarness) -> None:
+    first, joining = [(await router.post("/v1/tickets", ticket_request())).json() for _ in range(2)]
+    problem_id = uuid.uuid4()
+    await router.deliver(ProblemDetected(**problem_state(problem_id, [first["id"]]), detected_at=NOW))
+    joined = uuid.UUID(joining["id"])
+    await router.deliver(
+        problem_change(problem_id, joined_ticket_id=joined, added_ticket_ids=[joined], customer_count=6, report_count=7)
+    )
+    found = await context(router, joining["id"])
+    assert found["ticket"]["problem_id"] == str(problem_id)
+    assert found["problem"]["other_customers"] == 5
+    assert (await context(router, first["id"]))["ticket"]["problem_id"] == str(problem_id)
+
+
+async def test_a_ticket_split_off_a_problem_is_no_longer_part_of_it(router: RouterHarness) -> None:
+    kept, wrong = [(await router.post("/v1/tickets", ticket_request())).json() for _ in range(2)]
+    problem_id = uuid.uuid4()
+    await router.deliver(ProblemDetected(**problem_state(problem_id, [kept["id"], wrong["id"]]), detected_at=NOW))
+    await router.deliver(problem_change(problem_id, change="split", split_ticket_ids=[uuid.UUID(wrong["id"])]))
+    assert (await context(router, wrong["id"]))["ticket"]["problem_id"] is None
+    assert (await context(router, kept["id"]))["ticket"]["problem_id"] == str(problem_id)
+
+
+async def test_the_tickets_of_a_merged_problem_are_marked_as_part_of_the_one_it_joined(router: RouterHarness) -> None:
+    ticket = (await router.post("/v1/tickets", ticket_request())).json()
+    source, target = uuid.uuid4(), uuid.uuid4()
+    await router.deliver(ProblemDetected(**problem_state(source, [ticket["id"]]), detected_at=NOW))
+    await router.deliver(
+        problem_change(target, change="merged", merged_problem_ids=[source], added_ticket_ids=[uuid.UUID(ticket["id"])])
+    )
+    assert (await context(router, ticket["id"]))["ticket"]["problem_id"] == str(target)
+
+
+async def test_a_change_older_than_the_kept_picture_still_marks_its_ticket(router: RouterHarness) -> None:
+    ticket = (await router.post("/v1/tickets", ticket_request())).json()
+    problem_id = uuid.uuid4()
+    await router.deliver(ProblemDetected(**problem_state(problem_id, []), detected_at=NOW + timedelta(hours=1)))
+    joined = uuid.UUID(ticket["id"])
+    await router.deliver(problem_change(problem_id, joined_ticket_id=joined, added_ticket_ids=[joined]))
+    assert (await context(router, ticket["id"]))["ticket"]["problem_id"] == str(problem_id)
+
+
+async def test_an_update_of_version_1_still_marks_every_ticket_it_lists(router: RouterHarness) -> None:
+    ticket = (await router.post("/v1/tickets", ticket_request())).json()
+    problem_id = uuid.uuid4()
+    await router.deliver(
+        ProblemUpdated(**problem_state(problem_id, [ticket["id"]]), change="report_joined", updated_at=NOW)
+    )
+    assert (await context(router, ticket["id"]))["ticket"]["problem_id"] == str(problem_id)
 
 
 async def test_a_major_problem_raises_its_open_tickets_to_urgent(router: RouterHarness) -> None:
