@@ -7,7 +7,7 @@ decision is taken (a redelivered event, two replicas, a restart), the customer i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import orjson
@@ -20,8 +20,10 @@ from services.notifier.customers.models import CustomerContact
 from services.notifier.delivery import service as delivery_service
 from services.notifier.delivery.models import Delivery
 from services.notifier.knowledge import service as knowledge_service
+from services.notifier.problems import state
 from services.notifier.problems.models import Problem
 from services.notifier.problems.state import Member
+from services.notifier.reports.models import Report
 
 Kind = Literal["acknowledgement", "resolution"]
 MESSAGE_TYPE = "customer.message"
@@ -31,20 +33,34 @@ def dedupe_key(customer_id: uuid.UUID, problem_id: uuid.UUID, kind: Kind) -> str
     return f"customer:{customer_id}:problem:{problem_id}:{kind}"
 
 
-async def acknowledge(
-    *, session: AsyncSession, problem: Problem, members: Sequence[Member], customers: Iterable[uuid.UUID]
-) -> int:
-    """Tell customers whose reports joined a known problem what is known so far; returns how many were new."""
-    issue = await knowledge_service.known_issue_for(session=session, problem_id=problem.id)
-    known = {
-        "known_status": issue.status if issue else "",
-        "workaround": (issue.workaround or "") if issue else "",
-        "fix": (issue.fix or "") if issue else "",
-        "fix_version": (issue.fix_version or "") if issue else "",
-        "resolution": "",
-        "article_title": "",
-    }
-    return await _tell(session, problem, members=members, customers=set(customers), kind="acknowledgement", facts=known)
+async def acknowledge_all(*, session: AsyncSession, problem: Problem) -> int:
+    """Tell every customer of a problem not told yet what is known so far (it was detected, or merged)."""
+    members = await state.members_of(session, problem.id)
+    facts = await _known(session, problem)
+    return await _tell(session, problem, members=members, kind="acknowledgement", facts=facts)
+
+
+async def acknowledge_joined(*, session: AsyncSession, problem: Problem, ticket_ids: Sequence[uuid.UUID]) -> int:
+    """Tell the customers whose reports just joined a known problem what is known so far.
+
+    Only these customers are looked at, each with an index lookup for a message already decided and one
+    for their first report in the problem: the problem's other customers (a crisis has thousands) are not
+    read. Every one of them was told when they joined, or when the problem was detected or merged.
+    """
+    customers = set(await session.scalars(select(Report.customer_id).where(Report.ticket_id.in_(ticket_ids))))
+    facts: dict[str, Any] | None = None
+    told = 0
+    for customer_id in sorted(customers):
+        if await _decided(session, customer_id, problem.id, "acknowledgement"):
+            continue
+        report = await state.first_report_of(session, problem.id, customer_id)
+        if report is None:
+            continue
+        facts = facts if facts is not None else await _known(session, problem)
+        told += await _enqueue(
+            session, problem, report, "acknowledgement", await _context(session, problem, report, facts)
+        )
+    return told
 
 
 async def tell_resolution(
@@ -59,19 +75,33 @@ async def tell_resolution(
         "resolution": problem.resolution or "",
         "article_title": article_title or "",
     }
-    customers = {m.customer_id for m in members}
-    return await _tell(session, problem, members=members, customers=customers, kind="resolution", facts=change)
+    return await _tell(session, problem, members=members, kind="resolution", facts=change)
+
+
+async def _known(session: AsyncSession, problem: Problem) -> dict[str, Any]:
+    issue = await knowledge_service.known_issue_for(session=session, problem_id=problem.id)
+    return {
+        "known_status": issue.status if issue else "",
+        "workaround": (issue.workaround or "") if issue else "",
+        "fix": (issue.fix or "") if issue else "",
+        "fix_version": (issue.fix_version or "") if issue else "",
+        "resolution": "",
+        "article_title": "",
+    }
+
+
+async def _decided(session: AsyncSession, customer_id: uuid.UUID, problem_id: uuid.UUID, kind: Kind) -> bool:
+    """Whether this message exists already (its dedupe key is unique, so this is an index lookup)."""
+    found = await session.scalar(
+        select(Delivery.id).where(Delivery.dedupe_key == dedupe_key(customer_id, problem_id, kind))
+    )
+    return found is not None
 
 
 async def _tell(
-    session: AsyncSession,
-    problem: Problem,
-    *,
-    members: Sequence[Member],
-    customers: set[uuid.UUID],
-    kind: Kind,
-    facts: dict[str, Any],
+    session: AsyncSession, problem: Problem, *, members: Sequence[Member], kind: Kind, facts: dict[str, Any]
 ) -> int:
+    """Tell every member customer not told yet (one message each, about their first report)."""
     already = set(
         await session.scalars(
             select(Delivery.customer_id).where(Delivery.problem_id == problem.id, Delivery.notification_kind == kind)
@@ -80,23 +110,23 @@ async def _tell(
     first_report: dict[uuid.UUID, Member] = {}
     for member in members:
         first_report.setdefault(member.customer_id, member)
-    total = len(first_report)
     told = 0
-    for customer_id in sorted(customers - already):
-        report = first_report.get(customer_id)
-        if report is None:
-            continue
-        contact = await session.get(CustomerContact, customer_id)
-        context = {
-            "customer_name": (contact.name if contact and contact.name else report.customer_name) or "there",
-            "ticket_subject": report.subject,
-            "ticket_opened_at": report.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
-            "problem_summary": problem.summary_text,
-            "other_customers": total - 1,
-            **facts,
-        }
-        told += await _enqueue(session, problem, report, kind, context)
+    for customer_id in sorted(first_report.keys() - already):
+        report = first_report[customer_id]
+        told += await _enqueue(session, problem, report, kind, await _context(session, problem, report, facts))
     return told
+
+
+async def _context(session: AsyncSession, problem: Problem, report: Member, facts: dict[str, Any]) -> dict[str, Any]:
+    contact = await session.get(CustomerContact, report.customer_id)
+    return {
+        "customer_name": (contact.name if contact and contact.name else report.customer_name) or "there",
+        "ticket_subject": report.subject,
+        "ticket_opened_at": report.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "problem_summary": problem.summary_text,
+        "other_customers": max(problem.customer_count - 1, 0),
+        **facts,
+    }
 
 
 async def _enqueue(session: AsyncSession, problem: Problem, report: Member, kind: Kind, context: dict[str, Any]) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -28,9 +29,17 @@ LINKAGE_MEMBERS = 50  # a cluster's most recent members a report is compared wit
 CLUSTERS_COMPARED = 5  # the clusters of the closest neighbours; farther ones cannot win on average
 
 
+@dataclass(frozen=True)
+class Placement:
+    """The cluster a report went to, and every ticket that came in with it (the report first)."""
+
+    cluster: Problem
+    joined: list[uuid.UUID]
+
+
 async def assign_cluster(
     *, session: AsyncSession, report: Report, matches: Sequence[Match], config: DetectionConfig
-) -> Problem | None:
+) -> Placement | None:
     """Put the report in a cluster (joining or starting one); None when nothing is close enough."""
     close = [match for match in matches if match.score >= config.threshold]
     if not close:
@@ -41,10 +50,9 @@ async def assign_cluster(
         return None
     target = target or await _new_cluster(session, report.opened_at)
     report.cluster_id = target.id
-    if strays:
-        await _bring_along(session, target, strays)
+    brought = await _bring_along(session, target, strays) if strays else []
     await session.flush()
-    return target
+    return Placement(target, [report.ticket_id, *brought])
 
 
 async def _closest_cluster(
@@ -86,13 +94,18 @@ async def _new_cluster(session: AsyncSession, opened_at: datetime) -> Problem:
         growth_per_hour=0.0,
         created_at=now,
         updated_at=now,
+        report_count=0,
+        customer_count=0,
+        intents=[],
+        products=[],
     )
     session.add(problem)
     await session.flush()  # the cluster row must exist before any report points at it
     return problem
 
 
-async def _bring_along(session: AsyncSession, target: Problem, tickets: list[uuid.UUID]) -> None:
+async def _bring_along(session: AsyncSession, target: Problem, tickets: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Move unclustered neighbours into the cluster (unless ops split them off it); the ones moved."""
     excluded = set(
         await session.scalars(
             select(ProblemExclusion.ticket_id).where(
@@ -101,9 +114,12 @@ async def _bring_along(session: AsyncSession, target: Problem, tickets: list[uui
         )
     )
     allowed = [ticket for ticket in tickets if ticket not in excluded]
-    if allowed:
-        await session.execute(
-            update(Report)
-            .where(Report.ticket_id.in_(allowed), Report.cluster_id.is_(None))
-            .values(cluster_id=target.id)
-        )
+    if not allowed:
+        return []
+    moved = await session.scalars(
+        update(Report)
+        .where(Report.ticket_id.in_(allowed), Report.cluster_id.is_(None))
+        .values(cluster_id=target.id)
+        .returning(Report.ticket_id)
+    )
+    return list(moved)

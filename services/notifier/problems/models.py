@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Float, String, Text
+from sqlalchemy import JSON, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.notifier.db import Base
@@ -37,6 +37,12 @@ class Problem(Base):
     fix_version: Mapped[str | None] = mapped_column(String(100))
     article_id: Mapped[uuid.UUID | None]
     merged_into: Mapped[uuid.UUID | None]
+    # Kept as reports join (state.count_joined) rather than counted from the members at every join: a
+    # crisis has thousands, and each of its reports would read them all.
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    customer_count: Mapped[int] = mapped_column(Integer, default=0)
+    intents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    products: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class ProblemExclusion(Base):

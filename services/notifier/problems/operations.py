@@ -32,7 +32,14 @@ async def merge_problems(
         raise _invalid("body.problem_id", "a problem cannot be merged into itself")
     target = await _active(session, problem_id)
     source = await _active(session, other_id)
-    await session.execute(update(Report).where(Report.cluster_id == source.id).values(cluster_id=target.id))
+    moved = list(
+        await session.scalars(
+            update(Report)
+            .where(Report.cluster_id == source.id)
+            .values(cluster_id=target.id)
+            .returning(Report.ticket_id)
+        )
+    )
     for ticket_id in await session.scalars(
         select(ProblemExclusion.ticket_id).where(ProblemExclusion.problem_id == source.id)
     ):
@@ -42,12 +49,15 @@ async def merge_problems(
     if source.detected_at and target.status == "forming":
         target.status, target.detected_at = "open", source.detected_at
     await session.flush()
+    await state.recount(session, target)
+    await state.recount(session, source)
     await evaluate(
         session=session,
         problem=target,
         now=target.last_seen,
         settings=settings,
         change="merged",
+        added=moved,
         merged=[source.id],
     )
     return target
@@ -86,6 +96,10 @@ async def split_problem(
             growth_per_hour=0.0,
             created_at=datetime.now(UTC),
             updated_at=datetime.now(UTC),
+            report_count=0,
+            customer_count=0,
+            intents=[],
+            products=[],
         )
         session.add(new_cluster)
         await session.flush()
@@ -96,10 +110,12 @@ async def split_problem(
     )
     for ticket_id in ticket_ids:
         await _exclude(session, ticket_id, problem.id)
+    await state.recount(session, problem)
     await evaluate(
         session=session, problem=problem, now=problem.last_seen, settings=settings, change="split", split=ticket_ids
     )
     if new_cluster is not None:
+        await state.recount(session, new_cluster)
         await evaluate(
             session=session, problem=new_cluster, now=new_cluster.last_seen, settings=settings, change="split"
         )

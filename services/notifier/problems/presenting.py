@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.knowledge import service as knowledge_service
-from services.notifier.problems import service as problem_service
 from services.notifier.problems import state
 from services.notifier.problems.models import Problem
 from services.notifier.problems.schemas import KnownIssueBrief, MemberRead, ProblemDetail, ProblemRead
@@ -15,23 +14,22 @@ from services.notifier.problems.schemas import KnownIssueBrief, MemberRead, Prob
 
 async def summaries(*, session: AsyncSession, problems: Sequence[Problem]) -> list[ProblemRead]:
     """Each problem with its counts and known issue."""
-    counted = await problem_service.counts(session=session, problem_ids=[p.id for p in problems])
-    return [await _read(session, problem, *counted[problem.id]) for problem in problems]
+    return [await _read(session, problem) for problem in problems]
 
 
 async def detail(*, session: AsyncSession, problem: Problem) -> ProblemDetail:
     """One problem with every member ticket."""
     members = await state.members_of(session, problem.id)
-    read = await _read(session, problem, len({m.customer_id for m in members}), len(members))
+    read = await _read(session, problem)
     return ProblemDetail(
         **read.model_dump(),
-        intents=sorted({m.intent for m in members if m.intent}),
-        products=sorted({m.product for m in members if m.product}),
+        intents=list(problem.intents),
+        products=list(problem.products),
         members=[MemberRead.model_validate(member) for member in members],
     )
 
 
-async def _read(session: AsyncSession, problem: Problem, customers: int, reports: int) -> ProblemRead:
+async def _read(session: AsyncSession, problem: Problem) -> ProblemRead:
     issue = await knowledge_service.known_issue_for(session=session, problem_id=problem.id)
     known = (
         KnownIssueBrief(
@@ -50,8 +48,8 @@ async def _read(session: AsyncSession, problem: Problem, customers: int, reports
         status=problem.status,
         severity=problem.severity,
         summary_text=problem.summary_text,
-        customer_count=customers,
-        report_count=reports,
+        customer_count=problem.customer_count,
+        report_count=problem.report_count,
         first_seen=problem.first_seen,
         last_seen=problem.last_seen,
         growth_per_hour=problem.growth_per_hour,

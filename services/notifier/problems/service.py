@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.customers import messages
@@ -19,7 +19,7 @@ from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions import service as subscription_service
 from shared.errors import NotFound
-from shared.events.catalogue import Event, ProblemDetected, ProblemEscalated, ProblemUpdated
+from shared.events.catalogue import Event, ProblemDetected, ProblemEscalated, ProblemUpdatedV2
 
 VISIBLE_STATUSES = ("open", "resolved")
 
@@ -29,10 +29,14 @@ async def place_report(
 ) -> Problem | None:
     """Cluster a new report and turn what that changes into events, alerts and acknowledgements."""
     config = detection_service.DetectionConfig.from_settings(settings)
-    problem = await clustering.assign_cluster(session=session, report=report, matches=matches, config=config)
-    if problem is not None:
-        await evaluate(session=session, problem=problem, now=report.opened_at, settings=settings, joined=report)
-    return problem
+    placement = await clustering.assign_cluster(session=session, report=report, matches=matches, config=config)
+    if placement is None:
+        return None
+    await state.count_joined(session, placement.cluster, placement.joined)
+    await evaluate(
+        session=session, problem=placement.cluster, now=report.opened_at, settings=settings, added=placement.joined
+    )
+    return placement.cluster
 
 
 async def evaluate(
@@ -41,12 +45,17 @@ async def evaluate(
     problem: Problem,
     now: datetime,
     settings: NotifierSettings,
-    joined: Report | None = None,
     change: Literal["report_joined", "merged", "split"] = "report_joined",
+    added: Sequence[uuid.UUID] = (),
     merged: Sequence[uuid.UUID] = (),
     split: Sequence[uuid.UUID] = (),
 ) -> None:
-    """Refresh a cluster after it changed; detect, update or escalate the problem it is."""
+    """Refresh a cluster whose counts just moved; detect, update or escalate the problem it is.
+
+    `added` are the tickets that came in (on a join, the joining report first). What a join does here
+    does not grow with the problem; only what happens once in its life (detected, escalated) lists every
+    member ticket.
+    """
     picture = await state.picture(
         session,
         problem,
@@ -59,11 +68,7 @@ async def evaluate(
     problem.representative_ticket_id = picture.representative_ticket_id
     wall = datetime.now(UTC)
     problem.updated_at = wall
-    detected = (
-        problem.status == "forming"
-        and state.customers_since(picture.members, now - timedelta(days=settings.duplicate_window_days))
-        >= settings.problem_min_customers
-    )
+    detected = problem.status == "forming" and await _enough_customers(session, problem, now=now, settings=settings)
     if detected:
         problem.status, problem.detected_at = "open", wall
     if problem.status != "open":
@@ -72,26 +77,39 @@ async def evaluate(
     if escalated:
         problem.severity, problem.escalated_at = "major", wall
     fields = picture.event_fields(problem)
+    tickets = await state.member_ticket_ids(session, problem.id) if detected or escalated else []
     events: list[Event] = []
     if detected:
-        events.append(ProblemDetected(**fields, detected_at=wall))
-    elif joined is not None or change != "report_joined":
+        events.append(ProblemDetected(**fields, ticket_ids=tickets, detected_at=wall))
+    elif added or change != "report_joined":
         events.append(
-            ProblemUpdated(
+            ProblemUpdatedV2(
                 **fields,
-                joined_ticket_id=joined.ticket_id if joined else None,
                 change=change,
                 updated_at=wall,
+                joined_ticket_id=added[0] if change == "report_joined" and added else None,
+                added_ticket_ids=list(added),
                 merged_problem_ids=list(merged),
                 split_ticket_ids=list(split),
             )
         )
     if escalated:
-        events.append(ProblemEscalated(**fields, escalated_at=wall))
+        events.append(ProblemEscalated(**fields, ticket_ids=tickets, escalated_at=wall))
     await subscription_service.publish(session=session, events=events)
-    await messages.acknowledge(
-        session=session, problem=problem, members=picture.members, customers={m.customer_id for m in picture.members}
-    )
+    if detected or change == "merged":
+        await messages.acknowledge_all(session=session, problem=problem)
+    elif added:
+        await messages.acknowledge_joined(session=session, problem=problem, ticket_ids=added)
+
+
+async def _enough_customers(
+    session: AsyncSession, problem: Problem, *, now: datetime, settings: NotifierSettings
+) -> bool:
+    """Whether enough distinct customers reported within the window to make the cluster a problem."""
+    if problem.customer_count < settings.problem_min_customers:
+        return False  # too few in all, so too few in the window: no need to count them
+    since = now - timedelta(days=settings.duplicate_window_days)
+    return await state.customers_since(session, problem.id, since) >= settings.problem_min_customers
 
 
 async def get_problem(*, session: AsyncSession, problem_id: uuid.UUID) -> Problem:
@@ -122,16 +140,3 @@ async def list_problems(
         statement = statement.where(Problem.last_seen <= until)
     statement = statement.order_by(Problem.last_seen.desc(), Problem.id).limit(limit).offset(offset)
     return list(await session.scalars(statement))
-
-
-async def counts(*, session: AsyncSession, problem_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-    """(customers, reports) of each problem."""
-    if not problem_ids:
-        return {}
-    rows = await session.execute(
-        select(Report.cluster_id, func.count(func.distinct(Report.customer_id)), func.count())
-        .where(Report.cluster_id.in_(problem_ids))
-        .group_by(Report.cluster_id)
-    )
-    found = {cluster_id: (customers, reports) for cluster_id, customers, reports in rows}
-    return {problem_id: found.get(problem_id, (0, 0)) for problem_id in problem_ids}

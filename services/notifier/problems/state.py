@@ -1,15 +1,23 @@
-"""The picture of a problem that every problem event carries: summary, counts, spread and growth."""
+"""The picture of a problem that every problem event carries: summary, counts, spread and growth.
+
+Counts, first and last seen, intents and products are kept on the problem row and moved by each report
+that joins (`count_joined`), and growth is read over the recent stretch alone, through the reports'
+indexes: a report joining a crisis of thousands costs what joining a fresh problem does. Merges and
+splits, which ops make by hand, count the members again (`recount`).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.notifier.detection.similarity import ReportVector, pairwise
 from services.notifier.problems.models import Problem
@@ -40,37 +48,55 @@ _MEMBER_COLUMNS = [getattr(Report, name) for name in Member.__dataclass_fields__
 
 @dataclass(frozen=True)
 class ProblemPicture:
-    members: list[Member]
-    customer_count: int
     growth_per_hour: float
     summary_text: str
     representative_ticket_id: uuid.UUID | None
     representative_reports: list[str]
 
     def event_fields(self, problem: Problem) -> dict[str, Any]:
-        """The ProblemState fields of an event about this problem."""
+        """The ProblemState fields of an event about this problem (counted on the problem row)."""
         return {
             "problem_id": problem.id,
             "summary_text": self.summary_text,
             "representative_reports": self.representative_reports,
-            "ticket_ids": [member.ticket_id for member in self.members],
-            "customer_count": self.customer_count,
-            "report_count": len(self.members),
+            "customer_count": problem.customer_count,
+            "report_count": problem.report_count,
             "first_seen": problem.first_seen,
             "last_seen": problem.last_seen,
-            "intents": sorted({m.intent for m in self.members if m.intent}),
-            "products": sorted({m.product for m in self.members if m.product}),
+            "intents": list(problem.intents),
+            "products": list(problem.products),
             "growth_per_hour": round(self.growth_per_hour, 3),
             "severity": problem.severity,
         }
 
 
 async def members_of(session: AsyncSession, problem_id: uuid.UUID) -> list[Member]:
-    """The reports of a cluster, oldest first."""
+    """The reports of a cluster, oldest first: for what touches every member (detail, resolution)."""
     rows = await session.execute(
         select(*_MEMBER_COLUMNS).where(Report.cluster_id == problem_id).order_by(Report.opened_at, Report.ticket_id)
     )
     return [Member(*row) for row in rows]
+
+
+async def first_report_of(session: AsyncSession, problem_id: uuid.UUID, customer_id: uuid.UUID) -> Member | None:
+    """A customer's earliest report in a cluster (one index lookup), the one they are told about."""
+    row = (
+        await session.execute(
+            select(*_MEMBER_COLUMNS)
+            .where(Report.cluster_id == problem_id, Report.customer_id == customer_id)
+            .order_by(Report.opened_at, Report.ticket_id)
+            .limit(1)
+        )
+    ).first()
+    return Member(*row) if row is not None else None
+
+
+async def member_ticket_ids(session: AsyncSession, problem_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every member ticket, oldest first: for the events that list them (detected, escalated)."""
+    rows = await session.scalars(
+        select(Report.ticket_id).where(Report.cluster_id == problem_id).order_by(Report.opened_at, Report.ticket_id)
+    )
+    return list(rows)
 
 
 async def latest_reports(session: AsyncSession, problem_id: uuid.UUID, limit: int) -> list[Report]:
@@ -81,39 +107,94 @@ async def latest_reports(session: AsyncSession, problem_id: uuid.UUID, limit: in
     return list(rows)
 
 
-def customers_since(members: list[Member], since: datetime) -> int:
+async def count_joined(session: AsyncSession, problem: Problem, ticket_ids: Sequence[uuid.UUID]) -> None:
+    """Add reports that have just joined the cluster to its counts, spread, intents and products."""
+    rows = (
+        await session.execute(
+            select(Report.opened_at, Report.intent, Report.product).where(Report.ticket_id.in_(ticket_ids))
+        )
+    ).all()
+    if not rows:
+        return
+    # A customer is new to the problem when none of their other reports is in it: one index probe each.
+    earlier = aliased(Report)
+    known = (
+        exists()
+        .where(earlier.cluster_id == problem.id, earlier.customer_id == Report.customer_id)
+        .where(earlier.ticket_id.not_in(ticket_ids))
+    )
+    new_customers = await session.scalar(
+        select(func.count(func.distinct(Report.customer_id))).where(Report.ticket_id.in_(ticket_ids), ~known)
+    )
+    problem.report_count += len(rows)
+    problem.customer_count += int(new_customers or 0)
+    problem.first_seen = min(problem.first_seen, *(row.opened_at for row in rows))
+    problem.last_seen = max(problem.last_seen, *(row.opened_at for row in rows))
+    # New lists, not appends: the ORM notices a JSON column change only when the value is replaced.
+    problem.intents = sorted({*problem.intents, *(row.intent for row in rows if row.intent)})
+    problem.products = sorted({*problem.products, *(row.product for row in rows if row.product)})
+
+
+async def recount(session: AsyncSession, problem: Problem) -> None:
+    """Count a cluster's members again, after ops moved many at once (merge, split)."""
+    in_cluster = Report.cluster_id == problem.id
+    reports, customers, first, last = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count(func.distinct(Report.customer_id)),
+                func.min(Report.opened_at),
+                func.max(Report.opened_at),
+            ).where(in_cluster)
+        )
+    ).one()
+    problem.report_count, problem.customer_count = int(reports), int(customers)
+    if first is not None:
+        problem.first_seen, problem.last_seen = first, last
+    intents = await session.scalars(select(Report.intent).where(in_cluster, Report.intent.is_not(None)).distinct())
+    products = await session.scalars(select(Report.product).where(in_cluster, Report.product.is_not(None)).distinct())
+    problem.intents = sorted(value for value in intents if value)
+    problem.products = sorted(value for value in products if value)
+
+
+async def customers_since(session: AsyncSession, problem_id: uuid.UUID, since: datetime) -> int:
     """Distinct customers with a report in the cluster opened at or after `since`."""
-    return len({m.customer_id for m in members if m.opened_at >= since})
+    count = await session.scalar(
+        select(func.count(func.distinct(Report.customer_id))).where(
+            Report.cluster_id == problem_id, Report.opened_at >= since
+        )
+    )
+    return int(count or 0)
 
 
-def growth_per_hour(members: list[Member], *, now: datetime, stretch: timedelta) -> float:
-    """Customers who first reported within the stretch before the latest report, per hour.
+async def growth_per_hour(session: AsyncSession, problem: Problem, *, now: datetime, stretch: timedelta) -> float:
+    """Customers who first reported in the cluster within the stretch before its latest report, per hour.
 
     Measured from the latest report rather than the one being handled: reports arrive out of order across
-    partitions, and a late-handled early report must not make later ones look recent.
+    partitions, and a late-handled early report must not make later ones look recent. Only the stretch's
+    reports are read (each with one index probe for an earlier report of its customer), not the cluster's.
     """
-    first: dict[uuid.UUID, datetime] = {}
-    for member in members:
-        first[member.customer_id] = min(first.get(member.customer_id, member.opened_at), member.opened_at)
-    latest = max([now, *first.values()])
-    recent = sum(1 for opened in first.values() if opened > latest - stretch)
-    return recent / (stretch.total_seconds() / 3600)
+    since = max(now, problem.last_seen) - stretch
+    earlier = aliased(Report)
+    seen_before = exists().where(
+        earlier.cluster_id == problem.id, earlier.customer_id == Report.customer_id, earlier.opened_at <= since
+    )
+    recent = await session.scalar(
+        select(func.count(func.distinct(Report.customer_id))).where(
+            Report.cluster_id == problem.id, Report.opened_at > since, ~seen_before
+        )
+    )
+    return int(recent or 0) / (stretch.total_seconds() / 3600)
 
 
 async def picture(
     session: AsyncSession, problem: Problem, *, now: datetime, growth_stretch: timedelta, meaning_weight: float = 0.0
 ) -> ProblemPicture:
-    """Refresh a problem's counts, first/last seen, growth and representative summary from its members."""
-    members = await members_of(session, problem.id)
-    if members:
-        problem.first_seen = members[0].opened_at
-        problem.last_seen = members[-1].opened_at
-    growth = growth_per_hour(members, now=now, stretch=growth_stretch)
+    """A problem's growth and representative summary; its counts are on its row already."""
+    growth = await growth_per_hour(session, problem, now=now, stretch=growth_stretch)
     ranked = _most_central(await latest_reports(session, problem.id, MEDOID_SAMPLE), meaning_weight)
     representative = ranked[0] if ranked else None
     return ProblemPicture(
-        members=members,
-        customer_count=len({m.customer_id for m in members}),
         growth_per_hour=growth,
         summary_text=representative.subject if representative else problem.summary_text,
         representative_ticket_id=representative.ticket_id if representative else None,

@@ -16,9 +16,11 @@ class Report(Base):
     __tablename__ = "reports"
     # Duplicate detection compares a report with recent ones: the window is a range on opened_at; a
     # joining report is compared with its cluster's most recent members (the newest of a crisis's thousands).
+    # Whether a customer is new to a cluster, and their first report in it, is one probe of the last index.
     __table_args__ = (
         Index("ix_reports_opened_at", "opened_at"),
         Index("ix_reports_cluster_opened_at", "cluster_id", "opened_at"),
+        Index("ix_reports_cluster_customer", "cluster_id", "customer_id", "opened_at"),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
