@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from shared import lazy_begin
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every backend (SQLite would otherwise hand back naive values)."""
@@ -85,14 +87,23 @@ class Database:
                 hook(session)
 
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=ServiceSession)
+        if not self.is_sqlite:
+            lazy_begin.install(self.engine, ServiceSession)
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
-    def session(self) -> AsyncSession:
-        """A new session; use it as `async with db.session() as session:` and commit explicitly."""
-        return self.sessions()
+    def session(self, *, begin_on_write: bool = False) -> AsyncSession:
+        """A new session; use it as `async with db.session() as session:` and commit explicitly.
+
+        `begin_on_write`: its plain reads run before the transaction begins (shared/lazy_begin.py), for hot
+        paths that read a lot and then write once. Reads then never see the session's own staged rows.
+        """
+        session = self.sessions()
+        if begin_on_write:
+            session.info[lazy_begin.SESSION_FLAG] = True
+        return session
 
     def on_commit(self, hook: Callable[[Session], None]) -> None:
         """Run `hook(session)` after every committed transaction (it must be cheap and must not raise)."""

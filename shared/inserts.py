@@ -21,6 +21,8 @@ from sqlalchemy import CTE, Executable, Insert, Table, bindparam, event, insert,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
 
+from shared import lazy_begin
+
 Row = dict[str, Any]
 MAX_COMBINED_PARTS = 10
 MAX_PART_ROWS = 16  # more rows of one table than this go in an executemany of their own
@@ -52,8 +54,13 @@ def write_staged(session: Session) -> None:
     """At commit: every staged row, in as few statements as the database allows."""
     rows = session.info.pop(_STAGED, None)
     if rows:
-        for statement, parameters in _statements(session, rows):
-            session.execute(statement, parameters)
+        statements = _statements(session, rows)
+        # The transaction's only write, if nothing else is pending: a session that has not begun its
+        # transaction yet (shared/lazy_begin.py) sends it alone, atomic by itself.
+        alone = len(statements) == 1 and not (session.new or session.dirty or session.deleted)
+        options = {lazy_begin.ALONE: True} if alone else {}
+        for statement, parameters in statements:
+            session.execute(statement, parameters, execution_options=options)
 
 
 def forget_staged(session: Session) -> None:

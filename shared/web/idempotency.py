@@ -69,6 +69,7 @@ async def run_once(
     request_fingerprint: str,
     write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
     look_up_first: bool = True,
+    begin_on_write: bool = False,
 ) -> StoredResponse:
     """Run `write` (which must not commit) once per key; returns its status and JSON-able body.
 
@@ -76,11 +77,11 @@ async def run_once(
     With `look_up_first=False` the key is not looked up before the write: a retry then does the work again
     and loses at commit, where its key conflicts with the stored one, and is answered from it after the
     rollback. First attempts, nearly all requests on a hot path, save a round trip; retries cost a write
-    that is rolled back.
+    that is rolled back. `begin_on_write`: see `Database.session`.
     """
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
-            async with database.session() as session:
+            async with database.session(begin_on_write=begin_on_write) as session:
                 # Looked up in the write's own session: one connection per request, not two.
                 if (
                     look_up_first
@@ -164,6 +165,7 @@ async def respond_once(
     write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
     location: Callable[[Any], str | None] | None = None,
     look_up_first: bool = True,
+    begin_on_write: bool = False,
 ) -> JSONResponse:
     """`run_once` as an HTTP response: replays say so in a header; creations say where they live."""
     result = await run_once(
@@ -173,6 +175,7 @@ async def respond_once(
         request_fingerprint=fingerprint("", scope, payload),
         write=write,
         look_up_first=look_up_first,
+        begin_on_write=begin_on_write,
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if location is not None and result.status_code in (200, 201, 202) and (where := location(result.body)):

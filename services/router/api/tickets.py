@@ -93,6 +93,8 @@ async def open_ticket(
         location=_location,
         # The hot path: a retry is rare, so it is found by its key's conflict at commit, not by a lookup first.
         look_up_first=False,
+        # Its reads need no transaction (READ COMMITTED): a queued ticket's one INSERT is sent alone.
+        begin_on_write=True,
     )
     if response.status_code == 201 and "idempotent-replayed" not in response.headers:
         components.metrics.tickets_opened.labels(body.channel, intent).inc()
