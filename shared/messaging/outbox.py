@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import Boolean, ColumnElement, Row, Select, delete, event, func, select, update
+from sqlalchemy import BigInteger, Boolean, ColumnElement, Row, Select, any_, delete, event, func, select, sql, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -185,10 +187,8 @@ class OutboxRelay:
 
     async def _publish_batch_locked(self) -> int:
         async with self.database.session() as session, session.begin():
-            lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY, type_=Boolean))
-            if not await session.scalar(lock):
-                return 0  # another replica's relay is publishing right now
-            rows = (await session.execute(self._batch_query())).all()
+            # No rows while another replica's relay holds the lock (it is publishing right now).
+            rows = (await session.execute(self._locked_batch)).all()
             return await self._publish_and_mark(session, rows)
 
     async def _publish_batch_single_writer(self) -> int:
@@ -208,6 +208,20 @@ class OutboxRelay:
             .limit(self.batch_size)
         )
 
+    @functools.cached_property
+    def _locked_batch(self) -> Select[tuple[int, str, bytes]]:
+        # The lock and the batch in one round trip: an uncorrelated sub-select is evaluated once, before
+        # the scan (a volatile function in the WHERE itself would be called for every row).
+        lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY, type_=Boolean)).scalar_subquery()
+        return self._batch_query().where(lock)
+
+    def _rows(self, seqs: list[int]) -> ColumnElement[bool]:
+        if self.database.is_sqlite:
+            return outbox.c.seq.in_(seqs)
+        # One statement for every batch size (an IN list of n parameters is a new statement, prepared anew,
+        # for every n).
+        return outbox.c.seq == any_(sql.bindparam("seqs", seqs, type_=postgresql.ARRAY(BigInteger)))
+
     async def _publish_and_mark(self, session: AsyncSession, rows: Sequence[Row[tuple[int, str, bytes]]]) -> int:
         if not rows:
             return 0
@@ -222,13 +236,13 @@ class OutboxRelay:
             self._mark_bus(ok=False, reason=str(exc))
             await session.execute(
                 update(outbox)
-                .where(outbox.c.seq.in_(seqs), _unpublished())
+                .where(self._rows(seqs), _unpublished())
                 .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
             )
             return 0
         self._mark_bus(ok=True)
         await session.execute(
-            update(outbox).where(outbox.c.seq.in_(seqs)).values(published_at=datetime.now(UTC), last_error=None)
+            update(outbox).where(self._rows(seqs)).values(published_at=datetime.now(UTC), last_error=None)
         )
         return len(rows)
 
