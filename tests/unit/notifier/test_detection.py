@@ -4,6 +4,7 @@ compared."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -70,6 +71,32 @@ def test_vectors_of_another_encoder_are_not_compared_only_the_words() -> None:
 def test_identifiers_are_split_at_camel_case_and_kept_whole() -> None:
     assert {"filesystem", "file", "system"} <= set(content_words("FileSystem crashed"))
     assert "#fs.s3a.connection.ssl.enabled" in word_terms("set fs.s3a.connection.ssl.enabled=true")
+
+
+def test_a_stack_frame_is_one_term_its_class_and_method() -> None:
+    terms = word_terms(
+        "Upload fails\n\tat org.apache.hadoop.ipc.Client.call(Client.java:1476)\n"
+        "   at System.IO.File.Open(String path) in C:\\app\\Upload.cs:line 12"
+    )
+    assert {"#client.call", "#file.open"} <= set(terms)
+    assert not {"org", "apache", "ipc", "1476", "#client.java:1476", "#org.apache.hadoop.ipc.client.call"} & set(terms)
+
+
+def test_reports_failing_in_the_same_method_outscore_ones_sharing_only_the_package_path() -> None:
+    def trace(*frames: str) -> str:
+        return "\n".join(f"\tat org.apache.hadoop.{f}" for f in frames)
+
+    failing = vector("Job fails", trace("ipc.Client.call(Client.java:1476)", "fs.Path.toUri(Path.java:88)"))
+    same_method = vector("Writes stall", trace("ipc.Client.call(Client.java:1502)", "hdfs.Lease.renew(Lease.java:9)"))
+    same_package = vector("Reads stall", trace("yarn.Node.heartbeat(Node.java:12)", "mapred.Task.done(Task.java:7)"))
+    assert similarity(failing, same_method) > 2 * similarity(failing, same_package)
+    assert similarity(failing, same_package) < LEXICAL.threshold / 2  # the path's words made it 0.39
+
+
+def test_a_pasted_blob_is_read_in_linear_time() -> None:
+    started = time.perf_counter()
+    word_terms("token: " + "Zm9v" * 1990 + " expired")
+    assert time.perf_counter() - started < 0.1  # 0.6 s when the identifier pattern backtracked over it
 
 
 def test_plural_and_tense_variants_meet_on_one_stem() -> None:
