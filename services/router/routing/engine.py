@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,9 +22,9 @@ class AgentView:
     id: uuid.UUID
     name: str
     status: str
-    skills: dict[str, int]
-    capacity: dict[str, int]
-    load: dict[str, int]
+    skills: Mapping[str, int]
+    capacity: Mapping[str, int]
+    load: Mapping[str, int]
     authority: frozenset[str]  # resolution types this agent may execute without approval
     last_assigned_at: datetime | None = None
     team: str | None = None

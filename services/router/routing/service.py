@@ -7,12 +7,15 @@ for the lock and sees the first assignment when it recounts.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+import orjson
+from sqlalchemy import Text, and_, bindparam, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.agents import service as agent_service
@@ -31,23 +34,13 @@ def needs_of(ticket: Ticket) -> engine.Needs:
     return engine.Needs(ticket.channel, dict(ticket.required_skills), ticket.likely_resolution)
 
 
-class AgentLike(Protocol):
-    """What routing reads of an agent: an Agent, or a row of the agents table (no ORM object to build)."""
-
-    id: uuid.UUID
-    display_name: str
-    status: str
-    skills: dict[str, int]
-    capacity: dict[str, int]
-    authority: dict[str, dict[str, str]]
-    last_assigned_at: datetime | None
-    team: str | None
+def _granted(authority: Mapping[str, Mapping[str, str]]) -> frozenset[str]:
+    """The resolution types an agent may execute: those with a limit above zero in some currency."""
+    return frozenset(kind for kind, limits in authority.items() if any(float(v) > 0 for v in limits.values()))
 
 
-def view_of(agent: AgentLike, load: dict[str, int]) -> engine.AgentView:
-    authority = frozenset(
-        kind for kind, limits in agent.authority.items() if any(float(v) > 0 for v in limits.values())
-    )
+def view_of(agent: Agent, load: dict[str, int]) -> engine.AgentView:
+    authority = _granted(agent.authority)
     return engine.AgentView(
         agent.id,
         agent.display_name,
@@ -59,6 +52,27 @@ def view_of(agent: AgentLike, load: dict[str, int]) -> engine.AgentView:
         agent.last_assigned_at,
         agent.team,
     )
+
+
+def _view_of_row(row: Any, load: dict[str, int]) -> engine.AgentView:
+    skills, capacity, authority = _abilities(row.skills, row.capacity, row.authority)
+    return engine.AgentView(
+        row.id, row.display_name, row.status, skills, capacity, load, authority, row.last_assigned_at, row.team
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _abilities(
+    skills: str, capacity: str, authority: str
+) -> tuple[Mapping[str, int], Mapping[str, int], frozenset[str]]:
+    """An agent's skills, capacity and authority from their JSON text, parsed once per distinct text.
+
+    Every ticket opened weighs every available agent: without this, three JSON documents per agent per
+    ticket. Keyed by the text itself, so an agent whose abilities change is parsed anew; the mappings are
+    shared by every view of that text, hence read-only.
+    """
+    granted = _granted(orjson.loads(authority))
+    return MappingProxyType(orjson.loads(skills)), MappingProxyType(orjson.loads(capacity)), granted
 
 
 async def _views(session: AsyncSession, agents: Sequence[Agent]) -> list[engine.AgentView]:
@@ -106,12 +120,12 @@ async def choose_agent(
     # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
     with session.no_autoflush:
         # The available agents with their loads in one round trip: every ticket opened asks it.
-        agents: dict[uuid.UUID, tuple[AgentLike, dict[str, int]]] = {}
+        agents: dict[uuid.UUID, tuple[Any, dict[str, int]]] = {}
         for row in await session.execute(_AVAILABLE_AGENTS_WITH_LOADS):
             _, load = agents.setdefault(row.id, (row, {}))
             if row.load_channel is not None:
                 load[row.load_channel] = row.load
-        available = [view_of(agent, load) for agent, load in agents.values()]
+        available = [_view_of_row(row, load) for row, load in agents.values()]
         wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - agents.keys()
         extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
         views = [v for v in [*available, *await _views(session, extra)] if v.id not in exclude]
@@ -278,9 +292,14 @@ _TICKETS_AHEAD = select(func.count()).where(
 # ORM object per agent cost more than the query.
 _agents = Agent.__table__.c
 _ROUTING_COLUMNS = ("id", "display_name", "status", "skills", "capacity", "authority", "last_assigned_at", "team")
+_JSON_COLUMNS = frozenset({"skills", "capacity", "authority"})
 _AVAILABLE_AGENTS_WITH_LOADS = (
     select(
-        *(_agents[name] for name in _ROUTING_COLUMNS),
+        # The JSON columns as their text: parsed once per distinct text (`_abilities`), not per ticket.
+        *(
+            cast(_agents[name], Text).label(name) if name in _JSON_COLUMNS else _agents[name]
+            for name in _ROUTING_COLUMNS
+        ),
         _tickets.channel.label("load_channel"),
         func.count(_tickets.id).label("load"),
     )

@@ -126,3 +126,16 @@ async def test_agent_input_is_validated_field_by_field(router: RouterHarness) ->
     assert {"body.skills.cards", "body.authority.credit.EUR"} <= fields
     missing = await router.client.get("/v1/agents/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404
+
+
+async def test_routing_sees_an_agents_changed_capacity_at_once(router: RouterHarness) -> None:
+    # Agents' abilities are parsed once per distinct JSON text: a change must be a new text, weighed anew.
+    agent = await router.agent(display_name="Changing", capacity={"chat": 1})
+    first = (await router.post("/v1/tickets", ticket_request(channel="chat"))).json()
+    assert first["agent_id"] == agent["id"]
+    waiting = (await router.post("/v1/tickets", ticket_request(channel="chat"))).json()
+    assert waiting["assignment"] is None
+    response = await router.client.patch(f"/v1/agents/{agent['id']}", json={"capacity": {"chat": 3}})
+    assert response.json()["load"] == {"chat": 2}  # the waiting ticket was offered to them at once
+    third = (await router.post("/v1/tickets", ticket_request(channel="chat"))).json()
+    assert third["assignment"]["agent_id"] == agent["id"]  # 2 of 3: eligible only with the new capacity
