@@ -26,15 +26,21 @@ _CE_HEADERS = {
 }
 
 
+def _event_name(cls: type[Event]) -> str:
+    """The class name without the version suffix a later version's class carries (ProblemUpdatedV2)."""
+    suffix = f"V{cls.version}"
+    return cls.__name__.removesuffix(suffix) if cls.version > 1 else cls.__name__
+
+
 def _message_id(cls: type[Event]) -> str:
-    return f"{cls.__name__}.v{cls.version}"
+    return f"{_event_name(cls)}.v{cls.version}"
 
 
 def _message(cls: type[Event]) -> dict[str, Any]:
     schema = cls.model_json_schema(ref_template="#/components/messages/" + _message_id(cls) + "/payload/$defs/{model}")
     return {
-        "name": cls.__name__,
-        "title": f"{cls.__name__} (v{cls.version})",
+        "name": _event_name(cls),
+        "title": f"{_event_name(cls)} (v{cls.version})",
         "summary": cls.summary,
         "description": (cls.__doc__ or "").strip(),
         "contentType": "application/json",
@@ -76,7 +82,7 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
             "action": "send",
             "channel": {"$ref": f"#/channels/{cls.topic.name}"},
             "messages": [{"$ref": f"#/channels/{cls.topic.name}/messages/{_message_id(cls)}"}],
-            "summary": f"{cls.producer} publishes {cls.__name__} through its outbox",
+            "summary": f"{cls.producer} publishes {_event_name(cls)} through its outbox",
         }
     for group, handled in sorted(consumers.items()):
         for cls in sorted(handled, key=_message_id):
