@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -50,12 +51,18 @@ def phone_or_problem(value: str, region: str | None, field_name: str) -> str:
         raise invalid(field_name, str(exc)) from exc
 
 
-# Built once (a statement costs more to build than to run); the pairs are one expanding parameter.
-_IDENTITIES_WITH_OWNERS = (
-    select(CustomerIdentity)
-    .where(tuple_(CustomerIdentity.kind, CustomerIdentity.value).in_(bindparam("pairs", expanding=True)))
-    .options(joinedload(CustomerIdentity.customer))
-)
+@functools.cache
+def _identities_with_owners(pairs: int) -> Select[CustomerIdentity]:
+    """The identities matching `pairs` (kind, value) pairs, with their customers: built once per count.
+
+    A request names one to three identities. One statement per count keeps each fully cached; an expanding
+    IN parameter is rendered into new SQL at every execution (~4% of the router's CPU opening tickets, py-spy).
+    """
+    matches = [
+        and_(CustomerIdentity.kind == bindparam(f"kind{n}"), CustomerIdentity.value == bindparam(f"value{n}"))
+        for n in range(pairs)
+    ]
+    return select(CustomerIdentity).where(or_(*matches)).options(joinedload(CustomerIdentity.customer))
 
 
 async def recognise(
@@ -72,7 +79,10 @@ async def recognise(
     caller's retry finds it; with `at_commit` they are staged (shared/inserts.py) and that conflict comes at
     commit, one round trip fewer, for a caller that writes nothing referring to them through the ORM.
     """
-    known = (await session.scalars(_IDENTITIES_WITH_OWNERS, {"pairs": pairs})).all()
+    parameters: dict[str, str] = {}
+    for n, (kind, value) in enumerate(pairs):
+        parameters[f"kind{n}"], parameters[f"value{n}"] = kind, value
+    known = (await session.scalars(_identities_with_owners(len(pairs)), parameters)).all() if pairs else []
     by_pair = {(identity.kind, identity.value): identity for identity in known}
     owners = [by_pair[pair].customer for pair in pairs if pair in by_pair]
     owners = [await _live(session, customer) for customer in owners]
