@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, and_, bindparam, cast, func, or_, select
+from sqlalchemy import Text, and_, bindparam, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.agents import service as agent_service
@@ -117,25 +117,58 @@ async def choose_agent(
     exclude: frozenset[uuid.UUID] = frozenset(),
 ) -> engine.Decision:
     """The best eligible agent, whose capacity is then held under their row lock (or the queue)."""
-    # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
     with session.no_autoflush:
-        # The available agents with their loads in one round trip: every ticket opened asks it.
-        agents: dict[uuid.UUID, tuple[Any, dict[str, int]]] = {}
-        for row in await session.execute(_AVAILABLE_AGENTS_WITH_LOADS):
-            _, load = agents.setdefault(row.id, (row, {}))
-            if row.load_channel is not None:
-                load[row.load_channel] = row.load
-        available = [_view_of_row(row, load) for row, load in agents.values()]
-        wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - agents.keys()
-        extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
-        views = [v for v in [*available, *await _views(session, extra)] if v.id not in exclude]
+        rows = await session.execute(_AVAILABLE_AGENTS_WITH_LOADS)
+        return await _decide(session, ticket, _views_of_rows(rows), preferred, exclude)
+
+
+async def route_new_ticket(
+    *, session: AsyncSession, ticket: Ticket, preferred: list[tuple[str, uuid.UUID | None]], now: datetime
+) -> tuple[engine.Decision, RoutingDecision, int | None]:
+    """A new ticket's routing put into effect: the decision, its record (for the caller to write) and the
+    ticket's place in the queue (None if assigned).
+
+    The waiting tickets ahead are counted in the same round trip as the agents are read: every ticket
+    opened needs the agents, and a queued one its place; the count is cheap (an index-only scan of the
+    waiting tickets, `ix_tickets_waiting`) and needless only when an agent takes the ticket.
+    """
+    ahead = {"channel": ticket.channel, "rank": ticket.priority_rank, "queued_at": now}
+    with session.no_autoflush:
+        rows = (await session.execute(_AVAILABLE_AGENTS_AND_TICKETS_AHEAD, ahead)).all()
+        agents = (row for row in rows if row.id is not None)  # no agent available: one row, the count alone
+        decision = await _decide(session, ticket, _views_of_rows(agents), preferred, frozenset())
+    record = await apply_decision(session=session, ticket=ticket, decision=decision, now=now)
+    return decision, record, None if decision.agent_id is not None else int(rows[0].ahead) + 1
+
+
+def _views_of_rows(rows: Iterable[Any]) -> list[engine.AgentView]:
+    """Agents with their loads from rows of one agent and channel each (an agent without load: one row)."""
+    agents: dict[uuid.UUID, tuple[Any, dict[str, int]]] = {}
+    for row in rows:
+        _, load = agents.setdefault(row.id, (row, {}))
+        if row.load_channel is not None:
+            load[row.load_channel] = row.load
+    return [_view_of_row(row, load) for row, load in agents.values()]
+
+
+async def _decide(
+    session: AsyncSession,
+    ticket: Ticket,
+    available: list[engine.AgentView],
+    preferred: list[tuple[str, uuid.UUID | None]],
+    exclude: frozenset[uuid.UUID],
+) -> engine.Decision:
+    # Decide before writing: a new ticket is then inserted once, already assigned (no INSERT + UPDATE).
+    wanted = {agent_id for _, agent_id in preferred if agent_id is not None} - {view.id for view in available}
+    extra = (await session.scalars(select(Agent).where(Agent.id.in_(wanted)))).all() if wanted else []
+    views = [v for v in [*available, *await _views(session, extra)] if v.id not in exclude]
+    decision = engine.choose(needs_of(ticket), views, preferred)
+    for _ in range(ASSIGN_ATTEMPTS):
+        if decision.agent_id is None or await _take_capacity(session, decision.agent_id, ticket.channel):
+            break
+        # Someone else filled this agent first: decide again without them.
+        views = [v for v in views if v.id != decision.agent_id]
         decision = engine.choose(needs_of(ticket), views, preferred)
-        for _ in range(ASSIGN_ATTEMPTS):
-            if decision.agent_id is None or await _take_capacity(session, decision.agent_id, ticket.channel):
-                break
-            # Someone else filled this agent first: decide again without them.
-            views = [v for v in views if v.id != decision.agent_id]
-            decision = engine.choose(needs_of(ticket), views, preferred)
     return decision
 
 
@@ -279,7 +312,7 @@ async def _record_queue_assignment(
 # On the table, not the entity: a Core query does not flush the session first (the ticket itself is never
 # counted, it is not ahead of itself). Built once: building a statement costs more than running it.
 _tickets = Ticket.__table__.c
-_TICKETS_AHEAD = select(func.count()).where(
+_TICKETS_AHEAD = select(func.count().label("ahead")).where(
     _tickets.status == "open",
     _tickets.agent_id.is_(None),
     _tickets.channel == bindparam("channel"),
@@ -306,6 +339,12 @@ _AVAILABLE_AGENTS_WITH_LOADS = (
     .where(_agents.status == "available")
     .outerjoin(Ticket.__table__, and_(_tickets.agent_id == _agents.id, _tickets.status.in_(ACTIVE_STATUSES)))
     .group_by(_agents.id, _tickets.channel)
+)
+# A new ticket's two questions in one round trip: the count (one row) joined to the agents (maybe none).
+_ahead = _TICKETS_AHEAD.cte("ahead")
+_available = _AVAILABLE_AGENTS_WITH_LOADS.subquery("available")
+_AVAILABLE_AGENTS_AND_TICKETS_AHEAD = select(_ahead.c.ahead, *_available.c).select_from(
+    _ahead.outerjoin(_available, true())
 )
 
 

@@ -100,8 +100,9 @@ async def open_ticket(
                 owner_agent_id=customer.owner_agent_id,
                 since=now - timedelta(days=settings.continuity_days),
             )
-    decision = await routing.choose_agent(session=session, ticket=ticket, preferred=preferred)
-    record = await routing.apply_decision(session=session, ticket=ticket, decision=decision, now=now)
+    decision, record, position = await routing.route_new_ticket(
+        session=session, ticket=ticket, preferred=preferred, now=now
+    )
     opened = history.entry(
         customer_id=customer.id,
         kind="ticket.opened",
@@ -113,7 +114,6 @@ async def open_ticket(
     )
     # Inserted once, already routed, at commit with the events: the unit of work would cost more than the rows.
     stage_new(session, ticket, record, opened)
-    position = await routing.queue_position(session=session, ticket=ticket)
     return Opened(ticket, decision, position, recognition.created, duplicates)
 
 
