@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -187,8 +186,13 @@ class OutboxRelay:
 
     async def _publish_batch_locked(self) -> int:
         async with self.database.session() as session, session.begin():
-            # No rows while another replica's relay holds the lock (it is publishing right now).
-            rows = (await session.execute(self._locked_batch)).all()
+            # The lock in a statement of its own, before the batch is read: a statement's snapshot is taken
+            # when it starts, so a batch read in the statement that takes the lock could predate the commit
+            # of the relay that held it, and publish its rows again (a flaky duplicate in the two-relay test).
+            lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY, type_=Boolean))
+            if not await session.scalar(lock):
+                return 0  # another replica's relay is publishing right now
+            rows = (await session.execute(self._batch_query())).all()
             return await self._publish_and_mark(session, rows)
 
     async def _publish_batch_single_writer(self) -> int:
@@ -207,13 +211,6 @@ class OutboxRelay:
             .order_by(outbox.c.seq)
             .limit(self.batch_size)
         )
-
-    @functools.cached_property
-    def _locked_batch(self) -> Select[tuple[int, str, bytes]]:
-        # The lock and the batch in one round trip: an uncorrelated sub-select is evaluated once, before
-        # the scan (a volatile function in the WHERE itself would be called for every row).
-        lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY, type_=Boolean)).scalar_subquery()
-        return self._batch_query().where(lock)
 
     def _rows(self, seqs: list[int]) -> ColumnElement[bool]:
         if self.database.is_sqlite:
