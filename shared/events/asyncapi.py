@@ -77,7 +77,7 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
             },
         }
     operations: dict[str, Any] = {}
-    for cls in events:
+    for cls in (cls for cls in events if cls.published):
         operations[f"{cls.producer}.publish.{_message_id(cls)}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{cls.topic.name}"},

@@ -28,6 +28,8 @@ class Event(BaseModel):
     name: ClassVar[str]
     producer: ClassVar[str]  # the one service that publishes it: the CloudEvents source
     version: ClassVar[int] = 1
+    # False once a later version replaced it: still read (records already on the topic), no longer sent.
+    published: ClassVar[bool] = True
     topic: ClassVar[topics.TopicSpec]
     summary: ClassVar[str]
 

@@ -69,7 +69,8 @@ class ProblemUpdated(ProblemWithTickets):
     """
 
     name = "problem.updated"
-    summary = "A problem grew or changed (every member ticket listed)."
+    summary = "A problem grew or changed (every member ticket listed); replaced by version 2."
+    published = False
 
     joined_ticket_id: UUID | None = None
     change: Literal["report_joined", "merged", "split", "edited"]

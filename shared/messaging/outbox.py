@@ -41,6 +41,8 @@ _STAGED_EVENTS = "firstcall.outbox.staged"
 
 async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
     """Stage events in the caller's transaction; they are written at its commit and published only then."""
+    if retired := [type(event).__name__ for event in events if not event.published]:
+        raise TypeError(f"{', '.join(retired)}: replaced by a later version, no longer published")
     envelopes = [event.to_cloudevent() for event in events]
     if envelopes:
         _ensure_rollback_hook(type(session.sync_session))

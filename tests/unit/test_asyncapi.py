@@ -38,3 +38,8 @@ def test_each_version_of_an_event_is_its_own_message_under_the_events_name() -> 
     messages = yaml.safe_load(asyncapi_document())["components"]["messages"]
     assert {"ProblemUpdated.v1", "ProblemUpdated.v2"} <= set(messages)
     assert messages["ProblemUpdated.v2"]["name"] == "ProblemUpdated"
+    operations = yaml.safe_load(asyncapi_document())["operations"]
+    # Version 1 is still read (records already on the topic) but no longer sent.
+    assert "notifier.publish.ProblemUpdated.v1" not in operations
+    assert "notifier.publish.ProblemUpdated.v2" in operations
+    assert "router.receive.ProblemUpdated.v1" in operations

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from shared.bus.memory import InMemoryBus
 from shared.db import Database
+from shared.events.catalogue import TicketOpened
 from shared.events.envelope import from_kafka
 from shared.events.topics import TICKETS
 from shared.messaging.outbox import OutboxRelay, add_events
@@ -115,3 +116,15 @@ async def test_concurrent_publishers_in_one_process_publish_each_event_once(
     await asyncio.gather(*(relay.publish_batch() for _ in range(4)))
     published = [from_kafka(r.value, r.headers).id for r in bus.records(TICKETS.name)]
     assert sorted(published) == sorted(e.id for e in staged)
+
+
+async def test_an_event_version_replaced_by_a_later_one_cannot_be_published(messaging_db: Database) -> None:
+    class Retired(TicketOpened):
+        published = False
+
+    async with messaging_db.session() as session:
+        with pytest.raises(TypeError, match="no longer published"):
+            await add_events(session, Retired(**ticket_opened().model_dump()))
+        await session.commit()
+    async with messaging_db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(outbox)) == 0
