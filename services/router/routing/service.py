@@ -337,7 +337,11 @@ _AVAILABLE_AGENTS_WITH_LOADS = (
         func.count(_tickets.id).label("load"),
     )
     .where(_agents.status == "available")
-    .outerjoin(Ticket.__table__, and_(_tickets.agent_id == _agents.id, _tickets.status.in_(ACTIVE_STATUSES)))
+    # Equalities, not IN (...): an IN list is an expanding parameter, rendered into the SQL at every execution.
+    .outerjoin(
+        Ticket.__table__,
+        and_(_tickets.agent_id == _agents.id, or_(*(_tickets.status == status for status in ACTIVE_STATUSES))),
+    )
     .group_by(_agents.id, _tickets.channel)
 )
 # A new ticket's two questions in one round trip: the count (one row) joined to the agents (maybe none).
