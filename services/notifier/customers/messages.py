@@ -7,7 +7,7 @@ decision is taken (a redelivered event, two replicas, a restart), the customer i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
 import orjson
@@ -23,7 +23,6 @@ from services.notifier.knowledge import service as knowledge_service
 from services.notifier.problems import state
 from services.notifier.problems.models import Problem
 from services.notifier.problems.state import Member
-from services.notifier.reports.models import Report
 
 Kind = Literal["acknowledgement", "resolution"]
 MESSAGE_TYPE = "customer.message"
@@ -40,14 +39,13 @@ async def acknowledge_all(*, session: AsyncSession, problem: Problem) -> int:
     return await _tell(session, problem, members=members, kind="acknowledgement", facts=facts)
 
 
-async def acknowledge_joined(*, session: AsyncSession, problem: Problem, ticket_ids: Sequence[uuid.UUID]) -> int:
+async def acknowledge_joined(*, session: AsyncSession, problem: Problem, customers: Collection[uuid.UUID]) -> int:
     """Tell the customers whose reports just joined a known problem what is known so far.
 
     Only these customers are looked at, each with an index lookup for a message already decided and one
     for their first report in the problem: the problem's other customers (a crisis has thousands) are not
     read. Every one of them was told when they joined, or when the problem was detected or merged.
     """
-    customers = set(await session.scalars(select(Report.customer_id).where(Report.ticket_id.in_(ticket_ids))))
     facts: dict[str, Any] | None = None
     told = 0
     for customer_id in sorted(customers):

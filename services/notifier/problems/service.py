@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -32,9 +32,14 @@ async def place_report(
     placement = await clustering.assign_cluster(session=session, report=report, matches=matches, config=config)
     if placement is None:
         return None
-    await state.count_joined(session, placement.cluster, placement.joined)
+    customers = await state.count_joined(session, placement.cluster, placement.joined)
     await evaluate(
-        session=session, problem=placement.cluster, now=report.opened_at, settings=settings, added=placement.joined
+        session=session,
+        problem=placement.cluster,
+        now=report.opened_at,
+        settings=settings,
+        added=placement.joined,
+        joined_customers=customers,
     )
     return placement.cluster
 
@@ -49,10 +54,12 @@ async def evaluate(
     added: Sequence[uuid.UUID] = (),
     merged: Sequence[uuid.UUID] = (),
     split: Sequence[uuid.UUID] = (),
+    joined_customers: Collection[uuid.UUID] = (),
 ) -> None:
     """Refresh a cluster whose counts just moved; detect, update or escalate the problem it is.
 
-    `added` are the tickets that came in (on a join, the joining report first). What a join does here
+    `added` are the tickets that came in (on a join, the joining report first; `joined_customers` are
+    theirs, as counted, and are acknowledged if the problem is known). What a join does here
     does not grow with the problem; only what happens once in its life (detected, escalated) lists every
     member ticket.
     """
@@ -99,7 +106,7 @@ async def evaluate(
     if detected or change == "merged":
         await messages.acknowledge_all(session=session, problem=problem)
     elif added:
-        await messages.acknowledge_joined(session=session, problem=problem, ticket_ids=added)
+        await messages.acknowledge_joined(session=session, problem=problem, customers=joined_customers)
 
 
 async def _enough_customers(

@@ -107,8 +107,9 @@ async def latest_reports(session: AsyncSession, problem_id: uuid.UUID, limit: in
     return list(rows)
 
 
-async def count_joined(session: AsyncSession, problem: Problem, ticket_ids: Sequence[uuid.UUID]) -> None:
-    """Add reports that have just joined the cluster to its counts, spread, intents and products."""
+async def count_joined(session: AsyncSession, problem: Problem, ticket_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Add reports that have just joined the cluster to its counts, spread, intents and products; returns
+    their customers (whom the acknowledgement then concerns)."""
     # A customer is new to the problem when none of their other reports is in it: one index probe each,
     # in the statement that reads the joining reports (a join's round trips are most of its cost).
     earlier = aliased(Report)
@@ -125,7 +126,7 @@ async def count_joined(session: AsyncSession, problem: Problem, ticket_ids: Sequ
         )
     ).all()
     if not rows:
-        return
+        return set()
     problem.report_count += len(rows)
     problem.customer_count += len({row.customer_id for row in rows if not row.known})
     problem.first_seen = min(problem.first_seen, *(row.opened_at for row in rows))
@@ -133,6 +134,7 @@ async def count_joined(session: AsyncSession, problem: Problem, ticket_ids: Sequ
     # New lists, not appends: the ORM notices a JSON column change only when the value is replaced.
     problem.intents = sorted({*problem.intents, *(row.intent for row in rows if row.intent)})
     problem.products = sorted({*problem.products, *(row.product for row in rows if row.product)})
+    return {row.customer_id for row in rows}
 
 
 async def recount(session: AsyncSession, problem: Problem) -> None:
