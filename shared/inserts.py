@@ -56,7 +56,8 @@ def write_staged(session: Session) -> None:
     if rows:
         statements = _statements(session, rows)
         # The transaction's only write, if nothing else is pending: a session that has not begun its
-        # transaction yet (shared/lazy_begin.py) sends it alone, atomic by itself.
+        # transaction yet (shared/lazy_begin.py) sends it alone, atomic by itself. This hook is the last
+        # code to run before the commit's flush: a later hook writing more would break that (none does).
         alone = len(statements) == 1 and not (session.new or session.dirty or session.deleted)
         options = {lazy_begin.ALONE: True} if alone else {}
         for statement, parameters in statements:
