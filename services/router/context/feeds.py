@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -81,6 +83,11 @@ async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2
         await session.execute(
             update(Ticket).where(Ticket.id.in_(event.added_ticket_ids)).values(problem_id=event.problem_id)
         )
+        if event.severity == "major":
+            # Escalation raised the open tickets it listed; those that join the crisis later jump the queue too.
+            await raise_to_urgent(
+                session=session, ticket_ids=event.added_ticket_ids, problem_id=event.problem_id, at=event.updated_at
+            )
     if event.split_ticket_ids:
         await session.execute(
             update(Ticket)
@@ -91,10 +98,17 @@ async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2
 
 async def escalate_problem_tickets(*, session: AsyncSession, event: ProblemWithTickets, at: datetime) -> int:
     """A major problem: its open tickets jump the queue (priority urgent), each change announced."""
+    return await raise_to_urgent(session=session, ticket_ids=event.ticket_ids, problem_id=event.problem_id, at=at)
+
+
+async def raise_to_urgent(
+    *, session: AsyncSession, ticket_ids: Sequence[uuid.UUID], problem_id: uuid.UUID, at: datetime
+) -> int:
+    """Open tickets of a major problem jump the queue (priority urgent), each change announced."""
     tickets = (
         await session.scalars(
             select(Ticket)
-            .where(Ticket.id.in_(event.ticket_ids), Ticket.status.in_(("open", "pending_approval")))
+            .where(Ticket.id.in_(ticket_ids), Ticket.status.in_(("open", "pending_approval")))
             .with_for_update()
         )
     ).all()
@@ -111,7 +125,7 @@ async def escalate_problem_tickets(*, session: AsyncSession, event: ProblemWithT
                 customer_id=ticket.customer_id,
                 previous=previous,
                 priority="urgent",
-                reason=f"part of major problem {event.problem_id}",
+                reason=f"part of major problem {problem_id}",
                 changed_at=at,
             ),
         )

@@ -195,6 +195,27 @@ async def test_a_major_problem_raises_its_open_tickets_to_urgent(router: RouterH
     assert (changed.data["previous"], changed.data["priority"]) == ("low", "urgent")
 
 
+async def test_a_ticket_joining_a_major_problem_is_raised_to_urgent_too(router: RouterHarness) -> None:
+    first, joining = [(await router.post("/v1/tickets", ticket_request(priority="low"))).json() for _ in range(2)]
+    problem_id = uuid.uuid4()
+    await router.deliver(
+        ProblemEscalated(**problem_state(problem_id, [first["id"]], severity="major"), escalated_at=NOW)
+    )
+    joined = uuid.UUID(joining["id"])
+    change = problem_change(problem_id, joined_ticket_id=joined, added_ticket_ids=[joined], severity="major")
+    await router.deliver(change, change.model_copy())  # a redelivery changes nothing more
+    assert (await router.client.get(f"/v1/tickets/{joining['id']}")).json()["priority"] == "urgent"
+    changed = await router.published("firstcall.ticket.priority_changed")
+    assert sorted(event.subject for event in changed) == sorted([first["id"], joining["id"]])
+
+
+async def test_a_ticket_joining_a_minor_problem_keeps_its_priority(router: RouterHarness) -> None:
+    joining = (await router.post("/v1/tickets", ticket_request(priority="low"))).json()
+    joined = uuid.UUID(joining["id"])
+    await router.deliver(problem_change(uuid.uuid4(), joined_ticket_id=joined, added_ticket_ids=[joined]))
+    assert (await router.client.get(f"/v1/tickets/{joining['id']}")).json()["priority"] == "low"
+
+
 async def test_an_order_from_a_commerce_system_is_recorded_once(router: RouterHarness) -> None:
     placed = OrderPlaced(
         system="shop",
