@@ -53,9 +53,10 @@ async def keep_known_issue(*, session: AsyncSession, event: KnownIssueUpdated) -
 
 
 async def keep_problem(*, session: AsyncSession, event: ProblemState, at: datetime) -> bool:
-    """A problem as the notifier sees it now; False if a newer picture is already kept."""
+    """A problem as the notifier sees it now; False if a newer picture is already kept, or if ops merged
+    the problem into another (its picture is the survivor's now)."""
     problem = await session.get(ProblemSnapshot, event.problem_id)
-    if problem is not None and problem.updated_at > at:
+    if problem is not None and (problem.updated_at > at or problem.merged_into_id is not None):
         return False
     if problem is None:
         problem = ProblemSnapshot(id=event.problem_id, status="open", resolution=None)
@@ -68,8 +69,10 @@ async def keep_problem(*, session: AsyncSession, event: ProblemState, at: dateti
 
 async def keep_problem_tickets(*, session: AsyncSession, event: ProblemWithTickets, at: datetime) -> None:
     """A problem with its whole member list (detected, escalated, updated v1): which tickets belong to it."""
-    if await keep_problem(session=session, event=event, at=at) and event.ticket_ids:
-        await session.execute(update(Ticket).where(Ticket.id.in_(event.ticket_ids)).values(problem_id=event.problem_id))
+    kept = await keep_problem(session=session, event=event, at=at)
+    survivor = await _survivor(session, event.problem_id)
+    if (kept or survivor != event.problem_id) and event.ticket_ids:
+        await session.execute(update(Ticket).where(Ticket.id.in_(event.ticket_ids)).values(problem_id=survivor))
 
 
 async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2) -> None:
@@ -78,11 +81,14 @@ async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2
     Applied even when a newer picture is kept: the change names only its own tickets, and no later event
     repeats them.
     """
+    if event.change == "merged" and event.merged_problem_ids:
+        await _fold(session, merged=event.merged_problem_ids, into=event, at=event.updated_at)
     await keep_problem(session=session, event=event, at=event.updated_at)
+    # A change that arrives after ops merged its problem away (events of two problems are not ordered
+    # against each other) is applied to the survivor.
+    survivor = await _survivor(session, event.problem_id)
     if event.added_ticket_ids:
-        await session.execute(
-            update(Ticket).where(Ticket.id.in_(event.added_ticket_ids)).values(problem_id=event.problem_id)
-        )
+        await session.execute(update(Ticket).where(Ticket.id.in_(event.added_ticket_ids)).values(problem_id=survivor))
         if event.severity == "major":
             # Escalation raised the open tickets it listed; those that join the crisis later jump the queue too.
             await raise_to_urgent(
@@ -94,6 +100,36 @@ async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2
             .where(Ticket.id.in_(event.split_ticket_ids), Ticket.problem_id == event.problem_id)
             .values(problem_id=None)
         )
+
+
+async def _fold(session: AsyncSession, *, merged: Sequence[uuid.UUID], into: ProblemState, at: datetime) -> None:
+    """Problems ops merged into `into`: marked as merged (created so if not seen yet, so that their late
+    events know), and every ticket of theirs moved to the survivor, also those of problems merged into them."""
+    for problem_id in merged:
+        problem = await session.get(ProblemSnapshot, problem_id)
+        if problem is None:
+            problem = ProblemSnapshot(
+                id=problem_id,
+                summary=into.summary_text[:1000],
+                severity=into.severity,
+                customer_count=0,
+                report_count=0,
+                resolution=None,
+                first_seen=into.first_seen,
+                last_seen=into.last_seen,
+            )
+            session.add(problem)
+        problem.status, problem.merged_into_id, problem.updated_at = "merged", into.problem_id, at
+    await session.execute(
+        update(ProblemSnapshot).where(ProblemSnapshot.merged_into_id.in_(merged)).values(merged_into_id=into.problem_id)
+    )
+    await session.execute(update(Ticket).where(Ticket.problem_id.in_(merged)).values(problem_id=into.problem_id))
+
+
+async def _survivor(session: AsyncSession, problem_id: uuid.UUID) -> uuid.UUID:
+    """The problem that holds `problem_id`'s tickets now: itself, or the one ops merged it into."""
+    problem = await session.get(ProblemSnapshot, problem_id)
+    return problem.merged_into_id if problem is not None and problem.merged_into_id is not None else problem_id
 
 
 async def escalate_problem_tickets(*, session: AsyncSession, event: ProblemWithTickets, at: datetime) -> int:

@@ -46,7 +46,7 @@ class ProblemSnapshot(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     summary: Mapped[str] = mapped_column(String(1000))
-    status: Mapped[str] = mapped_column(String(20), comment="open or resolved")
+    status: Mapped[str] = mapped_column(String(20), comment="open, resolved or merged")
     severity: Mapped[str] = mapped_column(String(10))
     customer_count: Mapped[int]
     report_count: Mapped[int]
@@ -54,3 +54,5 @@ class ProblemSnapshot(Base):
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Ops merged it into this problem: its tickets, and any change to it that arrives late, go there.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -216,6 +216,26 @@ async def test_a_ticket_joining_a_minor_problem_keeps_its_priority(router: Route
     assert (await router.client.get(f"/v1/tickets/{joining['id']}")).json()["priority"] == "low"
 
 
+async def test_a_change_to_a_problem_ops_merged_away_lands_on_the_survivor(router: RouterHarness) -> None:
+    early, late, detected_late = [(await router.post("/v1/tickets", ticket_request())).json() for _ in range(3)]
+    survivor, merged = uuid.uuid4(), uuid.uuid4()
+    await router.deliver(ProblemDetected(**problem_state(merged, [early["id"]]), detected_at=NOW))
+    # The merge reaches the router before events of the merged problem published before it (two keys,
+    # two partitions: no order between them).
+    await router.deliver(
+        problem_change(survivor, change="merged", merged_problem_ids=[merged], updated_at=NOW + timedelta(minutes=5))
+    )
+    joined = uuid.UUID(late["id"])
+    await router.deliver(problem_change(merged, joined_ticket_id=joined, added_ticket_ids=[joined]))
+    await router.deliver(
+        ProblemDetected(**problem_state(merged, [detected_late["id"]]), detected_at=NOW + timedelta(minutes=1))
+    )
+    for ticket in (early, late, detected_late):
+        found = await context(router, ticket["id"])
+        assert found["ticket"]["problem_id"] == str(survivor)
+    assert found["problem"]["problem_id"] == str(survivor)
+
+
 async def test_an_order_from_a_commerce_system_is_recorded_once(router: RouterHarness) -> None:
     placed = OrderPlaced(
         system="shop",
