@@ -48,7 +48,7 @@ async def assign_cluster(
     strays = [m.ticket_id for m in close if m.cluster_id is None]
     if target is None and not strays:
         return None
-    target = target or await _new_cluster(session, report.opened_at)
+    target = target or await new_cluster(session, first_seen=report.opened_at, last_seen=report.opened_at)
     report.cluster_id = target.id
     brought = await _bring_along(session, target, strays) if strays else []
     await session.flush()
@@ -82,15 +82,16 @@ async def _active_clusters(session: AsyncSession, ids: set[uuid.UUID]) -> dict[u
     return {problem.id: problem for problem in rows}
 
 
-async def _new_cluster(session: AsyncSession, opened_at: datetime) -> Problem:
+async def new_cluster(session: AsyncSession, *, first_seen: datetime, last_seen: datetime) -> Problem:
+    """A new forming cluster, written at once: the reports that go into it point at its row."""
     now = datetime.now(UTC)
     problem = Problem(
         id=uuid.uuid4(),
         status="forming",
         severity="minor",
         summary_text="",
-        first_seen=opened_at,
-        last_seen=opened_at,
+        first_seen=first_seen,
+        last_seen=last_seen,
         growth_per_hour=0.0,
         created_at=now,
         updated_at=now,

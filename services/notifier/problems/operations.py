@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.customers import messages
 from services.notifier.detection.index import lock_detection
 from services.notifier.knowledge import service as knowledge_service
-from services.notifier.problems import state
+from services.notifier.problems import clustering, state
 from services.notifier.problems.models import ACTIVE_STATUSES, Problem, ProblemExclusion
 from services.notifier.problems.schemas import ResolveRequest
 from services.notifier.problems.service import evaluate, get_problem
@@ -86,23 +86,7 @@ async def split_problem(
         raise _invalid("body.ticket_ids", "splitting off every ticket would leave the problem empty")
     new_cluster = None
     if as_new_problem:
-        new_cluster = Problem(
-            id=uuid.uuid4(),
-            status="forming",
-            severity="minor",
-            summary_text="",
-            first_seen=problem.first_seen,
-            last_seen=problem.last_seen,
-            growth_per_hour=0.0,
-            created_at=datetime.now(UTC),
-            updated_at=datetime.now(UTC),
-            report_count=0,
-            customer_count=0,
-            intents=[],
-            products=[],
-        )
-        session.add(new_cluster)
-        await session.flush()
+        new_cluster = await clustering.new_cluster(session, first_seen=problem.first_seen, last_seen=problem.last_seen)
     await session.execute(
         update(Report)
         .where(Report.ticket_id.in_(ticket_ids))

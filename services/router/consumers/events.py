@@ -47,7 +47,9 @@ def handlers(settings: RouterSettings) -> dict[type[Event], EventHandler]:
 
     async def on_problem_escalated(event: ProblemEscalated, session: AsyncSession) -> None:
         await feeds.keep_problem_tickets(session=session, event=event, at=event.escalated_at)
-        await feeds.escalate_problem_tickets(session=session, event=event, at=event.escalated_at)
+        await feeds.raise_to_urgent(
+            session=session, ticket_ids=event.ticket_ids, problem_id=event.problem_id, at=event.escalated_at
+        )
 
     async def on_problem_resolved(event: ProblemResolved, session: AsyncSession) -> None:
         await feeds.close_problem(session=session, event=event)

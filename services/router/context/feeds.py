@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.context.models import KnownIssueStatus, ProblemSnapshot, TicketKnowledge
-from services.router.tickets.models import PRIORITY_RANK, Ticket
+from services.router.tickets.models import ACTIVE_STATUSES, PRIORITY_RANK, Ticket
 from shared.events.catalogue import (
     KnowledgeSuggested,
     KnownIssueUpdated,
@@ -132,20 +132,13 @@ async def _survivor(session: AsyncSession, problem_id: uuid.UUID) -> uuid.UUID:
     return problem.merged_into_id if problem is not None and problem.merged_into_id is not None else problem_id
 
 
-async def escalate_problem_tickets(*, session: AsyncSession, event: ProblemWithTickets, at: datetime) -> int:
-    """A major problem: its open tickets jump the queue (priority urgent), each change announced."""
-    return await raise_to_urgent(session=session, ticket_ids=event.ticket_ids, problem_id=event.problem_id, at=at)
-
-
 async def raise_to_urgent(
     *, session: AsyncSession, ticket_ids: Sequence[uuid.UUID], problem_id: uuid.UUID, at: datetime
 ) -> int:
     """Open tickets of a major problem jump the queue (priority urgent), each change announced."""
     tickets = (
         await session.scalars(
-            select(Ticket)
-            .where(Ticket.id.in_(ticket_ids), Ticket.status.in_(("open", "pending_approval")))
-            .with_for_update()
+            select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(ACTIVE_STATUSES)).with_for_update()
         )
     ).all()
     raised = 0

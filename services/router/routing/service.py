@@ -352,16 +352,6 @@ _AVAILABLE_AGENTS_AND_TICKETS_AHEAD = select(_ahead.c.ahead, *_available.c).sele
 )
 
 
-async def queue_position(*, session: AsyncSession, ticket: Ticket) -> int | None:
-    """1 for the next ticket to be served on its channel; None if the ticket is not waiting."""
-    if ticket.agent_id is not None or ticket.queued_at is None or ticket.status != "open":
-        return None
-    ahead = await session.scalar(
-        _TICKETS_AHEAD, {"channel": ticket.channel, "rank": ticket.priority_rank, "queued_at": ticket.queued_at}
-    )
-    return int(ahead or 0) + 1
-
-
 async def decisions(*, session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[RoutingDecision]:
     """Every routing decision about a ticket, oldest first."""
     return (
