@@ -129,8 +129,9 @@ async def route_new_ticket(
     ticket's place in the queue (None if assigned).
 
     The waiting tickets ahead are counted in the same round trip as the agents are read: every ticket
-    opened needs the agents, and a queued one its place; the count is cheap (an index-only scan of the
-    waiting tickets, `ix_tickets_waiting`) and needless only when an agent takes the ticket.
+    opened needs the agents, and a queued one its place; the count reads the waiting tickets only
+    (`ix_tickets_waiting`), so its cost grows with the queue (docs/router.md), and is wasted only when an
+    agent takes the ticket.
     """
     ahead = {"channel": ticket.channel, "rank": ticket.priority_rank, "queued_at": now}
     with session.no_autoflush:
