@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYNCED := $(VENV)/.synced
 UV_VERSION := 0.13.8
+VEGETA := var/bin/vegeta
 PYTEST_ARGS ?=
 
 .PHONY: help run test test-unit test-integration test-e2e lint format up down status bench asyncapi docs clean
@@ -53,8 +54,13 @@ down: ## stop PostgreSQL and Kafka (data is kept)
 status: ## is the local stack running?
 	@deploy/stack.sh status
 
-bench: $(SYNCED) up ## benchmarks, printed as tables with a baseline measured in the same run
+bench: $(SYNCED) up $(VEGETA) ## benchmarks, printed as tables with a baseline measured in the same run
 	@set -a && source var/stack.env && set +a && $(BIN)/python -m bench
+
+# ticket_open's load generator, built once with Go (`go install`, version pinned in bench/vegeta.py).
+$(VEGETA): bench/vegeta.py | $(SYNCED)
+	@$(BIN)/python -m bench.vegeta >/dev/null
+	@touch $@
 
 asyncapi: $(SYNCED) ## regenerate docs/asyncapi.yaml from the event catalogue
 	@$(BIN)/firstcall asyncapi > docs/asyncapi.yaml
