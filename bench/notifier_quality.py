@@ -17,6 +17,7 @@ notifier would have.
 
     python -m bench.notifier_quality [--quick]   # --quick: the default encoder, fewer reports, one threshold
     python -m bench.notifier_quality --tune      # also the blend weights: how the defaults were chosen
+    python -m bench.notifier_quality --encoders mpnet,minilm   # only these encoders (the first is --quick's)
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ GITBUGS = next(
 )
 KS = (1, 5, 10)
 CHUNK = 250  # reports sent between two runs of the index maintenance
-ENCODERS = ("minilm", "wordllama", "none")
+ENCODERS = ("minilm", "mpnet", "wordllama", "none")
 THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
 WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -217,9 +218,9 @@ class Variant:
         return "lexical only" if self.encoder == "none" else f"{self.encoder}, meaning weight {self.weight:.2f}"
 
 
-def variants(tune: bool, quick: bool) -> list[Variant]:
+def variants(tune: bool, quick: bool, encoders: tuple[str, ...] = ENCODERS) -> list[Variant]:
     """The shipped default of each encoder; with --tune, every weight of the grid as well."""
-    encoders = ENCODERS[:1] if quick else ENCODERS
+    encoders = encoders[:1] if quick else encoders
     found = [Variant(e, TUNED[e].meaning_weight, TUNED[e].threshold) for e in encoders]
     if tune:
         found += [
@@ -232,13 +233,13 @@ def variants(tune: bool, quick: bool) -> list[Variant]:
     return found
 
 
-async def measure(quick: bool, tune: bool) -> str:
+async def measure(quick: bool, tune: bool, encoders: tuple[str, ...] = ENCODERS) -> str:
     pairs = Pairs([thread for thread, _ in stackfaq()])
     recall_rows: list[list[str]] = []
     cluster_rows: list[list[str]] = []
     runs_by_encoder: dict[str, dict[tuple[float, float], list[str]]] = defaultdict(dict)
     rate = 0.0
-    for variant in variants(tune, quick):
+    for variant in variants(tune, quick, encoders):
         settings = {"detection_encoder": variant.encoder, "detection_meaning_weight": variant.weight}
         recall, variant_rate, count = await recall_on_hadoop(quick, **settings)
         rate = rate or variant_rate
@@ -310,10 +311,11 @@ def report(
     return "\n".join(lines)
 
 
-def run(quick: bool, tune: bool = False) -> str:
+def run(quick: bool, tune: bool = False, encoders: tuple[str, ...] = ENCODERS) -> str:
     """The Markdown section of this benchmark."""
-    return asyncio.run(measure(quick, tune))
+    return asyncio.run(measure(quick, tune, encoders))
 
 
 if __name__ == "__main__":
-    print(run(quick="--quick" in sys.argv, tune="--tune" in sys.argv))
+    chosen = sys.argv[sys.argv.index("--encoders") + 1].split(",") if "--encoders" in sys.argv else ENCODERS
+    print(run(quick="--quick" in sys.argv, tune="--tune" in sys.argv, encoders=tuple(chosen)))

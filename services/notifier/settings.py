@@ -16,9 +16,12 @@ class NotifierSettings(ServiceSettings):
 
     # Duplicate detection
     duplicate_window_days: float = Field(7, gt=0, description="reports are compared with others this recent")
-    detection_encoder: Literal["none", "wordllama", "minilm"] = Field(
+    detection_encoder: Literal["none", "wordllama", "minilm", "mpnet"] = Field(
         "minilm",
-        description="sentence embeddings beside words: minilm (pip extra `minilm`), wordllama (faster, weaker) or none",
+        description=(
+            "sentence embeddings beside words: minilm (pip extra `minilm`), mpnet (extra `mpnet`: better, "
+            "several times slower), wordllama (faster, weaker) or none"
+        ),
     )
     similarity_threshold: float | None = Field(
         None, gt=0, le=1, description="score from which a report joins a cluster (default: tuned per encoder)"

