@@ -32,7 +32,7 @@ TUNED = {
     "none": Tuning(meaning_weight=0.0, threshold=0.45),
     "wordllama": Tuning(meaning_weight=0.6, threshold=0.5),
     "minilm": Tuning(meaning_weight=0.8, threshold=0.55),
-    "mpnet": Tuning(meaning_weight=0.9, threshold=0.55),
+    "mpnet": Tuning(meaning_weight=0.9, threshold=0.6),
 }
 
 
