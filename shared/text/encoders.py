@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,7 @@ MPNET_BUILD_SCRIPT = Path(__file__).with_name("build_mpnet.py")
 # on the Hadoop reports 64 tokens found as many duplicates as 128 (recall@10 0.868 both, issue 5's notes).
 MPNET_MAX_TOKENS = 64
 MPNET_PADDING_ID = 1  # MPNet numbers positions from the padding id + 1, as RoBERTa does
+STALE_BUILD_SECONDS = 3600
 MPNET_BUILD = 1  # the version of build_mpnet.py's output: a new one is built beside the old
 
 
@@ -235,12 +237,18 @@ def _build_mpnet(target: Path) -> None:
     """build_mpnet.py into a fresh directory beside `target`, then renamed to it: a replica that finds
     `target` finds it whole; of two replicas building at once, the second keeps the first's."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}-*"):
+        # Left by a process killed while it built (a build takes seconds, not an hour): 266 MB each.
+        if time.time() - stale.stat().st_mtime > STALE_BUILD_SECONDS:
+            shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         command = [sys.executable, str(MPNET_BUILD_SCRIPT), str(work)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
         if done.returncode != 0:
-            raise EncoderUnavailable(f"building all-mpnet-base-v2 failed: {done.stderr.strip()[-2000:]}")
+            # A negative code is a signal: killed for memory, most likely (the build needs about 2.5 GB).
+            reason = done.stderr.strip()[-2000:] or f"exit code {done.returncode}, nothing said"
+            raise EncoderUnavailable(f"building all-mpnet-base-v2 failed: {reason}")
         digest = hashlib.sha256((work / "model.onnx").read_bytes()).hexdigest()
         (work / "model.sha256").write_text(digest + "\n")  # written last: its presence says the build is whole
         try:

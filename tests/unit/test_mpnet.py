@@ -3,7 +3,9 @@ cache, int8 where that keeps the vectors, and refused when the cached files are 
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,21 @@ def test_the_command_line_readies_the_graph_where_the_service_looks(
     printed = capsys.readouterr().out
     assert "768 numbers" in printed
     assert str(tmp_path) in printed
+
+
+def test_a_failed_build_says_why_and_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    killed = tmp_path / "killed.py"
+    killed.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")  # as the OOM killer would
+    monkeypatch.setattr(encoders, "MPNET_BUILD_SCRIPT", killed)
+    cache = tmp_path / "cache"
+    name = f"mpnet-{build_mpnet.MODEL_SHA256[:12]}-{encoders.MPNET_BUILD}"
+    stale, recent = cache / f".{name}-stale", cache / f".{name}-recent"  # builds of processes that died
+    for left in (stale, recent):
+        left.mkdir(parents=True)
+    hours_ago = time.time() - 2 * encoders.STALE_BUILD_SECONDS
+    os.utime(stale, (hours_ago, hours_ago))
+    with pytest.raises(EncoderUnavailable, match="exit code -9"):
+        MPNetEncoder.load(cache)
+    # No half-built graph for the next start to trust; an old leftover removed, a recent one (maybe a
+    # replica building right now) left alone.
+    assert list(cache.iterdir()) == [recent]
