@@ -47,6 +47,7 @@ async def acknowledge_joined(*, session: AsyncSession, problem: Problem, custome
     read. Every one of them was told when they joined, or when the problem was detected or merged.
     """
     facts: dict[str, Any] | None = None
+    routes = customer_service.Routes(session)
     told = 0
     for customer_id in sorted(customers):
         if await _decided(session, customer_id, problem.id, "acknowledgement"):
@@ -55,9 +56,7 @@ async def acknowledge_joined(*, session: AsyncSession, problem: Problem, custome
         if report is None:
             continue
         facts = facts if facts is not None else await _known(session, problem)
-        told += await _enqueue(
-            session, problem, report, "acknowledgement", await _context(session, problem, report, facts)
-        )
+        told += await _enqueue(session, problem, report, "acknowledgement", facts=facts, routes=routes)
     return told
 
 
@@ -108,15 +107,16 @@ async def _tell(
     first_report: dict[uuid.UUID, Member] = {}
     for member in members:
         first_report.setdefault(member.customer_id, member)
+    routes = customer_service.Routes(session)
     told = 0
     for customer_id in sorted(first_report.keys() - already):
-        report = first_report[customer_id]
-        told += await _enqueue(session, problem, report, kind, await _context(session, problem, report, facts))
+        told += await _enqueue(session, problem, first_report[customer_id], kind, facts=facts, routes=routes)
     return told
 
 
-async def _context(session: AsyncSession, problem: Problem, report: Member, facts: dict[str, Any]) -> dict[str, Any]:
-    contact = await session.get(CustomerContact, report.customer_id)
+def _context(
+    problem: Problem, report: Member, contact: CustomerContact | None, facts: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "customer_name": (contact.name if contact and contact.name else report.customer_name) or "there",
         "ticket_subject": report.subject,
@@ -127,9 +127,21 @@ async def _context(session: AsyncSession, problem: Problem, report: Member, fact
     }
 
 
-async def _enqueue(session: AsyncSession, problem: Problem, report: Member, kind: Kind, context: dict[str, Any]) -> int:
+async def _enqueue(
+    session: AsyncSession,
+    problem: Problem,
+    report: Member,
+    kind: Kind,
+    *,
+    facts: dict[str, Any],
+    routes: customer_service.Routes,
+) -> int:
+    # Read once for the message and its route: a clean contact is held weakly by the session, so a second
+    # `get` after the first reference is dropped would read it again.
+    contact = await session.get(CustomerContact, report.customer_id)
+    context = _context(problem, report, contact, facts)
     message = await templates.render(session=session, name=kind, context=context)
-    route = await customer_service.route_message(session=session, customer_id=report.customer_id)
+    route = await routes.to(contact)
     notification_id = uuid.uuid4()
     payload = {
         "type": MESSAGE_TYPE,

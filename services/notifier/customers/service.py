@@ -70,20 +70,37 @@ async def get_contact(*, session: AsyncSession, customer_id: uuid.UUID) -> Custo
 
 async def route_message(*, session: AsyncSession, customer_id: uuid.UUID) -> Route | str:
     """Where a message to this customer goes now, or why it cannot go ("opted out", "no channel")."""
-    contact = await session.get(CustomerContact, customer_id)
-    if contact is not None and contact.opted_out:
-        return "customer opted out"
-    email = contact.email if contact is not None else None
-    if email and (contact is None or contact.preferred_channel != "webhook"):
-        return Route("email", email)
-    center = await _contact_center(session)
-    if center is not None:
-        return Route("webhook", center.url, center.secret, center.id)
-    return Route("email", email) if email else "no channel: no email known and no customer.message subscription"
+    return await Routes(session).to(await session.get(CustomerContact, customer_id))
 
 
-async def _contact_center(session: AsyncSession) -> Subscription | None:
-    subscriptions = await session.scalars(
-        select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.created_at, Subscription.id)
-    )
-    return next((s for s in subscriptions if CONTACT_CENTER_TYPE in s.event_types), None)
+class Routes:
+    """Routes for a batch of messages in one session: the contact center's subscription is read once for
+    the batch, not once per customer (a resolution tells thousands)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._center: Subscription | None = None
+        self._center_read = False
+
+    async def to(self, contact: CustomerContact | None) -> Route | str:
+        """`route_message` for a contact already read (None: none is known for the customer)."""
+        if contact is not None and contact.opted_out:
+            return "customer opted out"
+        email = contact.email if contact is not None else None
+        if email and (contact is None or contact.preferred_channel != "webhook"):
+            return Route("email", email)
+        center = await self._contact_center()
+        if center is not None:
+            return Route("webhook", center.url, center.secret, center.id)
+        return Route("email", email) if email else "no channel: no email known and no customer.message subscription"
+
+    async def _contact_center(self) -> Subscription | None:
+        if not self._center_read:
+            subscriptions = await self._session.scalars(
+                select(Subscription)
+                .where(Subscription.active.is_(True))
+                .order_by(Subscription.created_at, Subscription.id)
+            )
+            self._center = next((s for s in subscriptions if CONTACT_CENTER_TYPE in s.event_types), None)
+            self._center_read = True
+        return self._center

@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import event as sql_events
+
 from services.notifier.customers import templates
 from shared.events.catalogue import CustomerRegistered, Identity
 from tests.conftest import wait_until
@@ -286,3 +288,40 @@ def test_a_template_source_is_compiled_once_and_an_edit_is_compiled_anew() -> No
     edited = templates.compiled(source + "!")
     assert edited is not first
     assert edited.render(customer_name="Ada", ticket_subject="login") == "Hello Ada, about login!"
+
+
+async def test_telling_many_customers_reads_each_contact_once_and_the_contact_center_once(
+    notifier: Notifier,
+) -> None:
+    """A resolution fans out to every customer of the problem (thousands in a crisis): what it reads must
+    grow by one contact per customer, not by a contact read twice and a subscription scan per customer."""
+    await notifier.client.post(
+        "/v1/subscriptions",
+        json={"url": "http://center.example/hook", "event_types": ["customer.message"], "secret": "s" * 32},
+    )
+    reports = outage(6)
+    await notifier.publish(*reports)
+    problem_id = await problem_of(notifier, reports[0].ticket_id)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = notifier.runtime.database.engine.sync_engine
+    sql_events.listen(engine, "before_cursor_execute", seen)
+    try:
+        await resolve(notifier, problem_id)
+    finally:
+        sql_events.remove(engine, "before_cursor_execute", seen)
+    told = await wait_until(lambda: _resolutions(notifier, len(reports)))
+    assert len(told) == len(reports)  # every customer told (through the contact center: no email known)
+    contacts = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM customer_contacts" in s]
+    scans = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM subscriptions" in s]
+    assert len(contacts) <= len(reports)
+    assert len(scans) <= 2  # the contact center, once for the batch; the problem event's subscribers
+
+
+async def _resolutions(notifier: Notifier, count: int) -> list[dict[str, Any]] | None:
+    items = (await notifier.client.get("/v1/notifications", params={"limit": 500})).json()["items"]
+    mine = [item for item in items if item["notification_kind"] == "resolution"]
+    return mine if len(mine) >= count else None
