@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.customers import service as customer_service
 from services.notifier.customers import templates
 from services.notifier.customers.models import CustomerContact
+from services.notifier.customers.schemas import TemplateRead
 from services.notifier.delivery import service as delivery_service
 from services.notifier.delivery.models import Delivery
 from services.notifier.knowledge import service as knowledge_service
@@ -47,7 +48,7 @@ async def acknowledge_joined(*, session: AsyncSession, problem: Problem, custome
     read. Every one of them was told when they joined, or when the problem was detected or merged.
     """
     facts: dict[str, Any] | None = None
-    routes = customer_service.Routes(session)
+    batch = _Batch(session, "acknowledgement")
     told = 0
     for customer_id in sorted(customers):
         if await _decided(session, customer_id, problem.id, "acknowledgement"):
@@ -56,7 +57,7 @@ async def acknowledge_joined(*, session: AsyncSession, problem: Problem, custome
         if report is None:
             continue
         facts = facts if facts is not None else await _known(session, problem)
-        told += await _enqueue(session, problem, report, "acknowledgement", facts=facts, routes=routes)
+        told += await _enqueue(session, problem, report, facts=facts, batch=batch)
     return told
 
 
@@ -107,11 +108,26 @@ async def _tell(
     first_report: dict[uuid.UUID, Member] = {}
     for member in members:
         first_report.setdefault(member.customer_id, member)
-    routes = customer_service.Routes(session)
+    batch = _Batch(session, kind)
     told = 0
     for customer_id in sorted(first_report.keys() - already):
-        told += await _enqueue(session, problem, first_report[customer_id], kind, facts=facts, routes=routes)
+        told += await _enqueue(session, problem, first_report[customer_id], facts=facts, batch=batch)
     return told
+
+
+class _Batch:
+    """What every message of one batch shares, read once rather than once per customer (a resolution tells
+    thousands): the template of its kind and the contact center's subscription."""
+
+    def __init__(self, session: AsyncSession, kind: Kind) -> None:
+        self.session, self.kind = session, kind
+        self.routes = customer_service.Routes(session)
+        self._template: TemplateRead | None = None
+
+    async def render(self, context: dict[str, Any]) -> templates.RenderedMessage:
+        if self._template is None:
+            self._template = await templates.current(session=self.session, name=self.kind)
+        return templates.render(self._template, context)
 
 
 def _context(
@@ -128,20 +144,15 @@ def _context(
 
 
 async def _enqueue(
-    session: AsyncSession,
-    problem: Problem,
-    report: Member,
-    kind: Kind,
-    *,
-    facts: dict[str, Any],
-    routes: customer_service.Routes,
+    session: AsyncSession, problem: Problem, report: Member, *, facts: dict[str, Any], batch: _Batch
 ) -> int:
+    kind = batch.kind
     # Read once for the message and its route: a clean contact is held weakly by the session, so a second
     # `get` after the first reference is dropped would read it again.
     contact = await session.get(CustomerContact, report.customer_id)
     context = _context(problem, report, contact, facts)
-    message = await templates.render(session=session, name=kind, context=context)
-    route = await routes.to(contact)
+    message = await batch.render(context)
+    route = await batch.routes.to(contact)
     notification_id = uuid.uuid4()
     payload = {
         "type": MESSAGE_TYPE,

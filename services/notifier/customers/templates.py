@@ -124,9 +124,8 @@ async def save(*, session: AsyncSession, name: TemplateName, update: TemplateUpd
     return await current(session=session, name=name)
 
 
-async def render(*, session: AsyncSession, name: TemplateName, context: dict[str, Any]) -> RenderedMessage:
-    """The personal message for one customer."""
-    template = await current(session=session, name=name)
+def render(template: TemplateRead, context: dict[str, Any]) -> RenderedMessage:
+    """The personal message for one customer, from the template in force (`current`, read once a batch)."""
     subject = compiled(template.subject).render(context)
     return RenderedMessage(" ".join(subject.split()), compiled(template.body).render(context))
 

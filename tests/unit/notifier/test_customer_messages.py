@@ -294,7 +294,8 @@ async def test_telling_many_customers_reads_each_contact_once_and_the_contact_ce
     notifier: Notifier,
 ) -> None:
     """A resolution fans out to every customer of the problem (thousands in a crisis): what it reads must
-    grow by one contact per customer, not by a contact read twice and a subscription scan per customer."""
+    grow by one contact per customer, not by a contact read twice, a template and a subscription scan per
+    customer."""
     await notifier.client.post(
         "/v1/subscriptions",
         json={"url": "http://center.example/hook", "event_types": ["customer.message"], "secret": "s" * 32},
@@ -317,8 +318,10 @@ async def test_telling_many_customers_reads_each_contact_once_and_the_contact_ce
     assert len(told) == len(reports)  # every customer told (through the contact center: no email known)
     contacts = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM customer_contacts" in s]
     scans = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM subscriptions" in s]
+    templates_read = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM message_templates" in s]
     assert len(contacts) <= len(reports)
     assert len(scans) <= 2  # the contact center, once for the batch; the problem event's subscribers
+    assert len(templates_read) <= 1  # the resolution template, once for the batch
 
 
 async def _resolutions(notifier: Notifier, count: int) -> list[dict[str, Any]] | None:
