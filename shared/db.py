@@ -7,7 +7,7 @@ commit wakes the outbox relay, so events leave as soon as the transaction that p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -164,3 +164,16 @@ async def insert_ignoring_duplicates(session: AsyncSession, table: Table, values
     statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(table).values(**values)
     result = await session.execute(statement.on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def insert_many_ignoring_duplicates(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], key: str
+) -> set[Any]:
+    """INSERT the rows that conflict with no existing one, a few statements for any number of rows
+    (SQLAlchemy pages an executemany with RETURNING into multi-row INSERTs); the `key` of those inserted."""
+    if not rows:
+        return set()
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(table).on_conflict_do_nothing()
+    result = await session.execute(statement.returning(table.c[key]), list(rows))
+    return set(result.scalars())

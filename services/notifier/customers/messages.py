@@ -47,18 +47,16 @@ async def acknowledge_joined(*, session: AsyncSession, problem: Problem, custome
     for their first report in the problem: the problem's other customers (a crisis has thousands) are not
     read. Every one of them was told when they joined, or when the problem was detected or merged.
     """
-    facts: dict[str, Any] | None = None
-    batch = _Batch(session, "acknowledgement")
-    told = 0
+    reports = []
     for customer_id in sorted(customers):
         if await _decided(session, customer_id, problem.id, "acknowledgement"):
             continue
         report = await state.first_report_of(session, problem.id, customer_id)
-        if report is None:
-            continue
-        facts = facts if facts is not None else await _known(session, problem)
-        told += await _enqueue(session, problem, report, facts=facts, batch=batch)
-    return told
+        if report is not None:
+            reports.append(report)
+    if not reports:
+        return 0
+    return await _send(session, problem, reports, kind="acknowledgement", facts=await _known(session, problem))
 
 
 async def tell_resolution(
@@ -108,11 +106,20 @@ async def _tell(
     first_report: dict[uuid.UUID, Member] = {}
     for member in members:
         first_report.setdefault(member.customer_id, member)
+    reports = [first_report[customer_id] for customer_id in sorted(first_report.keys() - already)]
+    return await _send(session, problem, reports, kind=kind, facts=facts)
+
+
+async def _send(
+    session: AsyncSession, problem: Problem, reports: Sequence[Member], *, kind: Kind, facts: dict[str, Any]
+) -> int:
+    """A message to each report's customer, about that report; returns how many were new. A few statements
+    however many customers (a resolution tells thousands): their contacts in pages, the template and the
+    contact center once, the deliveries in multi-row INSERTs."""
     batch = _Batch(session, kind)
-    told = 0
-    for customer_id in sorted(first_report.keys() - already):
-        told += await _enqueue(session, problem, first_report[customer_id], facts=facts, batch=batch)
-    return told
+    contacts = await customer_service.contacts_of(session, [report.customer_id for report in reports])
+    deliveries = [await batch.delivery(problem, report, contacts.get(report.customer_id), facts) for report in reports]
+    return len(await delivery_service.enqueue_many(session=session, deliveries=deliveries))
 
 
 class _Batch:
@@ -124,10 +131,44 @@ class _Batch:
         self.routes = customer_service.Routes(session)
         self._template: TemplateRead | None = None
 
-    async def render(self, context: dict[str, Any]) -> templates.RenderedMessage:
+    async def delivery(
+        self, problem: Problem, report: Member, contact: CustomerContact | None, facts: dict[str, Any]
+    ) -> delivery_service.NewDelivery:
+        """The message to one customer about their report, addressed as they can be reached now."""
         if self._template is None:
             self._template = await templates.current(session=self.session, name=self.kind)
-        return templates.render(self._template, context)
+        context = _context(problem, report, contact, facts)
+        message = templates.render(self._template, context)
+        route = await self.routes.to(contact)
+        notification_id = uuid.uuid4()
+        payload = {
+            "type": MESSAGE_TYPE,
+            "notification_id": str(notification_id),
+            "kind": self.kind,
+            "customer_id": str(report.customer_id),
+            "customer_name": context["customer_name"],
+            "ticket_id": str(report.ticket_id),
+            "problem_id": str(problem.id),
+            "reply_channel": report.channel,
+            "subject": message.subject,
+            "body": message.body,
+        }
+        suppressed = route == "customer opted out"
+        return delivery_service.NewDelivery(
+            id=notification_id,
+            dedupe_key=dedupe_key(report.customer_id, problem.id, self.kind),
+            channel=route.channel if isinstance(route, customer_service.Route) else "webhook",
+            endpoint=route.endpoint if isinstance(route, customer_service.Route) else "",
+            event_type=MESSAGE_TYPE,
+            payload=orjson.dumps(payload),
+            subscription_id=route.subscription_id if isinstance(route, customer_service.Route) else None,
+            customer_id=report.customer_id,
+            problem_id=problem.id,
+            ticket_id=report.ticket_id,
+            notification_kind=self.kind,
+            status="suppressed" if suppressed else "pending",
+            reason=route if suppressed and isinstance(route, str) else None,
+        )
 
 
 def _context(
@@ -141,50 +182,3 @@ def _context(
         "other_customers": max(problem.customer_count - 1, 0),
         **facts,
     }
-
-
-async def _enqueue(
-    session: AsyncSession, problem: Problem, report: Member, *, facts: dict[str, Any], batch: _Batch
-) -> int:
-    kind = batch.kind
-    # Read once for the message and its route: a clean contact is held weakly by the session, so a second
-    # `get` after the first reference is dropped would read it again.
-    contact = await session.get(CustomerContact, report.customer_id)
-    context = _context(problem, report, contact, facts)
-    message = await batch.render(context)
-    route = await batch.routes.to(contact)
-    notification_id = uuid.uuid4()
-    payload = {
-        "type": MESSAGE_TYPE,
-        "notification_id": str(notification_id),
-        "kind": kind,
-        "customer_id": str(report.customer_id),
-        "customer_name": context["customer_name"],
-        "ticket_id": str(report.ticket_id),
-        "problem_id": str(problem.id),
-        "reply_channel": report.channel,
-        "subject": message.subject,
-        "body": message.body,
-    }
-    suppressed = route == "customer opted out"
-    channel = route.channel if isinstance(route, customer_service.Route) else "webhook"
-    endpoint = route.endpoint if isinstance(route, customer_service.Route) else ""
-    created = await delivery_service.enqueue(
-        session=session,
-        delivery=delivery_service.NewDelivery(
-            id=notification_id,
-            dedupe_key=dedupe_key(report.customer_id, problem.id, kind),
-            channel=channel,
-            endpoint=endpoint,
-            event_type=MESSAGE_TYPE,
-            payload=orjson.dumps(payload),
-            subscription_id=route.subscription_id if isinstance(route, customer_service.Route) else None,
-            customer_id=report.customer_id,
-            problem_id=problem.id,
-            ticket_id=report.ticket_id,
-            notification_kind=kind,
-            status="suppressed" if suppressed else "pending",
-            reason=route if suppressed and isinstance(route, str) else None,
-        ),
-    )
-    return 1 if created else 0

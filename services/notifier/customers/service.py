@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,6 +67,23 @@ async def get_contact(*, session: AsyncSession, customer_id: uuid.UUID) -> Custo
     if contact is None:
         raise NotFound("Customer", customer_id)
     return contact
+
+
+CONTACTS_PER_QUERY = 1000
+
+
+async def contacts_of(session: AsyncSession, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CustomerContact]:
+    """The known contacts of these customers, CONTACTS_PER_QUERY a statement. Hold on to the mapping: the
+    session keeps a clean object only while someone refers to it, and a second `get` would read it again."""
+    ids = sorted(set(customer_ids))
+    found: dict[uuid.UUID, CustomerContact] = {}
+    for start in range(0, len(ids), CONTACTS_PER_QUERY):
+        page = ids[start : start + CONTACTS_PER_QUERY]
+        found.update(
+            (c.customer_id, c)
+            for c in await session.scalars(select(CustomerContact).where(CustomerContact.customer_id.in_(page)))
+        )
+    return found
 
 
 async def route_message(*, session: AsyncSession, customer_id: uuid.UUID) -> Route | str:

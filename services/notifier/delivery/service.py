@@ -7,6 +7,7 @@ a claim carries a lease, so a worker that dies mid-send leaves its row to be ret
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.delivery.models import Delivery, DeliveryAttempt
-from shared.db import insert_ignoring_duplicates
+from shared.db import insert_many_ignoring_duplicates
 from shared.errors import Conflict, NotFound
 
 # Set on a session that enqueued deliveries, so its commit wakes the worker at once.
@@ -40,13 +41,16 @@ class NewDelivery:
 
 async def enqueue(*, session: AsyncSession, delivery: NewDelivery) -> uuid.UUID | None:
     """Stage a delivery in the caller's transaction; None if one with the same dedupe key exists."""
-    delivery_id = delivery.id
+    return delivery.id if delivery.id in await enqueue_many(session=session, deliveries=[delivery]) else None
+
+
+async def enqueue_many(*, session: AsyncSession, deliveries: Sequence[NewDelivery]) -> set[uuid.UUID]:
+    """Stage deliveries in the caller's transaction, in a few statements however many (a resolution tells
+    thousands of customers); the ids of those staged (one whose dedupe key exists already is not)."""
     now = datetime.now(UTC)
-    inserted = await insert_ignoring_duplicates(
-        session,
-        Delivery.__table__,  # type: ignore[arg-type]
+    rows = [
         {
-            "id": delivery_id,
+            "id": delivery.id,
             "dedupe_key": delivery.dedupe_key,
             "channel": delivery.channel,
             "endpoint": delivery.endpoint,
@@ -62,11 +66,14 @@ async def enqueue(*, session: AsyncSession, delivery: NewDelivery) -> uuid.UUID 
             "next_attempt_at": now,
             "last_error": delivery.reason,
             "created_at": now,
-        },
-    )
-    if inserted and delivery.status == "pending":
+        }
+        for delivery in deliveries
+    ]
+    table = Delivery.__table__
+    inserted: set[uuid.UUID] = await insert_many_ignoring_duplicates(session, table, rows, "id")  # type: ignore[arg-type]
+    if any(delivery.status == "pending" and delivery.id in inserted for delivery in deliveries):
         session.info[STAGED_DELIVERIES] = True
-    return delivery_id if inserted else None
+    return inserted
 
 
 async def claim_due(*, session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:

@@ -8,8 +8,11 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event as sql_events
+from sqlalchemy import select
 
 from services.notifier.customers import templates
+from services.notifier.delivery import service as delivery_service
+from services.notifier.delivery.models import Delivery
 from shared.events.catalogue import CustomerRegistered, Identity
 from tests.conftest import wait_until
 from tests.notifier_factories import known_issue, outage
@@ -290,12 +293,12 @@ def test_a_template_source_is_compiled_once_and_an_edit_is_compiled_anew() -> No
     assert edited.render(customer_name="Ada", ticket_subject="login") == "Hello Ada, about login!"
 
 
-async def test_telling_many_customers_reads_each_contact_once_and_the_contact_center_once(
+async def test_telling_many_customers_takes_a_few_statements_not_a_few_per_customer(
     notifier: Notifier,
 ) -> None:
-    """A resolution fans out to every customer of the problem (thousands in a crisis): what it reads must
-    grow by one contact per customer, not by a contact read twice, a template and a subscription scan per
-    customer."""
+    """A resolution fans out to every customer of the problem (thousands in a crisis): its statements must
+    not grow with the customers (it took five per customer: a contact read twice, the template, a
+    subscription scan and the delivery's INSERT)."""
     await notifier.client.post(
         "/v1/subscriptions",
         json={"url": "http://center.example/hook", "event_types": ["customer.message"], "secret": "s" * 32},
@@ -319,12 +322,31 @@ async def test_telling_many_customers_reads_each_contact_once_and_the_contact_ce
     contacts = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM customer_contacts" in s]
     scans = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM subscriptions" in s]
     templates_read = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM message_templates" in s]
-    assert len(contacts) <= len(reports)
+    inserts = [s for s in statements if s.lstrip().startswith("INSERT INTO deliveries")]
+    assert len(contacts) == 1  # one page of contacts
     assert len(scans) <= 2  # the contact center, once for the batch; the problem event's subscribers
     assert len(templates_read) <= 1  # the resolution template, once for the batch
+    assert len(inserts) == 1  # one multi-row INSERT for the six messages
 
 
 async def _resolutions(notifier: Notifier, count: int) -> list[dict[str, Any]] | None:
     items = (await notifier.client.get("/v1/notifications", params={"limit": 500})).json()["items"]
     mine = [item for item in items if item["notification_kind"] == "resolution"]
     return mine if len(mine) >= count else None
+
+
+async def test_a_batch_of_deliveries_stages_those_whose_dedupe_key_is_new(notifier: Notifier) -> None:
+    def message(key: str) -> delivery_service.NewDelivery:
+        return delivery_service.NewDelivery(
+            dedupe_key=key, channel="email", endpoint="ada@example.com", event_type="customer.message", payload=b"{}"
+        )
+
+    first, again, other = message("ack:1"), message("ack:1"), message("ack:2")
+    async with notifier.runtime.database.session() as session:
+        assert await delivery_service.enqueue(session=session, delivery=first) == first.id
+        staged = await delivery_service.enqueue_many(session=session, deliveries=[again, other])
+        await session.commit()
+    assert staged == {other.id}  # the message decided already is not staged twice
+    async with notifier.runtime.database.session() as session:
+        keys = await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(["ack:1", "ack:2"])))
+        assert sorted(keys) == ["ack:1", "ack:2"]
