@@ -30,6 +30,7 @@ from services.notifier.detection.embedding import Meaning, MeaningEncoder, repor
 from services.notifier.detection.models import DOCUMENT_COUNT_TERM
 from services.notifier.detection.similarity import ReportVector
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
+from tests.stack import drop_database_on
 
 VOCABULARY = 30_000
 CHUNK = 20_000
@@ -100,7 +101,7 @@ async def create_database(template: str, name: str) -> str:
     url = make_url(template.replace("{service}", "x"))
     admin = await connect(url.set(database="postgres").render_as_string(hide_password=False))
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database_on(admin, name)
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
@@ -111,7 +112,7 @@ async def drop_database(template: str, name: str) -> None:
     url = make_url(template.replace("{service}", "x"))
     admin = await connect(url.set(database="postgres").render_as_string(hide_password=False))
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database_on(admin, name)
     finally:
         await admin.close()
 

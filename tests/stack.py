@@ -63,17 +63,22 @@ async def create_database(name: str) -> str:
 async def drop_database(name: str) -> None:
     connection = await _admin()
     try:
-        for attempt in range(10):
-            try:
-                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                return
-            except asyncpg.InsufficientPrivilegeError:
-                # FORCE may not end an autovacuum worker busy in a fresh database; it finishes within moments.
-                if attempt == 9:
-                    raise
-                await asyncio.sleep(0.5)
+        await drop_database_on(connection, name)
     finally:
         await connection.close()
+
+
+async def drop_database_on(connection: asyncpg.Connection, name: str) -> None:
+    """DROP DATABASE ... WITH (FORCE) through an admin connection, retried for a moment if need be."""
+    for attempt in range(10):
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            # FORCE may not end an autovacuum worker busy in a fresh database; it finishes within moments.
+            if attempt == 9:
+                raise
+            await asyncio.sleep(0.5)
 
 
 async def read_topic(topic: str, bootstrap_servers: str = KAFKA) -> list[ConsumerRecord]:
