@@ -27,7 +27,7 @@ from tokenizers import Tokenizer
 
 from bench import notifier_replay as replay
 from bench.notifier_pairs import Pairs
-from bench.notifier_quality import hadoop, stackfaq
+from bench.notifier_quality import stackfaq
 from bench.report import table
 from services.notifier.detection.embedding import report_text
 from shared.text import build_mpnet
@@ -105,7 +105,7 @@ def stackfaq_rows(encoder: Float32MPNet) -> list[list[str]]:
     }
     per_text = (time.process_time() - started) / len(texts) * 1000
     ids = [str(i) for i in range(len(faq))]
-    mates = {str(i): {str(j) for j, (o, _) in enumerate(faq) if o == t and j != i} for i, (t, _) in enumerate(faq)}
+    mates = replay.stackfaq_mates(faq)
     found: list[list[str]] = []
     for name, weights in (("minilm", (0.8,)), ("mpnet", WEIGHTS)):
         for weight in weights:
@@ -120,20 +120,17 @@ def stackfaq_rows(encoder: Float32MPNet) -> list[list[str]]:
 
 
 def hadoop_rows(encoder: Float32MPNet) -> list[list[str]]:
-    reports, duplicates = hadoop()
-    ids = list(reports)
-    texts = [(" ".join(s.split())[:300] or "(no subject)", d[:20_000]) for s, d, _ in reports.values()]
-    by_time = sorted(range(len(ids)), key=lambda i: reports[ids[i]][2])
-    words = replay.lexical(texts)
+    reports = replay.hadoop_set()
+    words = replay.lexical(reports.texts)
     rows = {
-        "minilm": replay.units(texts, "minilm"),
-        "mpnet": encoder.encode([report_text(s, d) for s, d in texts]),
+        "minilm": replay.units(reports.texts, "minilm"),
+        "mpnet": encoder.encode([report_text(s, d) for s, d in reports.texts]),
     }
     found: list[list[str]] = []
     for name, weights in (("minilm", (0.8,)), ("mpnet", WEIGHTS)):
         for weight in weights:
             variant = replay.Variant(name, encoders=(name,), weight=weight, fusion=replay.Fusion("standardised"))
-            recall = replay.recall(variant.ranking(words, rows, by_time), ids, duplicates)
+            recall = replay.recall(variant.ranking(words, rows, reports.by_time), reports.ids, reports.duplicates)
             found.append([name, f"{weight:.1f}", " / ".join(f"{r:.3f}" for r in recall)])
     return found
 

@@ -82,6 +82,33 @@ def lexical(texts: Sequence[tuple[str, str]]) -> Matrix:
     return pairwise(vectors)
 
 
+@dataclass(frozen=True)
+class HadoopSet:
+    """The Hadoop reports as the replays read them: (subject, description) per report, oldest first by
+    `by_time`, and the labelled duplicates by report id."""
+
+    ids: list[str]
+    texts: list[tuple[str, str]]
+    by_time: list[int]
+    duplicates: dict[str, set[str]]
+
+
+def hadoop_set() -> HadoopSet:
+    reports, duplicates = hadoop()
+    ids = list(reports)
+    texts = [(" ".join(s.split())[:300] or "(no subject)", d[:20_000]) for s, d, _ in reports.values()]
+    by_time = sorted(range(len(ids)), key=lambda i: reports[ids[i]][2])
+    return HadoopSet(ids, texts, by_time, duplicates)
+
+
+def stackfaq_mates(faq: Sequence[tuple[int, str]]) -> dict[str, set[str]]:
+    """Each StackFAQ paraphrase (by position) and the other paraphrases of its thread (its number)."""
+    return {
+        str(i): {str(j) for j, (other, _) in enumerate(faq) if other == thread and j != i}
+        for i, (thread, _) in enumerate(faq)
+    }
+
+
 def units(texts: Sequence[tuple[str, str]], encoder: str) -> NDArray[np.float32]:
     named = MeaningEncoder.named(encoder)
     assert named is not None
@@ -262,10 +289,8 @@ VARIANTS = (
 
 
 def main(orders: int) -> str:
-    reports, duplicates = hadoop()
-    ids = list(reports)
-    texts = [(" ".join(s.split())[:300] or "(no subject)", d[:20_000]) for s, d, _ in reports.values()]
-    by_time = sorted(range(len(ids)), key=lambda i: reports[ids[i]][2])
+    reports = hadoop_set()
+    ids, texts, by_time, duplicates = reports.ids, reports.texts, reports.by_time, reports.duplicates
     faq = stackfaq()
     faq_texts = [(text, "") for _, text in faq]
     pairs = Pairs([thread for thread, _ in faq])
@@ -273,10 +298,7 @@ def main(orders: int) -> str:
     encoders = ("minilm", "wordllama")
     rows, faq_rows = {e: units(texts, e) for e in encoders}, {e: units(faq_texts, e) for e in encoders}
     faq_ids = [str(i) for i in range(len(faq))]
-    mates = {
-        str(i): {str(j) for j, (other, _) in enumerate(faq) if other == thread and j != i}
-        for i, (thread, _) in enumerate(faq)
-    }
+    mates = stackfaq_mates(faq)
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
     table_rows = []
     for variant in (v for v in VARIANTS if only in v.label):

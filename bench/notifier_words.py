@@ -31,8 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from bench.notifier_quality import KS, hadoop, stackfaq
-from bench.notifier_replay import Fusion, blend, cosines, recall, units
+from bench.notifier_quality import KS, stackfaq
+from bench.notifier_replay import Fusion, blend, cosines, hadoop_set, recall, stackfaq_mates, units
 from bench.report import table
 from services.notifier.detection import text
 from services.notifier.detection.similarity import SPELLING_WEIGHT, WORD_WEIGHT, ReportVector, pairwise
@@ -163,16 +163,13 @@ class Data:
 
 
 def load() -> tuple[Data, Data]:
-    reports, duplicates = hadoop()
-    texts = [(" ".join(s.split())[:300] or "(no subject)", d[:20_000]) for s, d, _ in reports.values()]
+    reports = hadoop_set()
+    texts = reports.texts
     faq = stackfaq()
     faq_texts = [(paraphrase, "") for _, paraphrase in faq]
-    mates = {
-        str(i): {str(j) for j, (other, _) in enumerate(faq) if other == thread and j != i}
-        for i, (thread, _) in enumerate(faq)
-    }
+    mates = stackfaq_mates(faq)
     return (
-        Data(texts, list(reports), duplicates, cosines(units(texts, "minilm")), _spelling(texts)),
+        Data(texts, reports.ids, reports.duplicates, cosines(units(texts, "minilm")), _spelling(texts)),
         Data(
             faq_texts,
             [str(i) for i in range(len(faq))],
