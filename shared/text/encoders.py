@@ -125,26 +125,50 @@ class WordLlamaEncoder:
         return vectors
 
 
-class MiniLMEncoder:
-    """all-MiniLM-L6-v2 mean-pooled embeddings (384 numbers a text), one text at a time on one thread."""
+class _OnnxEncoder:
+    """A transformer run by onnxruntime, one text at a time on one thread; its last token states
+    mean-pooled and L2-normalised, as sentence-transformers pools them."""
 
-    name = f"all-MiniLM-L6-v2/onnx-int8-dynamic/{MODEL_SHA256[:12]}"
-    dimension = 384
+    dimension: int
 
     def __init__(self, session: Any, tokenizer: Any) -> None:
         self._session, self._tokenizer = session, tokenizer
 
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids = np.asarray(self._tokenizer.encode(clean_text(text)).ids, dtype=np.int64)
+            states = self._session.run(None, self._feeds(ids))[0]
+            pooled = states.reshape(len(ids), self.dimension).mean(axis=0)  # with or without a batch axis
+            vectors[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return vectors
+
+    def _feeds(self, ids: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+        raise NotImplementedError
+
+
+def _onnx_modules(needed_by: str) -> tuple[Any, Any]:
+    """onnxruntime and tokenizers (and onnx, which the child process building or quantizing the graph
+    needs); raises EncoderUnavailable naming what to install."""
+    try:
+        ort = importlib.import_module("onnxruntime")
+        importlib.import_module("onnx")
+        tokenizers = importlib.import_module("tokenizers")
+    except ImportError as exc:
+        raise EncoderUnavailable(f"install onnxruntime, onnx and tokenizers for {needed_by}: {exc}") from exc
+    return ort, tokenizers
+
+
+class MiniLMEncoder(_OnnxEncoder):
+    """all-MiniLM-L6-v2 mean-pooled embeddings (384 numbers a text)."""
+
+    name = f"all-MiniLM-L6-v2/onnx-int8-dynamic/{MODEL_SHA256[:12]}"
+    dimension = 384
+
     @classmethod
     def load(cls) -> MiniLMEncoder:
         """The encoder from the installed packages; raises EncoderUnavailable when they are missing."""
-        try:
-            ort = importlib.import_module("onnxruntime")
-            importlib.import_module("onnx")  # the quantizing child process needs it
-            tokenizers = importlib.import_module("tokenizers")
-        except ImportError as exc:
-            raise EncoderUnavailable(
-                f"install onnxruntime, onnx and tokenizers for sentence embeddings: {exc}"
-            ) from exc
+        ort, tokenizers = _onnx_modules("sentence embeddings (the minilm extra)")
         model = _verified_file(MODEL_FILES, MODEL_SHA256)
         tokenizer = tokenizers.Tokenizer.from_file(str(_verified_file(TOKENIZER_FILES, TOKENIZER_SHA256)))
         # Padding would change the dynamic quantization scales of a batch: texts go one at a time, as served.
@@ -152,35 +176,21 @@ class MiniLMEncoder:
         tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
         return cls(_quantized_session(ort, model), tokenizer)
 
-    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            ids = np.asarray([self._tokenizer.encode(clean_text(text)).ids], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            tokens = self._session.run(None, feeds)[0][0]
-            pooled = tokens.mean(axis=0)
-            vectors[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
-        return vectors
+    def _feeds(self, ids: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+        batch = ids[np.newaxis, :]
+        return {"input_ids": batch, "attention_mask": np.ones_like(batch), "token_type_ids": np.zeros_like(batch)}
 
 
-class MPNetEncoder:
-    """all-mpnet-base-v2 mean-pooled embeddings (768 numbers a text), one text at a time on one thread."""
+class MPNetEncoder(_OnnxEncoder):
+    """all-mpnet-base-v2 mean-pooled embeddings (768 numbers a text)."""
 
     name = f"all-mpnet-base-v2/onnx-int8-{MPNET_BUILD}/{build_mpnet.MODEL_SHA256[:12]}"
     dimension = 768
 
-    def __init__(self, session: Any, tokenizer: Any) -> None:
-        self._session, self._tokenizer = session, tokenizer
-
     @classmethod
     def load(cls, cache: Path | None = None) -> MPNetEncoder:
         """The encoder from the model cache, built there first if it is not; raises EncoderUnavailable."""
-        try:
-            ort = importlib.import_module("onnxruntime")
-            importlib.import_module("onnx")  # the building child process needs it
-            tokenizers = importlib.import_module("tokenizers")
-        except ImportError as exc:
-            raise EncoderUnavailable(f"install the mpnet extra (onnxruntime, onnx, tokenizers): {exc}") from exc
+        ort, tokenizers = _onnx_modules("all-mpnet-base-v2 (the mpnet extra)")
         built = (cache or model_cache()) / f"mpnet-{build_mpnet.MODEL_SHA256[:12]}-{MPNET_BUILD}"
         if not (built / "model.sha256").is_file():
             _build_mpnet(built)
@@ -195,20 +205,13 @@ class MPNetEncoder:
         tokenizer.enable_truncation(max_length=MPNET_MAX_TOKENS)
         return cls(_session(ort, model), tokenizer)
 
-    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            ids = np.asarray(self._tokenizer.encode(clean_text(text)).ids, dtype=np.int64)
-            length = len(ids)
-            offsets = np.arange(length, dtype=np.int64)
-            feeds = {
-                "input_ids": ids,
-                "positions": offsets + MPNET_PADDING_ID + 1,
-                "buckets": relative_buckets(offsets[None, :] - offsets[:, None]),
-            }
-            pooled = self._session.run(None, feeds)[0].mean(axis=0)
-            vectors[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
-        return vectors
+    def _feeds(self, ids: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+        offsets = np.arange(len(ids), dtype=np.int64)
+        return {
+            "input_ids": ids,
+            "positions": offsets + MPNET_PADDING_ID + 1,
+            "buckets": relative_buckets(offsets[None, :] - offsets[:, None]),
+        }
 
 
 def relative_buckets(
