@@ -160,9 +160,7 @@ async def insert_ignoring_duplicates(session: AsyncSession, table: Table, values
     Under concurrency on PostgreSQL the second writer waits for the first to commit and then inserts
     nothing, which is what makes inbox claims and idempotency keys race-free.
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(table).values(**values)
-    result = await session.execute(statement.on_conflict_do_nothing())
+    result = await session.execute(_insert_ignoring_conflicts(session, table).values(**values))
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
@@ -173,7 +171,12 @@ async def insert_many_ignoring_duplicates(
     (SQLAlchemy pages an executemany with RETURNING into multi-row INSERTs); the `key` of those inserted."""
     if not rows:
         return set()
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(table).on_conflict_do_nothing()
-    result = await session.execute(statement.returning(table.c[key]), list(rows))
+    statement = _insert_ignoring_conflicts(session, table).returning(table.c[key])
+    result = await session.execute(statement, list(rows))
     return set(result.scalars())
+
+
+def _insert_ignoring_conflicts(session: AsyncSession, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the session's dialect (both spell it alike, from different modules)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    return (sqlite_insert if dialect == "sqlite" else pg_insert)(table).on_conflict_do_nothing()
