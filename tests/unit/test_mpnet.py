@@ -51,12 +51,17 @@ def test_a_built_model_is_reused_and_a_changed_one_refused(tmp_path: Path, monke
     (built,) = (entry for entry in tmp_path.iterdir() if not entry.name.startswith("."))
     assert sorted(p.name for p in built.iterdir()) == ["model.onnx", "model.sha256", "tokenizer.json"]
     assert not [entry for entry in tmp_path.iterdir() if entry.name.startswith(".")]  # no build left half-way
+    # An image builds it as root for a service that runs as another user, from a read-only filesystem.
+    assert built.stat().st_mode & 0o777 == 0o755
+    assert all(path.stat().st_mode & 0o044 == 0o044 for path in built.iterdir())
 
     def no_second_build(target: Path) -> None:
         raise AssertionError(f"built again into {target}")
 
     monkeypatch.setattr(encoders, "_build_mpnet", no_second_build)
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
     again = MPNetEncoder.load(tmp_path)
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == before  # loading writes nothing
     assert np.array_equal(first.encode(TEXTS[:1]), again.encode(TEXTS[:1]))
 
     model = built / "model.onnx"

@@ -13,13 +13,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Uuid, delete, func, insert, literal, select, text, tuple_, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    Uuid,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection.models import DOCUMENT_COUNT_TERM, ReportTerm, TermStat
 from services.notifier.detection.text import SparseVector
+from shared.db import one_of
 
 # Detection reads the index and writes to it in one transaction; on PostgreSQL replicas take turns
 # through this transaction-scoped lock, so each sees every report committed before it (no missed pair).
@@ -54,7 +69,8 @@ async def try_lock(session: AsyncSession, key: int) -> bool:
 async def inverse_frequencies(session: AsyncSession, terms: Iterable[int], *, adding: bool) -> dict[int, float]:
     """Smoothed inverse document frequency of each term; `adding` counts the report being indexed."""
     wanted = [DOCUMENT_COUNT_TERM, *terms]
-    rows = dict((await session.execute(select(TermStat.term, TermStat.reports).where(TermStat.term.in_(wanted)))).all())
+    found = one_of(TermStat.term, wanted, BigInteger(), sqlite=not is_postgres(session))
+    rows = dict((await session.execute(select(TermStat.term, TermStat.reports).where(found))).all())
     extra = 1 if adding else 0
     documents = rows.get(DOCUMENT_COUNT_TERM, 0) + extra
     return {t: math.log((documents + 1) / (rows.get(t, 0) + extra + 1)) + 1.0 for t in wanted[1:]}

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Uuid, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import buckets, index, ranking
@@ -16,6 +16,7 @@ from services.notifier.detection.similarity import ReportVector, ScoreParts, sco
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
+from shared.db import one_of
 
 PRUNE_BATCH = 500
 
@@ -95,16 +96,22 @@ async def index_report(
     meaning: Meaning | None,
     config: DetectionConfig,
 ) -> ReportVector:
-    """Vectorise a new report with today's term rarities and add it to both indexes (caller holds the lock;
-    the meaning was encoded before it, see `understand`)."""
+    """Vectorise a new report with today's term rarities, store it with its vectors and add it to both
+    indexes (caller holds the lock and has just recorded the report, unflushed; the meaning was encoded
+    before the lock, see `understand`)."""
     counts = term_counts(report.subject, description)
-    idf = await index.inverse_frequencies(session, counts.keys(), adding=True)
+    # The report (recorded, not flushed yet) is INSERTed with its vectors below rather than INSERTed first
+    # and UPDATEd with them: one round trip fewer under the detection lock.
+    with session.no_autoflush:
+        idf = await index.inverse_frequencies(session, counts.keys(), adding=True)
     words, spelling = weigh(counts, idf), spelling_vector(report.subject, description)
-    await index.add(session, ticket_id=report.ticket_id, opened_at=report.opened_at, words=words)
     vector = ReportVector(words, spelling, meaning)
     report.features = vector.to_bytes()
     if vector.meaning is not None and config.encoder is not None:
         report.embedding = vector.meaning.to_bytes()
+    await session.flush()
+    await index.add(session, ticket_id=report.ticket_id, opened_at=report.opened_at, words=words)
+    if vector.meaning is not None and config.encoder is not None:
         models = await buckets.posting_models(session, encoder=config.encoder)
         await buckets.add(
             session, models=models, ticket_id=report.ticket_id, opened_at=report.opened_at, meaning=vector.meaning
@@ -150,7 +157,7 @@ async def _scored_candidates(
                 Report.features,
                 Report.embedding,
             )
-            .where(Report.ticket_id.in_(list(wanted)))
+            .where(one_of(Report.ticket_id, list(wanted), Uuid(), sqlite=not index.is_postgres(session)))
             .where(Report.features.is_not(None))
         )
     ).all()

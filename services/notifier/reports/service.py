@@ -28,17 +28,18 @@ async def receive_report(*, session: AsyncSession, event: TicketOpened, settings
     if existing is not None:
         return existing
     report = await record_report(session=session, event=event)
-    await customer_service.remember_customer(session=session, customer_id=event.customer_id, name=event.customer_name)
     vector = await detection_service.index_report(
         session=session, report=report, description=event.description, meaning=meaning, config=config
     )
+    await customer_service.remember_customer(session=session, customer_id=event.customer_id, name=event.customer_name)
     matches = await detection_service.neighbours(session=session, report=report, vector=vector, config=config)
     await problem_service.place_report(session=session, report=report, matches=matches, settings=settings)
     return report
 
 
 async def record_report(*, session: AsyncSession, event: TicketOpened) -> Report:
-    """Store the report as the customer gave it (caller indexes it)."""
+    """The report as the customer gave it, added to the session but not flushed: `index_report` writes it
+    with its vectors in one INSERT."""
     product = event.attributes.get("product")
     report = Report(
         ticket_id=event.ticket_id,
@@ -53,7 +54,6 @@ async def record_report(*, session: AsyncSession, event: TicketOpened) -> Report
         received_at=datetime.now(UTC),
     )
     session.add(report)
-    await session.flush()
     return report
 
 

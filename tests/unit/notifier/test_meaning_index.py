@@ -5,10 +5,11 @@ report of the window still found, before, during and after the switch to a new m
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from services.notifier.detection import centroids, upkeep
 from services.notifier.detection import service as detection_service
@@ -162,3 +163,28 @@ async def test_reports_encoded_before_the_encoder_changed_are_still_found_by_the
 
     assert [match.ticket_id for match in matches] == [old.ticket_id]
     assert matches[0].score == round(similarity(vector, vector_of(old)), 4)
+
+
+async def test_a_report_is_written_once_with_its_vectors(notifier: Notifier) -> None:
+    # Its row is INSERTed with the vectors rather than INSERTed and then UPDATEd with them: one statement
+    # fewer while the detection lock is held. (Joining a cluster UPDATEs cluster_id, as it should.)
+    await notifier.publish(report(*OUTAGE_REPORTS[0]))
+    inserts: list[Any] = []
+    vector_updates: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("INSERT INTO reports "):
+            inserts.append(parameters)
+        elif statement.startswith("UPDATE reports SET") and ("features" in statement or "embedding" in statement):
+            vector_updates.append(statement)
+
+    engine = notifier.runtime.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await notifier.publish(report(*OUTAGE_REPORTS[1]))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(inserts) == 1
+    vectors = [value for value in inserts[0] if isinstance(value, bytes | memoryview) and len(value) > 100]
+    assert len(vectors) == 2  # features and embedding
+    assert vector_updates == []
