@@ -33,7 +33,8 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=handlers(settings), bus=bus, metrics=metrics)
     notifier_metrics = NotifierMetrics(metrics)
     worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=notifier_metrics)
-    # Loads the sentence encoder: a missing `mpnet` (or `minilm`) extra, or a graph that cannot be built, fails here, at start, not on the first ticket.
+    # Loads the sentence encoder: a missing `mpnet` (or `minilm`) extra, or a graph that cannot be built,
+    # fails here, at start, not on the first ticket.
     maintenance = IndexMaintenance(database=runtime.database, settings=settings, metrics=notifier_metrics)
     runtime.components.extend([worker, maintenance])
     runtime.extensions["delivery_worker"] = worker

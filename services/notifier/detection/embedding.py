@@ -5,8 +5,8 @@ out text on git hub" and "strikethrough in GitHub markdown". The encoder's weigh
 package (shared/text/encoders.py): nothing is downloaded at run time.
 
 A vector is stored in int8 with one scale per vector (776 bytes for MPNet's 768 numbers, 392 for MiniLM's
-384; the cosine stays within 0.001 of float32's), behind a fingerprint of the encoder that made it: vectors of another
-model (after FIRSTCALL_NOTIFIER_DETECTION_ENCODER changed) are never compared with today's.
+384; the cosine stays within 0.001 of float32's), behind a fingerprint of the encoder that made it: vectors
+of another model (after FIRSTCALL_NOTIFIER_DETECTION_ENCODER changed) are never compared with today's.
 """
 
 from __future__ import annotations
