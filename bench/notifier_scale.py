@@ -53,7 +53,7 @@ from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems import service as problem_service
 from services.notifier.reports import service as report_service
 from services.notifier.settings import NotifierSettings
-from shared import heap
+from shared import blas, heap
 from shared.db import Database
 from shared.events.catalogue import TicketOpened
 from shared.metrics import ServiceMetrics
@@ -177,6 +177,7 @@ async def run_async(quick: bool) -> str:
             load_seconds, loaded = time.perf_counter() - started, size
             upkeep_seconds, buckets = await maintain(database, config)
             await vacuum(url)
+            blas.use_one_thread()  # as a served notifier does (shared/blas.py)
             heap.settle()  # as a served notifier does once its long-lived state is built (shared/heap.py)
             await measure(database, Corpus(seed=size), warm_up, config)  # warm the caches
             times = await measure(database, Corpus(seed=size + 1), measured, config)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 import uvicorn
 from fastapi import FastAPI
 
-from shared import heap
+from shared import blas, heap
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
 from shared.logs import configure_logging
@@ -67,6 +67,7 @@ async def serve_embedded() -> None:
     bus, runtimes, apps = build_embedded()
     first = runtimes[0].settings
     configure_logging(service="firstcall", level=first.log_level, fmt=first.log_format)
+    blas.use_one_thread()  # shared/blas.py: no BLAS thread left spinning beside the services
     for runtime in runtimes:
         await runtime.start()
     heap.settle()  # the services' long-lived state is built: keep it out of full collections

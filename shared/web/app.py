@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import heap
+from shared import blas, heap
 from shared.errors import Problem, install_problem_handlers
 from shared.runtime import ServiceRuntime
 from shared.web.admission import AdmissionMiddleware
@@ -37,6 +37,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_runtime:
+            blas.use_one_thread()  # before the models load: their products must not leave a thread spinning
             await runtime.start()
             heap.settle()  # the service's long-lived state is built: keep it out of full collections
         try:

@@ -110,6 +110,18 @@ def cosines(query: Meaning, others: Sequence[Meaning | None]) -> NDArray[np.floa
     return np.clip(result, 0.0, 1.0)
 
 
+def stored_cosines(query: Meaning, blobs: Sequence[bytes | None]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """`cosines` of stored vectors (Meaning.to_bytes), without a Meaning each; and which are comparable
+    (present, and of the query's encoder)."""
+    same = [i for i, blob in enumerate(blobs) if blob is not None and _HEADER.unpack_from(blob)[0] == query.encoder]
+    comparable = np.zeros(len(blobs), dtype=bool)
+    comparable[same] = True
+    result = np.zeros(len(blobs))
+    if same:
+        result[same] = unit_matrix([blobs[i] or b"" for i in same], len(query.values)) @ query.unit()
+    return np.clip(result, 0.0, 1.0), comparable
+
+
 def unit_matrix(blobs: Sequence[bytes], dimension: int) -> NDArray[np.float32]:
     """Stored vectors (int8 and scale, as in the index) as rows of floats, in one pass."""
     if not blobs:

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import buckets, index, ranking
 from services.notifier.detection.embedding import Meaning, MeaningEncoder
-from services.notifier.detection.similarity import ReportVector, ScoreParts, score_parts, similarities
+from services.notifier.detection.similarity import (
+    ReportVector,
+    ScoreParts,
+    StoredVectors,
+    score_parts,
+    similarities,
+)
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
@@ -161,7 +167,7 @@ async def _scored_candidates(
             .where(Report.features.is_not(None))
         )
     ).all()
-    others = [ReportVector.from_row(row.features, row.embedding) for row in rows]
+    others = StoredVectors([row.features for row in rows], [row.embedding for row in rows])
     parts = score_parts(vector, others, meaning_weight=config.meaning_weight)
     scores = [round(float(score), 4) for score in parts.blended]
     kept = sorted(
@@ -192,7 +198,7 @@ async def cluster_affinity(
             )
         ).all()
         if rows:
-            others = [ReportVector.from_row(row.features, row.embedding) for row in rows]
+            others = StoredVectors([row.features for row in rows], [row.embedding for row in rows])
             affinity[cluster_id] = float(similarities(vector, others, meaning_weight=config.meaning_weight).mean())
     return affinity
 
