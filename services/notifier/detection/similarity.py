@@ -58,16 +58,22 @@ class ReportVector:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ReportVector:
-        n_words, n_grams = _HEADER.unpack_from(blob)
-        vectors = []
-        offset = _HEADER.size
-        for size, term_type, term_bytes in ((n_words, "<i8", 8), (n_grams, "<i4", 4)):
-            terms = np.frombuffer(blob, term_type, size, offset).astype(np.int64)
-            offset += term_bytes * size
-            weights = np.frombuffer(blob, "<f2", size, offset).astype(np.float32)
-            offset += 2 * size
-            vectors.append(SparseVector(terms, weights))
-        return cls(vectors[0], vectors[1])
+        word_terms, word_weights, gram_terms, gram_weights = _views(blob)
+        return cls(
+            SparseVector(word_terms.astype(np.int64), word_weights.astype(np.float32)),
+            SparseVector(gram_terms.astype(np.int64), gram_weights.astype(np.float32)),
+        )
+
+
+def _views(blob: bytes) -> list[NDArray[Any]]:
+    """A `features` blob's word terms, word weights, n-gram terms and n-gram weights, as views into it."""
+    n_words, n_grams = _HEADER.unpack_from(blob)
+    views, offset = [], _HEADER.size
+    for kind, size in (("<i8", n_words), ("<f2", n_words), ("<i4", n_grams), ("<f2", n_grams)):
+        view = np.frombuffer(blob, kind, size, offset)
+        views.append(view)
+        offset += view.nbytes
+    return views
 
 
 def similarity(a: ReportVector, b: ReportVector, *, meaning_weight: float = 0.0) -> float:
@@ -176,16 +182,7 @@ class _Packed:
 def _unpack(blobs: Sequence[bytes]) -> tuple[_Packed, _Packed]:
     """The words and spelling parts of stored `features` blobs (ReportVector.to_bytes), packed: views into
     the blobs joined once, not arrays converted per report."""
-    parts: tuple[list[NDArray[Any]], ...] = ([], [], [], [])
-    for blob in blobs:
-        n_words, n_grams = _HEADER.unpack_from(blob)
-        offset = _HEADER.size
-        for part, (kind, size, width) in zip(
-            parts, (("<i8", n_words, 8), ("<f2", n_words, 2), ("<i4", n_grams, 4), ("<f2", n_grams, 2)), strict=True
-        ):
-            part.append(np.frombuffer(blob, kind, size, offset))
-            offset += width * size
-    word_terms, word_weights, gram_terms, gram_weights = parts
+    word_terms, word_weights, gram_terms, gram_weights = zip(*map(_views, blobs), strict=True)
     return _Packed.joined(word_terms, word_weights), _Packed.joined(gram_terms, gram_weights)
 
 
