@@ -162,6 +162,7 @@ async def run_async(quick: bool) -> str:
     database = Database(url)
     rows = []
     config = settings()
+    blas.use_one_thread()  # as a served notifier does (shared/blas.py)
     try:
         await upgrade_to_head(database, Path(MIGRATIONS))
         corpus = Corpus()
@@ -177,7 +178,6 @@ async def run_async(quick: bool) -> str:
             load_seconds, loaded = time.perf_counter() - started, size
             upkeep_seconds, buckets = await maintain(database, config)
             await vacuum(url)
-            blas.use_one_thread()  # as a served notifier does (shared/blas.py)
             heap.settle()  # as a served notifier does once its long-lived state is built (shared/heap.py)
             await measure(database, Corpus(seed=size), warm_up, config)  # warm the caches
             times = await measure(database, Corpus(seed=size + 1), measured, config)

@@ -13,17 +13,12 @@ threadpoolctl comes with scikit-learn, which requires it (uv.lock pins both).
 
 from __future__ import annotations
 
-import logging
-
 from threadpoolctl import threadpool_info, threadpool_limits
-
-log = logging.getLogger(__name__)
 
 
 def use_one_thread() -> None:
     """Limit the BLAS libraries loaded in this process to one thread (call once a service starts)."""
     threadpool_limits(limits=1, user_api="blas")
-    log.debug("blas threads: %s", [pool["num_threads"] for pool in blas_pools()])
 
 
 def blas_pools() -> list[dict[str, object]]:

@@ -99,27 +99,31 @@ def _named(name: str) -> MeaningEncoder | None:
     return MeaningEncoder(encoder) if encoder is not None else None
 
 
-def cosines(query: Meaning, others: Sequence[Meaning | None]) -> NDArray[np.float64]:
-    """The cosine of the query with each vector; 0 where one is missing or from another encoder."""
+def cosines(query: Meaning, others: Sequence[Meaning | None]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """The cosine of the query with each vector (0 where one is missing or from another encoder), and which
+    are comparable: present, and of the query's encoder."""
     result = np.zeros(len(others))
     same = [(i, other) for i, other in enumerate(others) if other is not None and other.encoder == query.encoder]
     if same:
         matrix = np.stack([other.values for _, other in same]).astype(np.float32)
         scales = np.array([other.scale for _, other in same], np.float32)
         result[[i for i, _ in same]] = (matrix @ query.unit()) * scales
-    return np.clip(result, 0.0, 1.0)
+    return np.clip(result, 0.0, 1.0), _marked(len(others), [i for i, _ in same])
 
 
 def stored_cosines(query: Meaning, blobs: Sequence[bytes | None]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """`cosines` of stored vectors (Meaning.to_bytes), without a Meaning each; and which are comparable
-    (present, and of the query's encoder)."""
+    """`cosines` of stored vectors (Meaning.to_bytes), without a Meaning each."""
     same = [i for i, blob in enumerate(blobs) if blob is not None and _HEADER.unpack_from(blob)[0] == query.encoder]
-    comparable = np.zeros(len(blobs), dtype=bool)
-    comparable[same] = True
     result = np.zeros(len(blobs))
     if same:
         result[same] = unit_matrix([blobs[i] or b"" for i in same], len(query.values)) @ query.unit()
-    return np.clip(result, 0.0, 1.0), comparable
+    return np.clip(result, 0.0, 1.0), _marked(len(blobs), same)
+
+
+def _marked(count: int, positions: list[int]) -> NDArray[np.bool_]:
+    marked = np.zeros(count, dtype=bool)
+    marked[positions] = True
+    return marked
 
 
 def unit_matrix(blobs: Sequence[bytes], dimension: int) -> NDArray[np.float32]:

@@ -135,9 +135,7 @@ def score_parts(
     if isinstance(others, StoredVectors):
         meaning, comparable = stored_cosines(query.meaning, others.embeddings)
     else:
-        meanings = [other.meaning for other in others]
-        comparable = np.array([m is not None and m.encoder == query.meaning.encoder for m in meanings])
-        meaning = cosines(query.meaning, meanings)
+        meaning, comparable = cosines(query.meaning, [other.meaning for other in others])
     blended = np.where(
         comparable, np.maximum(meaning_weight * meaning + (1 - meaning_weight) * lexical, lexical), lexical
     )
