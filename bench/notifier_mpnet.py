@@ -31,7 +31,8 @@ from bench.notifier_quality import stackfaq
 from bench.report import table
 from services.notifier.detection.embedding import report_text
 from shared.text import build_mpnet
-from shared.text.encoders import MPNET_PADDING_ID, clean_text, relative_buckets
+from shared.text.build_mpnet import relative_buckets
+from shared.text.encoders import MPNET_PADDING_ID, clean_text
 
 WEIGHTS = (0.7, 0.8, 0.9, 1.0)
 HEADS, HEAD_SIZE = build_mpnet.HEADS, build_mpnet.HEAD_SIZE

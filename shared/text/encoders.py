@@ -25,7 +25,6 @@ import importlib
 import importlib.util
 import json
 import logging
-import math
 import os
 import re
 import shutil
@@ -61,10 +60,15 @@ QUANTIZE_SCRIPT = Path(__file__).with_name("quantize.py")
 MPNET_BUILD_SCRIPT = Path(__file__).with_name("build_mpnet.py")
 # MPNet's cost grows with the tokens too (about 17 ms for a short question here, 34 ms at 64 tokens, 51 at 128);
 # on the Hadoop reports 64 tokens found as many duplicates as 128 (recall@10 0.868 both, issue 5's notes).
-MPNET_MAX_TOKENS = 64
-MPNET_PADDING_ID = 1  # MPNet numbers positions from the padding id + 1, as RoBERTa does
+MPNET_MAX_TOKENS = build_mpnet.MAX_TOKENS
+MPNET_PADDING_ID = build_mpnet.PADDING_ID
 STALE_BUILD_SECONDS = 3600
-MPNET_BUILD = 1  # the version of build_mpnet.py's output: a new one is built beside the old
+# The version of build_mpnet.py's output: a new one is built beside the old. 2: weights in 7 bits (the
+# full-range graph of 1 gave meaningless vectors on CPUs without VNNI) and the float32 probes beside it.
+MPNET_BUILD = 2
+# An int8 graph must give the probes' vectors within this cosine of the float32 graph's (both models give
+# 0.99 and more where their products do not overflow; a broken graph gives about 0).
+AGREEMENT = 0.97
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +136,32 @@ class _OnnxEncoder:
     """A transformer run by onnxruntime, one text at a time on one thread; its last token states
     mean-pooled and L2-normalised, as sentence-transformers pools them."""
 
+    name: str
     dimension: int
 
     def __init__(self, session: Any, tokenizer: Any) -> None:
         self._session, self._tokenizer = session, tokenizer
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            ids = np.asarray(self._tokenizer.encode(clean_text(text)).ids, dtype=np.int64)
+        return self._vectors([self.token_ids(text) for text in texts])
+
+    def token_ids(self, text: str) -> npt.NDArray[np.int64]:
+        return np.asarray(self._tokenizer.encode(clean_text(text)).ids, dtype=np.int64)
+
+    def confirm(self, probes: Sequence[npt.NDArray[np.int64]], expected: npt.NDArray[np.float32], rebuild: str) -> None:
+        """Raise EncoderUnavailable unless this graph gives the probes' vectors as the float32 graph did
+        (`expected`): int8 products differ between CPUs, and a graph that is wrong here would fill the
+        index with vectors that match nothing, silently."""
+        agreement = float(np.min(np.sum(self._vectors(probes) * expected, axis=1)))
+        if agreement < AGREEMENT:
+            raise EncoderUnavailable(
+                f"{self.name}: the int8 graph's vectors on this CPU are not the model's (cosine {agreement:.2f} "
+                f"with float32 on probe texts, {AGREEMENT} needed); {rebuild}, or choose another encoder"
+            )
+
+    def _vectors(self, token_ids: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.float32]:
+        vectors = np.zeros((len(token_ids), self.dimension), dtype=np.float32)
+        for row, ids in enumerate(token_ids):
             states = self._session.run(None, self._feeds(ids))[0]
             pooled = states.reshape(len(ids), self.dimension).mean(axis=0)  # with or without a batch axis
             vectors[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
@@ -177,7 +198,12 @@ class MiniLMEncoder(_OnnxEncoder):
         # Padding would change the dynamic quantization scales of a batch: texts go one at a time, as served.
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
-        return cls(_quantized_session(ort, model), tokenizer)
+        encoder = cls(_quantized_session(ort, model), tokenizer)
+        # The package's graph (int8 weights computed in float32) is the reference, on this very CPU.
+        reference = cls(_session(ort, model), tokenizer)
+        probes = [encoder.token_ids(text) for text in build_mpnet.PROBES]
+        encoder.confirm(probes, reference._vectors(probes), "upgrade or downgrade onnxruntime")
+        return encoder
 
     def _feeds(self, ids: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
         batch = ids[np.newaxis, :]
@@ -206,30 +232,17 @@ class MPNetEncoder(_OnnxEncoder):
         tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=MPNET_MAX_TOKENS)
-        return cls(_session(ort, model), tokenizer)
+        encoder = cls(_session(ort, model), tokenizer)
+        probes = json.loads((built / "reference.json").read_text())
+        encoder.confirm(
+            [np.asarray(ids, dtype=np.int64) for ids in probes["ids"]],
+            np.asarray(probes["vectors"], dtype=np.float32),
+            f"delete {built} to build it again with this onnxruntime",
+        )
+        return encoder
 
     def _feeds(self, ids: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
-        offsets = np.arange(len(ids), dtype=np.int64)
-        return {
-            "input_ids": ids,
-            "positions": offsets + MPNET_PADDING_ID + 1,
-            "buckets": relative_buckets(offsets[None, :] - offsets[:, None]),
-        }
-
-
-def relative_buckets(
-    relative: npt.NDArray[np.int64], buckets: int = 32, max_distance: int = 128
-) -> npt.NDArray[np.int64]:
-    """MPNet's relative position buckets (half for each direction): exact up to 8 tokens apart, then
-    logarithmic up to 128."""
-    half = buckets // 2
-    exact = half // 2
-    distance = -relative
-    found = (distance < 0).astype(np.int64) * half
-    distance = np.abs(distance)
-    scaled = np.log(np.maximum(distance, 1) / exact) / math.log(max_distance / exact) * (half - exact)
-    far = np.minimum(exact + scaled.astype(np.int64), half - 1)
-    return found + np.where(distance < exact, distance, far)
+        return build_mpnet.feeds(ids)
 
 
 def model_cache() -> Path:

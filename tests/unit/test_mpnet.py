@@ -3,6 +3,7 @@ cache, int8 where that keeps the vectors, and refused when the cached files are 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -14,13 +15,13 @@ import pytest
 from bench.notifier_mpnet import Float32MPNet
 from services.cli import main
 from shared.text import build_mpnet, encoders
+from shared.text.build_mpnet import relative_buckets
 from shared.text.encoders import (
     EncoderUnavailable,
     MPNetEncoder,
     clean_text,
     load_encoder,
     model_cache,
-    relative_buckets,
 )
 
 TEXTS = [
@@ -49,7 +50,7 @@ def test_the_int8_graph_stays_close_to_the_float32_model() -> None:
 def test_a_built_model_is_reused_and_a_changed_one_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = MPNetEncoder.load(tmp_path)
     (built,) = (entry for entry in tmp_path.iterdir() if not entry.name.startswith("."))
-    assert sorted(p.name for p in built.iterdir()) == ["model.onnx", "model.sha256", "tokenizer.json"]
+    assert sorted(p.name for p in built.iterdir()) == ["model.onnx", "model.sha256", "reference.json", "tokenizer.json"]
     assert not [entry for entry in tmp_path.iterdir() if entry.name.startswith(".")]  # no build left half-way
     # An image builds it as root for a service that runs as another user, from a read-only filesystem.
     assert built.stat().st_mode & 0o777 == 0o755
@@ -70,9 +71,30 @@ def test_a_built_model_is_reused_and_a_changed_one_refused(tmp_path: Path, monke
     with pytest.raises(EncoderUnavailable, match="changed since it was built"):
         MPNetEncoder.load(tmp_path)
     model.write_bytes(original)
+    tokenizer = (built / "tokenizer.json").read_bytes()
     shutil.copy(built / "model.sha256", built / "tokenizer.json")
     with pytest.raises(EncoderUnavailable, match=r"tokenizer\.json is not the expected file"):
         MPNetEncoder.load(tmp_path)
+    (built / "tokenizer.json").write_bytes(tokenizer)
+
+    # A graph whose int8 products go wrong on this CPU (as full-range weights did without VNNI) gives
+    # vectors unlike the float32 ones kept beside it: refused, not served.
+    probes = json.loads((built / "reference.json").read_text())
+    probes["vectors"] = np.roll(np.asarray(probes["vectors"]), 1, axis=1).tolist()
+    (built / "reference.json").write_text(json.dumps(probes))
+    with pytest.raises(EncoderUnavailable, match=r"not the model.s \(cosine -?0\.\d\d with float32 .* delete "):
+        MPNetEncoder.load(tmp_path)
+
+
+def test_the_probes_kept_with_the_graph_are_the_float32_models_vectors() -> None:
+    load_encoder("mpnet")
+    built = model_cache() / f"mpnet-{build_mpnet.MODEL_SHA256[:12]}-{encoders.MPNET_BUILD}"
+    probes = json.loads((built / "reference.json").read_text())
+    reference = Float32MPNet(encoders.MPNET_MAX_TOKENS)
+    assert len(probes["vectors"]) == len(build_mpnet.PROBES)
+    for text, ids, vector in zip(build_mpnet.PROBES, probes["ids"], probes["vectors"], strict=True):
+        assert ids == reference.tokenizer.encode(clean_text(text)).ids
+        assert float(np.asarray(vector) @ reference.vector(clean_text(text))) > 0.999
 
 
 def test_missing_parts_are_named_with_the_extra_that_brings_them(monkeypatch: pytest.MonkeyPatch) -> None:

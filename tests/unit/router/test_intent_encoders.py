@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from services.router.intents import EncoderUnavailable, load_encoder
+from shared.text import encoders
 
 SAME = ("my new card has not arrived yet", "where is the card you sent me?")
 OTHER = "what is the weather in paris tomorrow"
@@ -38,3 +39,16 @@ def test_the_same_encoder_instance_serves_the_whole_process() -> None:
 def test_an_unknown_encoder_name_is_refused_with_the_choices() -> None:
     with pytest.raises(EncoderUnavailable, match="none, wordllama, minilm or mpnet"):
         load_encoder("bert-large")
+
+
+def test_a_quantized_minilm_unlike_the_packaged_graph_on_this_cpu_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Overflowing:
+        """What full-range int8 products gave on a CPU without VNNI: states unrelated to the text."""
+
+        def run(self, outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            length = feeds["input_ids"].shape[-1]
+            return [np.random.default_rng(length).standard_normal((1, length, 384)).astype(np.float32)]
+
+    monkeypatch.setattr(encoders, "_quantized_session", lambda ort, model: Overflowing())
+    with pytest.raises(EncoderUnavailable, match=r"all-MiniLM-L6-v2.*not the model's \(cosine -?0\.\d\d with float32"):
+        encoders.MiniLMEncoder.load()
