@@ -143,7 +143,7 @@ class _OnnxEncoder:
         self._session, self._tokenizer = session, tokenizer
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return self._vectors([self.token_ids(text) for text in texts])
+        return self.vectors([self.token_ids(text) for text in texts])
 
     def token_ids(self, text: str) -> npt.NDArray[np.int64]:
         return np.asarray(self._tokenizer.encode(clean_text(text)).ids, dtype=np.int64)
@@ -152,14 +152,14 @@ class _OnnxEncoder:
         """Raise EncoderUnavailable unless this graph gives the probes' vectors as the float32 graph did
         (`expected`): int8 products differ between CPUs, and a graph that is wrong here would fill the
         index with vectors that match nothing, silently."""
-        agreement = float(np.min(np.sum(self._vectors(probes) * expected, axis=1)))
+        agreement = float(np.min(np.sum(self.vectors(probes) * expected, axis=1)))
         if agreement < AGREEMENT:
             raise EncoderUnavailable(
                 f"{self.name}: the int8 graph's vectors on this CPU are not the model's (cosine {agreement:.2f} "
                 f"with float32 on probe texts, {AGREEMENT} needed); {rebuild}, or choose another encoder"
             )
 
-    def _vectors(self, token_ids: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.float32]:
+    def vectors(self, token_ids: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.float32]:
         vectors = np.zeros((len(token_ids), self.dimension), dtype=np.float32)
         for row, ids in enumerate(token_ids):
             states = self._session.run(None, self._feeds(ids))[0]
@@ -199,10 +199,15 @@ class MiniLMEncoder(_OnnxEncoder):
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
         encoder = cls(_quantized_session(ort, model), tokenizer)
-        # The package's graph (int8 weights computed in float32) is the reference, on this very CPU.
+        # The package's graph (int8 weights, computed in float32) is the reference, on this very CPU; the
+        # probes are MPNet's (build_mpnet.py, which its child process runs by path, holds them).
         reference = cls(_session(ort, model), tokenizer)
         probes = [encoder.token_ids(text) for text in build_mpnet.PROBES]
-        encoder.confirm(probes, reference._vectors(probes), "upgrade or downgrade onnxruntime")
+        encoder.confirm(
+            probes,
+            reference.vectors(probes),
+            "this onnxruntime's int8 products do not suit this CPU (the graph is quantized at each start)",
+        )
         return encoder
 
     def _feeds(self, ids: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
