@@ -48,6 +48,7 @@ from bench.report import table
 from services.notifier.bootstrap import build_runtime, create_app
 from services.notifier.detection.service import TUNED
 from services.notifier.settings import NotifierSettings
+from shared import blas
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
 from shared.events.catalogue import TicketOpened
@@ -234,6 +235,7 @@ def variants(tune: bool, quick: bool, encoders: tuple[str, ...] = ENCODERS) -> l
 
 
 async def measure(quick: bool, tune: bool, encoders: tuple[str, ...] = ENCODERS) -> str:
+    blas.use_one_thread()  # as a served notifier does (shared/blas.py): no BLAS thread spinning beside it
     pairs = Pairs([thread for thread, _ in stackfaq()])
     recall_rows: list[list[str]] = []
     cluster_rows: list[list[str]] = []
