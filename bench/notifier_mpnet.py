@@ -32,7 +32,7 @@ from bench.report import table
 from services.notifier.detection.embedding import report_text
 from shared.text import build_mpnet
 from shared.text.build_mpnet import relative_buckets
-from shared.text.encoders import MPNET_PADDING_ID, clean_text
+from shared.text.encoders import clean_text
 
 WEIGHTS = (0.7, 0.8, 0.9, 1.0)
 HEADS, HEAD_SIZE = build_mpnet.HEADS, build_mpnet.HEAD_SIZE
@@ -66,7 +66,7 @@ class Float32MPNet:
         length = len(ids)
         x = (
             w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][np.arange(length) + MPNET_PADDING_ID + 1]
+            + w["embeddings.position_embeddings.weight"][np.arange(length) + build_mpnet.PADDING_ID + 1]
         )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         relative = np.arange(length)[None, :] - np.arange(length)[:, None]

@@ -61,7 +61,6 @@ MPNET_BUILD_SCRIPT = Path(__file__).with_name("build_mpnet.py")
 # MPNet's cost grows with the tokens too (about 17 ms for a short question here, 34 ms at 64 tokens, 51 at 128);
 # on the Hadoop reports 64 tokens found as many duplicates as 128 (recall@10 0.868 both, issue 5's notes).
 MPNET_MAX_TOKENS = build_mpnet.MAX_TOKENS
-MPNET_PADDING_ID = build_mpnet.PADDING_ID
 STALE_BUILD_SECONDS = 3600
 # The version of build_mpnet.py's output: a new one is built beside the old. 2: weights in 7 bits (the
 # full-range graph of 1 gave meaningless vectors on CPUs without VNNI) and the float32 probes beside it.
