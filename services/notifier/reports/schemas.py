@@ -27,7 +27,10 @@ class SimilarReport(BaseModel):
     customer_id: uuid.UUID
     subject: str
     opened_at: datetime
-    problem_id: uuid.UUID | None
+    problem_id: uuid.UUID | None = Field(
+        description="the cluster or problem that report is in (GET /v1/problems/{id}); a cluster below "
+        "problem_min_customers customers has status forming"
+    )
     score: float = Field(description="blended cosine similarity, 0 to 1")
 
 

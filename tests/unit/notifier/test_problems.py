@@ -39,6 +39,21 @@ async def test_two_customers_are_not_yet_a_problem(notifier: Notifier) -> None:
     assert (await notifier.client.get("/v1/problems")).json()["items"] == []
 
 
+async def test_two_customers_make_a_forming_cluster_that_similar_points_at(notifier: Notifier) -> None:
+    first, second = outage(2)
+    await notifier.publish(first, second)
+
+    [item] = (await notifier.client.get(f"/v1/tickets/{second.ticket_id}/similar")).json()["items"]
+    cluster = (await notifier.client.get(f"/v1/problems/{item['problem_id']}")).json()
+    [forming] = (await notifier.client.get("/v1/problems", params={"status": "forming"})).json()["items"]
+
+    assert item["ticket_id"] == str(first.ticket_id)
+    assert item["problem_id"] == await problem_of(notifier, second.ticket_id) == forming["id"]
+    assert cluster["status"] == "forming"
+    assert cluster["customer_count"] == cluster["report_count"] == 2
+    assert cluster["detected_at"] is None
+
+
 async def test_one_customer_reporting_three_times_is_not_a_problem(notifier: Notifier) -> None:
     customer = uuid.uuid4()
     reports = [report(subject, description, customer_id=customer) for subject, description in OUTAGE_REPORTS[:4]]
