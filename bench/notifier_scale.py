@@ -14,11 +14,25 @@ Bounded work: each report reads at most index_query_terms x index_postings_per_t
 most twice detection_candidates (50 from each index), whatever the window holds. Bounded memory: both
 indexes are in PostgreSQL; the process holds one report's vectors and the centroids (1.5 MB at most).
 
-    python -m bench.notifier_scale [--quick]      # needs PostgreSQL (make up; source var/stack.env)
+    python -m bench.notifier_scale [--quick] [--keep]   # needs PostgreSQL (make up; source var/stack.env)
+    python -m bench.notifier_scale --again NAME [--rounds N]
+
+The last size is measured right after it was loaded, while the machine may still be writing the load out
+(PostgreSQL's checkpoints, the kernel's writeback: minutes for the 8 GB of a 1M window on a slow disk).
+`--keep` keeps the database (its name is printed) and `--again NAME` measures N more rounds (3) of new
+reports on it without loading anything: the latency of a window that has settled. Each round adds its
+400 reports to the window. With the window in PostgreSQL's buffers, as a server sized for it would hold it:
+
+    deploy/postgres.sh stop; FIRSTCALL_PG_SHARED_BUFFERS=10GB deploy/postgres.sh start
+    deploy/postgres.sh psql --superuser -d NAME -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm"
+    deploy/postgres.sh psql --superuser -d NAME -c "SELECT pg_prewarm(r) FROM unnest(ARRAY['reports',
+        'reports_pkey', 'report_terms', 'report_terms_pkey', 'report_buckets', 'report_buckets_pkey']) AS r"
+    python -m bench.notifier_scale --again NAME
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import resource
@@ -30,7 +44,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from bench.notifier_window import (
     PROBES,
@@ -52,6 +67,7 @@ from services.notifier.detection.models import DetectionModel
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems import service as problem_service
 from services.notifier.reports import service as report_service
+from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
 from shared import blas, heap
 from shared.db import Database
@@ -155,7 +171,7 @@ def row(
     ]
 
 
-async def run_async(quick: bool) -> str:
+async def run_async(quick: bool, keep: bool = False) -> str:
     sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
     name = f"fc_bench_notifier_{uuid.uuid4().hex[:8]}"
     url = await create_database(DATABASE_TEMPLATE, name)
@@ -181,15 +197,11 @@ async def run_async(quick: bool) -> str:
             heap.settle()  # as a served notifier does once its long-lived state is built (shared/heap.py)
             await measure(database, Corpus(seed=size), warm_up, config)  # warm the caches
             times = await measure(database, Corpus(seed=size + 1), measured, config)
-            async with database.session() as session:
-                index_bytes = await session.scalar(
-                    text("SELECT pg_total_relation_size('report_terms') + pg_total_relation_size('report_buckets')")
-                )
             rows.append(
                 row(
                     size,
                     times,
-                    index_mb=(index_bytes or 0) / 2**20,
+                    index_mb=await index_megabytes(database),
                     buckets=buckets,
                     load=load_seconds,
                     upkeep=upkeep_seconds,
@@ -197,8 +209,46 @@ async def run_async(quick: bool) -> str:
             )
     finally:
         await database.dispose()
-        await drop_database(DATABASE_TEMPLATE, name)
+        if keep:
+            print(f"kept the window: python -m bench.notifier_scale --again {name}", file=sys.stderr)
+        else:
+            await drop_database(DATABASE_TEMPLATE, name)
     return summary(rows, config)
+
+
+async def again_async(name: str, rounds: int) -> str:
+    """`rounds` more measurements on a window kept by `--keep`, nothing loaded: each a warm-up and a
+    measurement of SAMPLES new reports, as at each size of a full run. Their meanings are those of the
+    first size's new reports (every real text was used once; the window holds each of them once), so
+    most of them join a cluster: the intake does more than in a full run, detection the same."""
+    url = make_url(DATABASE_TEMPLATE.replace("{service}", "x")).set(database=name)
+    database = Database(url.render_as_string(hide_password=False))
+    config = settings()
+    blas.use_one_thread()
+    rows = []
+    try:
+        async with database.session() as session:
+            size = await session.scalar(select(func.count()).select_from(Report).where(Report.features.is_not(None)))
+            buckets = await session.scalar(select(DetectionModel.buckets).where(DetectionModel.status == "active"))
+        _, probes = real_texts(PROBES)
+        heap.settle()
+        for round_ in range(rounds):
+            await measure(database, Corpus(seed=10 * round_ + 7), probes[:SAMPLES], config)
+            times = await measure(database, Corpus(seed=10 * round_ + 8), probes[SAMPLES:], config)
+            index_mb = await index_megabytes(database)
+            rows.append(row(size or 0, times, index_mb=index_mb, buckets=int(buckets or 0), load=0, upkeep=0))
+            size = (size or 0) + 2 * SAMPLES
+    finally:
+        await database.dispose()
+    return summary(rows, config)
+
+
+async def index_megabytes(database: Database) -> float:
+    async with database.session() as session:
+        found = await session.scalar(
+            text("SELECT pg_total_relation_size('report_terms') + pg_total_relation_size('report_buckets')")
+        )
+    return float(found or 0) / 2**20
 
 
 def summary(rows: list[list[str]], config: NotifierSettings) -> str:
@@ -245,4 +295,13 @@ def run(quick: bool) -> str:
 
 
 if __name__ == "__main__":
-    print(run(quick="--quick" in sys.argv))
+    parser = argparse.ArgumentParser(description="duplicate detection at scale (PostgreSQL)")
+    parser.add_argument("--quick", action="store_true", help="10k and 100k only")
+    parser.add_argument("--keep", action="store_true", help="keep the database for --again")
+    parser.add_argument("--again", metavar="NAME", help="measure again on a database kept by --keep")
+    parser.add_argument("--rounds", type=int, default=3, help="with --again: how many measurements")
+    arguments = parser.parse_args()
+    if arguments.again:
+        print(asyncio.run(again_async(arguments.again, arguments.rounds)))
+    else:
+        print(asyncio.run(run_async(arguments.quick, keep=arguments.keep)))

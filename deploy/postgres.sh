@@ -17,6 +17,9 @@ PG_APP_PASSWORD="${FIRSTCALL_PG_PASSWORD:-firstcall}"   # development only
 PG_DATABASES="${FIRSTCALL_PG_DATABASES:-firstcall_router firstcall_knowledge firstcall_notifier}"
 PG_SUPERUSER=postgres   # initdb -U; reached only over the unix socket (trust)
 START_TIMEOUT="${FIRSTCALL_PG_START_TIMEOUT:-30}"
+# PostgreSQL's own default: enough for the tests. A benchmark over a large window wants its indexes in
+# PostgreSQL's buffers (bench/notifier_scale.py: stop, then FIRSTCALL_PG_SHARED_BUFFERS=10GB deploy/postgres.sh start).
+PG_SHARED_BUFFERS="${FIRSTCALL_PG_SHARED_BUFFERS:-128MB}"
 
 usage() {
     cat <<EOF
@@ -46,6 +49,7 @@ Environment (current value):
   FIRSTCALL_PG_PASSWORD       (development password, default 'firstcall')
   FIRSTCALL_PG_DATABASES      ${PG_DATABASES}
   FIRSTCALL_PG_START_TIMEOUT  ${START_TIMEOUT} (seconds)
+  FIRSTCALL_PG_SHARED_BUFFERS ${PG_SHARED_BUFFERS} (applied at start)
   FIRSTCALL_PG_BIN            server bin folder (default: newest /usr/lib/postgresql/*/bin)
 
 When run as root, initdb/pg_ctl/postgres run as the 'postgres' system user,
@@ -244,7 +248,7 @@ listen_addresses = '${PG_HOST}'
 port = ${PG_PORT}
 unix_socket_directories = '${PG_SOCKET_DIR}'
 max_connections = 200
-shared_buffers = 128MB
+shared_buffers = ${PG_SHARED_BUFFERS}
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
@@ -385,6 +389,9 @@ main() {
     esac
     if ! [[ $PG_PORT =~ ^[0-9]+$ ]] || (( PG_PORT < 1 || PG_PORT > 65535 )); then
         die "invalid FIRSTCALL_PG_PORT '$PG_PORT'"
+    fi
+    if ! [[ $PG_SHARED_BUFFERS =~ ^[0-9]+(kB|MB|GB)$ ]]; then
+        die "invalid FIRSTCALL_PG_SHARED_BUFFERS '$PG_SHARED_BUFFERS' (a size such as 128MB or 4GB)"
     fi
     resolve_locations
     case "$cmd" in
