@@ -18,7 +18,6 @@ MPNet's rows are the replay's (the int8 graph the service runs, 64 tokens), meas
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import importlib
 import sys
@@ -120,20 +119,12 @@ def similar_order(words: Matrix, parts: list[tuple[Matrix, float]], candidates_f
     blended = replay.blend(parts[1][0], words, TUNED["mpnet"].meaning_weight)
     found = np.full(words.shape, -np.inf)
     for report in range(len(words)):
-        best = [
-            np.argsort(-np.where(np.arange(len(words)) == report, -np.inf, part[report]))[: replay.CANDIDATES]
-            for part in candidates_from
-        ]
-        candidates = functools.reduce(np.union1d, best)
+        candidates = replay.candidates_of(report, *candidates_from)
         candidates = candidates[np.argsort(-blended[report, candidates], kind="stable")]
-        mixed = sum(share * _standardised(part[report, candidates]) for part, share in parts)
+        mixed = sum(share * ranking.standardised(part[report, candidates]) for part, share in parts)
         order = np.argsort(-np.round(mixed, 9), kind="stable")
         found[report, candidates[order]] = np.arange(len(order), 0, -1)
     return found
-
-
-def _standardised(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.asarray((values - values.mean()) / max(float(values.std()), ranking.SPREAD_FLOOR))
 
 
 def main(token_counts: list[int]) -> str:

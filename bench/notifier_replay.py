@@ -180,7 +180,7 @@ class Fusion:
         """A matrix whose rows order each report's candidates as `similar` does (higher first)."""
         found = np.full(words.shape, -np.inf)
         for report in range(len(words)):
-            candidates = _candidates(report, words, meaning)
+            candidates = candidates_of(report, words, meaning)
             candidates = candidates[np.argsort(-blended[report, candidates], kind="stable")]  # as the service
             order = self._order(words[report, candidates], meaning[report, candidates])
             found[report, candidates[order]] = np.arange(len(order), 0, -1)
@@ -193,12 +193,10 @@ class Fusion:
         return [int(i) for i in np.argsort(-fused, kind="stable")]
 
 
-def _candidates(report: int, words: Matrix, meaning: Matrix) -> NDArray[np.int64]:
-    best = [
-        np.argsort(-np.where(np.arange(len(part)) == report, -np.inf, part[report]))[:CANDIDATES]
-        for part in (words, meaning)
-    ]
-    return np.union1d(*best)
+def candidates_of(report: int, *parts: Matrix) -> NDArray[np.int64]:
+    """The report's candidates: the best CANDIDATES of each part (as each index gives them), together."""
+    best = [np.argsort(-np.where(np.arange(len(part)) == report, -np.inf, part[report]))[:CANDIDATES] for part in parts]
+    return functools.reduce(np.union1d, best)
 
 
 def _ranks(scores: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -45,7 +45,6 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 from bench.notifier_window import (
     PROBES,
@@ -53,6 +52,7 @@ from bench.notifier_window import (
     MeaningPool,
     bulk_load,
     create_database,
+    database_url,
     drop_database,
     rarity,
     real_texts,
@@ -188,15 +188,13 @@ async def run_async(quick: bool, keep: bool = False) -> str:
         loaded = 0
         for step, size in enumerate(sizes):
             held_out = probes[PROBES * step : PROBES * (step + 1)]
-            warm_up, measured = held_out[:SAMPLES], held_out[SAMPLES:]
             started = time.perf_counter()
             await bulk_load(url, corpus, pool, count=size - loaded, idf=idf, now=datetime.now(UTC))
             load_seconds, loaded = time.perf_counter() - started, size
             upkeep_seconds, buckets = await maintain(database, config)
             await vacuum(url)
             heap.settle()  # as a served notifier does once its long-lived state is built (shared/heap.py)
-            await measure(database, Corpus(seed=size), warm_up, config)  # warm the caches
-            times = await measure(database, Corpus(seed=size + 1), measured, config)
+            times = await measure_warm(database, held_out, config, seed=size)
             rows.append(
                 row(
                     size,
@@ -221,26 +219,34 @@ async def again_async(name: str, rounds: int) -> str:
     measurement of SAMPLES new reports, as at each size of a full run. Their meanings are those of the
     first size's new reports (every real text was used once; the window holds each of them once), so
     most of them join a cluster: the intake does more than in a full run, detection the same."""
-    url = make_url(DATABASE_TEMPLATE.replace("{service}", "x")).set(database=name)
-    database = Database(url.render_as_string(hide_password=False))
+    database = Database(database_url(DATABASE_TEMPLATE, name))
     config = settings()
     blas.use_one_thread()
     rows = []
     try:
         async with database.session() as session:
-            size = await session.scalar(select(func.count()).select_from(Report).where(Report.features.is_not(None)))
+            size = int(
+                await session.scalar(select(func.count()).select_from(Report).where(Report.features.is_not(None))) or 0
+            )
             buckets = await session.scalar(select(DetectionModel.buckets).where(DetectionModel.status == "active"))
         _, probes = real_texts(PROBES)
         heap.settle()
         for round_ in range(rounds):
-            await measure(database, Corpus(seed=10 * round_ + 7), probes[:SAMPLES], config)
-            times = await measure(database, Corpus(seed=10 * round_ + 8), probes[SAMPLES:], config)
+            times = await measure_warm(database, probes, config, seed=10 * round_ + 7)
             index_mb = await index_megabytes(database)
-            rows.append(row(size or 0, times, index_mb=index_mb, buckets=int(buckets or 0), load=0, upkeep=0))
-            size = (size or 0) + 2 * SAMPLES
+            rows.append(row(size, times, index_mb=index_mb, buckets=int(buckets or 0), load=0, upkeep=0))
+            size += 2 * SAMPLES
     finally:
         await database.dispose()
     return summary(rows, config)
+
+
+async def measure_warm(
+    database: Database, meanings: list[tuple[str, str]], config: NotifierSettings, *, seed: int
+) -> dict[str, list[float]]:
+    """`measure` on the second SAMPLES of `meanings` after a warm-up on the first (the caches)."""
+    await measure(database, Corpus(seed=seed), meanings[:SAMPLES], config)
+    return await measure(database, Corpus(seed=seed + 1), meanings[SAMPLES:], config)
 
 
 async def index_megabytes(database: Database) -> float:

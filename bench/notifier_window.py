@@ -97,20 +97,23 @@ async def connect(url: str) -> asyncpg.Connection:
     )
 
 
+def database_url(template: str, name: str) -> str:
+    """The URL of database `name` on the server the services' URL template points at."""
+    return make_url(template.replace("{service}", "x")).set(database=name).render_as_string(hide_password=False)
+
+
 async def create_database(template: str, name: str) -> str:
-    url = make_url(template.replace("{service}", "x"))
-    admin = await connect(url.set(database="postgres").render_as_string(hide_password=False))
+    admin = await connect(database_url(template, "postgres"))
     try:
         await drop_database_on(admin, name)
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return database_url(template, name)
 
 
 async def drop_database(template: str, name: str) -> None:
-    url = make_url(template.replace("{service}", "x"))
-    admin = await connect(url.set(database="postgres").render_as_string(hide_password=False))
+    admin = await connect(database_url(template, "postgres"))
     try:
         await drop_database_on(admin, name)
     finally:

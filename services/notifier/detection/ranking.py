@@ -28,9 +28,10 @@ def duplicate_order(lexical: NDArray[np.float64], meaning: NDArray[np.float64] |
     comparable for all of them."""
     if meaning is None or len(lexical) < 2:
         return list(range(len(lexical)))
-    mixed = (1 - MEANING_SHARE) * _standardised(lexical) + MEANING_SHARE * _standardised(meaning)
+    mixed = (1 - MEANING_SHARE) * standardised(lexical) + MEANING_SHARE * standardised(meaning)
     return [int(i) for i in np.argsort(-np.round(mixed, 9), kind="stable")]
 
 
-def _standardised(values: NDArray[np.float64]) -> NDArray[np.float64]:
+def standardised(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """How far above the candidates' mean each value is, in their spread (SPREAD_FLOOR at least)."""
     return np.asarray((values - values.mean()) / max(float(values.std()), SPREAD_FLOOR))
