@@ -179,6 +179,7 @@ async def run_async(quick: bool, keep: bool = False) -> str:
     rows = []
     config = settings()
     blas.use_one_thread()  # as a served notifier does (shared/blas.py)
+    heap.reuse_freed_memory()  # and this (shared/heap.py)
     try:
         await upgrade_to_head(database, Path(MIGRATIONS))
         corpus = Corpus()
@@ -222,6 +223,7 @@ async def again_async(name: str, rounds: int) -> str:
     database = Database(database_url(DATABASE_TEMPLATE, name))
     config = settings()
     blas.use_one_thread()
+    heap.reuse_freed_memory()
     rows = []
     try:
         async with database.session() as session:

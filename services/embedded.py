@@ -68,6 +68,7 @@ async def serve_embedded() -> None:
     first = runtimes[0].settings
     configure_logging(service="firstcall", level=first.log_level, fmt=first.log_format)
     blas.use_one_thread()  # shared/blas.py: no BLAS thread left spinning beside the services
+    heap.reuse_freed_memory()  # shared/heap.py: no page fault per large temporary array
     for runtime in runtimes:
         await runtime.start()
     heap.settle()  # the services' long-lived state is built: keep it out of full collections

@@ -197,3 +197,18 @@ def one_of(
     if sqlite:
         return column.in_(values)
     return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(element)))
+
+
+async def driver_fetch(session: AsyncSession, statement: str, *arguments: Any) -> Sequence[Sequence[Any]]:
+    """The rows of a PostgreSQL statement ($1, $2, ... parameters) run by asyncpg on the session's connection.
+
+    For the few hot reads that return hundreds of rows: SQLAlchemy's per-row processing (a Row, a type
+    processor per column) cost as much as PostgreSQL's own work there (the notifier's candidate reads,
+    bench/notifier_scale.py). asyncpg still prepares each statement once per connection. The statement runs
+    in the session's transaction when an earlier statement of the session has begun it, else on its own:
+    only reads belong here. Rows are asyncpg records: indexable and unpackable like tuples, UUIDs as a
+    subclass of uuid.UUID."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    rows: Sequence[Sequence[Any]] = await raw.driver_connection.fetch(statement, *arguments)  # type: ignore[union-attr]
+    return rows

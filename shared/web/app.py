@@ -38,6 +38,7 @@ def create_service_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_runtime:
             blas.use_one_thread()  # before the models load: their products must not leave a thread spinning
+            heap.reuse_freed_memory()  # shared/heap.py: no page fault per large temporary array
             await runtime.start()
             heap.settle()  # the service's long-lived state is built: keep it out of full collections
         try:

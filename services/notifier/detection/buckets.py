@@ -13,18 +13,20 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import CompoundSelect, LargeBinary, Uuid, delete, select, text, union_all
+from sqlalchemy import CompoundSelect, delete, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import centroids as centroid_math
-from services.notifier.detection.embedding import Meaning, MeaningEncoder, unit_matrix
+from services.notifier.detection.embedding import Meaning, MeaningEncoder, stored_dots
 from services.notifier.detection.index import Window, is_postgres
 from services.notifier.detection.models import DetectionModel, ReportBucket
+from shared.db import driver_fetch
 
 ACTIVE, BUILDING, RETIRED = "active", "building", "retired"
 _CACHED_MODELS = 4  # centroids kept per process: the live ones and the one before (1.5 MB each at most)
@@ -107,7 +109,6 @@ async def candidates(
     *,
     model: BucketModel,
     query: Meaning,
-    dimension: int,
     window: Window,
     exclude: uuid.UUID | None,
     probes: int,
@@ -120,14 +121,15 @@ async def candidates(
     if model.centroids is None:
         per_bucket *= probes  # one bucket holds the whole (small) window: the same budget, newest first
     if is_postgres(session):
-        bounds = {"model": model.id, "start": window.start, "end": window.end, "per_bucket": per_bucket}
-        found = (await session.execute(_LATERAL_PROBE, {"buckets": buckets, **bounds})).all()
+        found: Sequence[Sequence[Any]] = await driver_fetch(
+            session, _LATERAL_PROBE, buckets, model.id, window.start, window.end, per_bucket
+        )
     else:
-        found = (await session.execute(_probe_union(buckets, model.id, window, per_bucket))).all()
-    rows = [(ticket_id, vector) for ticket_id, vector in found if ticket_id != exclude]
+        found = [tuple(row) for row in await session.execute(_probe_union(buckets, model.id, window, per_bucket))]
+    rows = [(row[0], row[1]) for row in found if row[0] != exclude]
     if not rows:
         return []
-    scores = unit_matrix([row[1] for row in rows], dimension) @ unit
+    scores = stored_dots([row[1] for row in rows], unit)
     best = np.argsort(-scores, kind="stable")[:limit]
     return [(rows[i][0], float(scores[i])) for i in best.tolist()]
 
@@ -199,15 +201,13 @@ def _probe_union(
 
 
 # PostgreSQL: one statement of fixed shape, an index-only LATERAL range scan per probed bucket.
-_LATERAL_PROBE = text(
-    """
+_LATERAL_PROBE = """
     SELECT p.ticket_id, p.vector
-    FROM unnest(CAST(:buckets AS integer[])) AS q(bucket)
+    FROM unnest($1::integer[]) AS q(bucket)
     CROSS JOIN LATERAL (
         SELECT ticket_id, vector FROM report_buckets
-        WHERE model_id = :model AND bucket = q.bucket AND opened_at >= :start AND opened_at <= :end
+        WHERE model_id = $2 AND bucket = q.bucket AND opened_at >= $3 AND opened_at <= $4
         ORDER BY opened_at DESC
-        LIMIT :per_bucket
+        LIMIT $5
     ) AS p
-    """
-).columns(ticket_id=Uuid(), vector=LargeBinary())
+"""

@@ -12,12 +12,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Float,
-    Uuid,
     delete,
     func,
     insert,
@@ -34,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection.models import DOCUMENT_COUNT_TERM, ReportTerm, TermStat
 from services.notifier.detection.text import SparseVector
-from shared.db import one_of
+from shared.db import driver_fetch, one_of
 
 # Detection reads the index and writes to it in one transaction; on PostgreSQL replicas take turns
 # through this transaction-scoped lock, so each sees every report committed before it (no missed pair).
@@ -129,21 +128,10 @@ async def candidates(
         return []
     order = query.weights.argsort()[::-1][:query_terms]
     if is_postgres(session):
-        terms = [int(query.terms[i]) for i in order.tolist()]
-        weights = [float(query.weights[i]) for i in order.tolist()]
-        rows = (
-            await session.execute(
-                _LATERAL_LOOKUP,
-                {
-                    "terms": terms,
-                    "weights": weights,
-                    "start": window.start,
-                    "end": window.end,
-                    "per_term": postings_per_term,
-                    "limit": limit + 1,
-                },
-            )
-        ).all()
+        terms, weights = query.terms[order].tolist(), query.weights[order].tolist()
+        rows = await driver_fetch(
+            session, _LATERAL_LOOKUP, terms, weights, window.start, window.end, postings_per_term, limit + 1
+        )
         return [(ticket_id, float(score)) for ticket_id, score in rows if ticket_id != exclude][:limit]
     lookups = []
     for index in order.tolist():
@@ -159,8 +147,8 @@ async def candidates(
     hits = union_all(*lookups).subquery()
     total = func.sum(hits.c.score).label("total")
     statement = select(hits.c.ticket_id, total).group_by(hits.c.ticket_id).order_by(total.desc()).limit(limit + 1)
-    rows = (await session.execute(statement)).all()
-    return [(ticket_id, float(score)) for ticket_id, score in rows if ticket_id != exclude][:limit]
+    found: Sequence[Sequence[Any]] = (await session.execute(statement)).all()
+    return [(ticket_id, float(score)) for ticket_id, score in found if ticket_id != exclude][:limit]
 
 
 _ADD_POSTINGS = text(
@@ -179,21 +167,19 @@ _ADD_POSTINGS = text(
 
 # PostgreSQL: one statement of fixed shape (prepared once), a LATERAL index-only scan per term on the
 # covering primary key. SQLite has no LATERAL, so it gets the equivalent UNION ALL of per-term scans.
-_LATERAL_LOOKUP = text(
-    """
+_LATERAL_LOOKUP = """
     SELECT p.ticket_id, sum(p.weight * q.w) AS total
-    FROM unnest(CAST(:terms AS bigint[]), CAST(:weights AS float8[])) AS q(term, w)
+    FROM unnest($1::bigint[], $2::float8[]) AS q(term, w)
     CROSS JOIN LATERAL (
         SELECT ticket_id, weight FROM report_terms
-        WHERE term = q.term AND opened_at >= :start AND opened_at <= :end
+        WHERE term = q.term AND opened_at >= $3 AND opened_at <= $4
         ORDER BY opened_at DESC
-        LIMIT :per_term
+        LIMIT $5
     ) AS p
     GROUP BY p.ticket_id
     ORDER BY total DESC
-    LIMIT :limit
-    """
-).columns(ticket_id=Uuid(), total=Float())
+    LIMIT $6
+"""
 
 
 async def _count(session: AsyncSession, terms: Sequence[int], delta: int) -> None:

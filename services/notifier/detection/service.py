@@ -4,10 +4,12 @@ and nearby meaning), exact re-scoring of their union."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Uuid, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import buckets, index, ranking
@@ -22,7 +24,7 @@ from services.notifier.detection.similarity import (
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
-from shared.db import one_of
+from shared.db import driver_fetch
 
 PRUNE_BATCH = 500
 
@@ -152,32 +154,37 @@ async def _scored_candidates(
     wanted.update(dict.fromkeys(await _nearby_meanings(session, report, vector, window, config)))
     if not wanted:
         return [], score_parts(vector, [])
-    rows = (
-        await session.execute(
-            select(
-                Report.ticket_id,
-                Report.customer_id,
-                Report.cluster_id,
-                Report.subject,
-                Report.opened_at,
-                Report.features,
-                Report.embedding,
-            )
-            .where(one_of(Report.ticket_id, list(wanted), Uuid(), sqlite=not index.is_postgres(session)))
-            .where(Report.features.is_not(None))
-        )
-    ).all()
-    others = StoredVectors([row.features for row in rows], [row.embedding for row in rows])
+    rows = await _stored(session, list(wanted))
+    others = StoredVectors([row[5] for row in rows], [row[6] for row in rows])
     parts = score_parts(vector, others, meaning_weight=config.meaning_weight)
-    scores = [round(float(score), 4) for score in parts.blended]
-    kept = sorted(
-        (i for i, score in enumerate(scores) if score > 0), key=lambda i: (-scores[i], str(rows[i].ticket_id))
-    )
-    matches = [
-        Match(rows[i].ticket_id, rows[i].customer_id, rows[i].cluster_id, rows[i].subject, rows[i].opened_at, scores[i])
-        for i in kept
-    ]
+    scores = [round(score, 4) for score in parts.blended.tolist()]
+    kept = sorted((i for i, score in enumerate(scores) if score > 0), key=lambda i: (-scores[i], str(rows[i][0])))
+    matches = [Match(rows[i][0], rows[i][1], rows[i][2], rows[i][3], rows[i][4], scores[i]) for i in kept]
     return matches, parts.take(kept)
+
+
+# What re-scoring reads of each candidate, in Match's order, then its stored vectors.
+_STORED_COLUMNS = (
+    Report.ticket_id,
+    Report.customer_id,
+    Report.cluster_id,
+    Report.subject,
+    Report.opened_at,
+    Report.features,
+    Report.embedding,
+)
+_STORED = f"""
+    SELECT {", ".join(column.key for column in _STORED_COLUMNS)} FROM reports
+    WHERE ticket_id = ANY($1::uuid[]) AND features IS NOT NULL
+"""
+
+
+async def _stored(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> Sequence[Sequence[Any]]:
+    """The indexed reports among these, as `_STORED_COLUMNS` (asyncpg's rows on PostgreSQL, see driver_fetch)."""
+    if index.is_postgres(session):
+        return await driver_fetch(session, _STORED, ticket_ids)
+    statement = select(*_STORED_COLUMNS).where(Report.ticket_id.in_(ticket_ids), Report.features.is_not(None))
+    return (await session.execute(statement)).all()
 
 
 async def cluster_affinity(
@@ -257,7 +264,6 @@ async def _nearby_meanings(
         session,
         model=model,
         query=vector.meaning,
-        dimension=encoder.encoder.dimension,
         window=window,
         exclude=report.ticket_id,
         probes=config.probes,

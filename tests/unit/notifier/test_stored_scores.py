@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.notifier.detection.embedding import Meaning
+from services.notifier.detection.embedding import Meaning, stored_dots, unit_matrix
 from services.notifier.detection.similarity import ReportVector, StoredVectors, score_parts
 from services.notifier.detection.text import spelling_vector, term_counts, weigh
 
@@ -56,3 +56,16 @@ def test_an_empty_candidate_list_scores_nothing() -> None:
     query = vector("Payment declined", "card refused", None)
     parts = score_parts(query, StoredVectors([], []))
     assert parts.blended.shape == (0,)
+
+
+def test_stored_dots_are_the_products_of_the_unit_matrix() -> None:
+    # The embedding index's probe scores its postings with stored_dots (scaled after the product).
+    rng = np.random.default_rng(11)
+    rows = rng.normal(size=(300, 64)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    blobs = [Meaning.quantize(row, ENCODER).to_bytes() for row in rows]
+    query = Meaning.quantize(rows[0], ENCODER).unit()
+    expected = unit_matrix(blobs, 64) @ query
+    assert np.allclose(stored_dots(blobs, query), expected, atol=1e-6)
+    assert stored_dots(blobs, query)[0] == pytest.approx(1.0, abs=0.01)  # a vector with itself
+    assert stored_dots([], query).shape == (0,)

@@ -1,0 +1,72 @@
+"""Detection reads its candidates from PostgreSQL through asyncpg itself (shared.db.driver_fetch) and from
+SQLite through SQLAlchemy: the same reports, indexed in the same order, find the same neighbours with the
+same scores on both, at intake (under the detection lock) and in the duplicate view (no lock, no
+transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.notifier.bootstrap import MIGRATIONS
+from services.notifier.detection import service as detection_service
+from services.notifier.detection.index import lock_detection
+from services.notifier.detection.service import DetectionConfig, Match
+from services.notifier.reports import service as report_service
+from shared.db import Database
+from shared.events.catalogue import TicketOpened
+from shared.migrations import upgrade_to_head
+from tests.notifier_factories import fast_settings, numbered_reports
+
+pytestmark = pytest.mark.integration
+Found = tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str, datetime, float]
+
+
+async def detect(database: Database, reports: list[TicketOpened], config: DetectionConfig) -> list[list[Found]]:
+    """Each report's neighbours as it arrives, then each one's duplicate view once all have arrived."""
+    await upgrade_to_head(database, Path(MIGRATIONS))
+    found: list[list[Match]] = []
+    for event in reports:
+        meaning = await detection_service.understand(
+            config=config, subject=event.subject, description=event.description
+        )
+        async with database.session() as session:
+            await lock_detection(session)
+            stored = await report_service.record_report(session=session, event=event)
+            vector = await detection_service.index_report(
+                session=session, report=stored, description=event.description, meaning=meaning, config=config
+            )
+            found.append(
+                await detection_service.neighbours(session=session, report=stored, vector=vector, config=config)
+            )
+            await session.commit()
+    for event in reports:
+        async with database.session(begin_on_write=True) as session:
+            stored = await report_service.get_report(session=session, ticket_id=event.ticket_id)
+            found.append(await detection_service.find_similar(session=session, report=stored, k=5, config=config))
+    await database.dispose()
+    return [
+        [(m.ticket_id, m.customer_id, m.cluster_id, m.subject, m.opened_at, m.score) for m in matches]
+        for matches in found
+    ]
+
+
+async def test_postgresql_and_sqlite_find_the_same_neighbours(tmp_path: Path, pg_url: str) -> None:
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    reports = [
+        event.model_copy(update={"opened_at": start + timedelta(minutes=i)})
+        for i, event in enumerate(numbered_reports(24))
+    ]
+    config = DetectionConfig.from_settings(fast_settings(tmp_path, detection_encoder="wordllama"))
+
+    on_postgres = await detect(Database(pg_url), reports, config)
+    on_sqlite = await detect(Database(f"sqlite+aiosqlite:///{tmp_path / 'notifier.db'}"), reports, config)
+
+    assert on_postgres == on_sqlite
+    assert sum(len(matches) for matches in on_postgres[: len(reports)]) > len(reports)  # neighbours were found
+    assert all(matches for matches in on_postgres[len(reports) :])  # every report has a duplicate view
+    assert isinstance(on_postgres[-1][0][0], uuid.UUID)
+    assert on_postgres[-1][0][4].tzinfo is not None
