@@ -178,22 +178,54 @@ class _Packed:
 
 
 def _unpack(blobs: Sequence[bytes]) -> tuple[_Packed, _Packed]:
-    """The words and spelling parts of stored `features` blobs (ReportVector.to_bytes), packed: views into
-    the blobs joined once, not arrays converted per report."""
-    word_terms, word_weights, gram_terms, gram_weights = zip(*map(_views, blobs), strict=True)
-    return _Packed.joined(word_terms, word_weights), _Packed.joined(gram_terms, gram_weights)
+    """The words and spelling parts of stored `features` blobs (ReportVector.to_bytes), packed: each part's
+    bytes sliced out of every blob and joined, then read as one array (a NumPy view per part per blob
+    cost 3.5 µs each, a third of re-scoring a hundred candidates)."""
+    parts: list[list[bytes]] = [[], [], [], []]
+    word_lengths, gram_lengths = [], []
+    for blob in blobs:
+        n_words, n_grams = _HEADER.unpack_from(blob)
+        offset = _HEADER.size
+        for part, size in zip(parts, (8 * n_words, 2 * n_words, 4 * n_grams, 2 * n_grams), strict=True):
+            part.append(blob[offset : offset + size])
+            offset += size
+        word_lengths.append(n_words)
+        gram_lengths.append(n_grams)
+    word_terms, word_weights, gram_terms, gram_weights = (
+        np.frombuffer(b"".join(part), kind) for part, kind in zip(parts, ("<i8", "<f2", "<i4", "<f2"), strict=True)
+    )
+    return (
+        _Packed(word_terms.astype(np.int64), word_weights.astype(np.float64), np.array(word_lengths, np.int64)),
+        _Packed(gram_terms.astype(np.int64), gram_weights.astype(np.float64), np.array(gram_lengths, np.int64)),
+    )
+
+
+# A query's terms are looked up in a table indexed by their low bits rather than by binary search (which
+# cost 18 ns per candidate term: 0.4 ms for the 20,000 n-grams of a hundred candidates).
+_SLOT_BITS = 13
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
 
 
 def _dots(query: SparseVector, others: _Packed) -> NDArray[np.float64]:
+    """The dot product of the query with each packed vector."""
     count = len(others.lengths)
     if len(query.terms) == 0 or len(others.terms) == 0:
         return np.zeros(count)
+    slots = query.terms & _SLOT_MASK
+    keys = np.full(_SLOT_MASK + 1, -1, np.int64)
+    keys[slots] = query.terms  # where query terms share a slot, one of them holds it
+    held = keys[slots] == query.terms
+    weights = np.zeros(_SLOT_MASK + 1)
+    weights[slots[held]] = query.weights[held]
+    looked_up = others.terms & _SLOT_MASK
+    found = keys[looked_up] == others.terms
+    contributions = np.where(found, weights[looked_up], 0.0)
+    # The few query terms that lost their slot to another (about 2 of 200 n-grams) are matched directly.
+    lost = ~held
+    for term, weight in zip(query.terms[lost].tolist(), query.weights[lost].tolist(), strict=True):
+        contributions[others.terms == term] = weight
     owner = np.repeat(np.arange(count), others.lengths)
-    position = np.minimum(np.searchsorted(query.terms, others.terms), len(query.terms) - 1)
-    shared = query.terms[position] == others.terms
-    contributions = others.weights[shared] * query.weights[position[shared]]
-    dots: NDArray[np.float64] = np.bincount(owner[shared], contributions, minlength=count).astype(np.float64)
-    return dots
+    return np.bincount(owner, contributions * others.weights, minlength=count).astype(np.float64)
 
 
 def _matrix(vectors: Sequence[SparseVector]) -> sparse.csr_matrix:

@@ -7,7 +7,7 @@ import pytest
 
 from services.notifier.detection.embedding import Meaning, stored_dots, unit_matrix
 from services.notifier.detection.similarity import ReportVector, StoredVectors, score_parts
-from services.notifier.detection.text import spelling_vector, term_counts, weigh
+from services.notifier.detection.text import SparseVector, spelling_vector, term_counts, weigh
 
 ENCODER, OTHER_ENCODER = 101, 202
 TEXTS = [
@@ -69,3 +69,25 @@ def test_stored_dots_are_the_products_of_the_unit_matrix() -> None:
     assert np.allclose(stored_dots(blobs, query), expected, atol=1e-6)
     assert stored_dots(blobs, query)[0] == pytest.approx(1.0, abs=0.01)  # a vector with itself
     assert stored_dots([], query).shape == (0,)
+
+
+def test_query_terms_sharing_a_lookup_slot_all_count() -> None:
+    # _dots finds a query's terms in a table by their low 13 bits; terms equal there (and negative hashes)
+    # must still each meet their match, as the exact intersection does.
+    def sparse(terms: list[int], seed: int) -> SparseVector:
+        weights = np.random.default_rng(seed).random(len(terms)).astype(np.float32)
+        order = np.argsort(terms)
+        return SparseVector(np.array(terms, np.int64)[order], (weights / np.linalg.norm(weights))[order])
+
+    shared_slot = [3, 3 + 8192, 3 + 5 * 8192, -(2**40) + 3, 77]
+    query = ReportVector(sparse(shared_slot, 1), sparse([9, 9 + 8192, 12], 2))
+    others = [
+        ReportVector(sparse([3 + 8192, -(2**40) + 3, 500], 3), sparse([9 + 8192], 4)),
+        ReportVector(sparse([3, 3 + 5 * 8192, 77], 5), sparse([9, 12, 13], 6)),
+        ReportVector(sparse([4, 8195 + 1], 7), sparse([10], 8)),
+    ]
+    lexical = score_parts(query, others).lexical
+    expected = [0.75 * query.words.dot(o.words) + 0.25 * query.spelling.dot(o.spelling) for o in others]
+    assert lexical == pytest.approx(expected, abs=1e-6)  # SparseVector.dot sums in float32
+    assert min(expected[:2]) > 0
+    assert expected[2] == 0
