@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from services.notifier.bootstrap import MIGRATIONS
 from services.notifier.detection import service as detection_service
@@ -70,3 +71,20 @@ async def test_postgresql_and_sqlite_find_the_same_neighbours(tmp_path: Path, pg
     assert all(matches for matches in on_postgres[len(reports) :])  # every report has a duplicate view
     assert isinstance(on_postgres[-1][0][0], uuid.UUID)
     assert on_postgres[-1][0][4].tzinfo is not None
+
+
+async def test_the_index_tables_are_vacuumed_as_they_grow(pg_url: str) -> None:
+    # Index-only scans read the heap for postings not yet marked all-visible, the newest ones: autovacuum
+    # must pass every few hundred reports, not once the table has grown by a fifth (the migration's note).
+    database = Database(pg_url)
+    await upgrade_to_head(database, Path(MIGRATIONS))
+    async with database.session() as session:
+        found = await session.execute(
+            text("SELECT relname, reloptions FROM pg_class WHERE relname IN ('report_terms', 'report_buckets')")
+        )
+        options = {name: set(settings or []) for name, settings in found.all()}
+    await database.dispose()
+    assert options == {
+        "report_terms": {"autovacuum_vacuum_insert_threshold=10000", "autovacuum_vacuum_insert_scale_factor=0"},
+        "report_buckets": {"autovacuum_vacuum_insert_threshold=1000", "autovacuum_vacuum_insert_scale_factor=0"},
+    }
