@@ -64,6 +64,7 @@ from services.notifier.detection import service as detection_service
 from services.notifier.detection.index import lock_detection
 from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.detection.models import DetectionModel
+from services.notifier.detection.text import spelling_vector, term_counts
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems import service as problem_service
 from services.notifier.reports import service as report_service
@@ -109,15 +110,18 @@ async def measure(
             opened_at=datetime.now(UTC),
         )
         started = time.perf_counter()
-        meaning = await detection_service.understand(
-            config=detection, subject=real_subject, description=real_description
+        # Read before the lock as `understand` does: the window's kind of words, a real report's meaning.
+        encoder = detection.encoder
+        meaning = None if encoder is None else await encoder.encode_report(real_subject, real_description)
+        reading = detection_service.Reading(
+            term_counts(subject, description), spelling_vector(subject, description), meaning
         )
         encoded = time.perf_counter()
         async with database.session() as session:
             await lock_detection(session)
             report = await report_service.record_report(session=session, event=event)
             vector = await detection_service.index_report(
-                session=session, report=report, description=description, meaning=meaning, config=detection
+                session=session, report=report, reading=reading, config=detection
             )
             matches = await detection_service.neighbours(
                 session=session, report=report, vector=vector, config=detection
@@ -281,7 +285,7 @@ def summary(rows: list[list[str]], config: NotifierSettings) -> str:
             "",
             table(headers, rows),
             "",
-            "- encode = the sentence embedding, before the lock; detection = from the advisory lock: store and index "
+            "- encode = reading the report before the lock (the sentence embedding, the text analysis); detection = from the advisory lock: store and index "
             "the report (terms and bucket), candidates from both indexes, exact re-scoring; intake = encode + "
             "detection + clustering (average linkage, problem events, acknowledgements) + commit, the whole "
             "per-report latency; similar = GET /v1/tickets/{id}/similar's work.",

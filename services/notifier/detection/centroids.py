@@ -38,7 +38,11 @@ def nearest(units: NDArray[np.float32], centroids: NDArray[np.float32]) -> NDArr
 
 def ranked(unit: NDArray[np.float32], centroids: NDArray[np.float32], count: int) -> list[int]:
     """The `count` buckets nearest to one vector, nearest first."""
-    scores = centroids @ unit
+    return best(centroids @ unit, count)
+
+
+def best(scores: NDArray[np.float32], count: int) -> list[int]:
+    """The `count` buckets of highest score (a vector's similarity to each centroid), highest first."""
     count = min(count, len(scores))
     top = np.argpartition(-scores, count - 1)[:count]
     return [int(bucket) for bucket in top[np.argsort(-scores[top], kind="stable")]]

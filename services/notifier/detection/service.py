@@ -4,6 +4,7 @@ and nearby meaning), exact re-scoring of their union."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from services.notifier.detection.similarity import (
     score_parts,
     similarities,
 )
-from services.notifier.detection.text import spelling_vector, term_counts, weigh
+from services.notifier.detection.text import SparseVector, spelling_vector, term_counts, weigh
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
 from shared.db import driver_fetch
@@ -89,31 +90,40 @@ class Match:
     score: float
 
 
-async def understand(*, config: DetectionConfig, subject: str, description: str) -> Meaning | None:
-    """A report's meaning vector (None without an encoder)."""
-    if config.encoder is None:
-        return None
-    return await config.encoder.encode_report(subject, description)
+@dataclass(frozen=True)
+class Reading:
+    """What is read of a report before the detection lock (none of it needs the index): its word counts, its
+    spelling vector and its meaning (None without an encoder). Only the words' weights wait for the lock,
+    as they depend on how rare each word is in the window."""
+
+    counts: Counter[int]
+    spelling: SparseVector
+    meaning: Meaning | None
+
+
+async def understand(*, config: DetectionConfig, subject: str, description: str) -> Reading:
+    """Read a report, outside the lock: the sentence encoding (tens of milliseconds) and the text analysis
+    (about a millisecond) would otherwise hold up every replica's intake."""
+    meaning = None if config.encoder is None else await config.encoder.encode_report(subject, description)
+    return Reading(term_counts(subject, description), spelling_vector(subject, description), meaning)
 
 
 async def index_report(
     *,
     session: AsyncSession,
     report: Report,
-    description: str,
-    meaning: Meaning | None,
+    reading: Reading,
     config: DetectionConfig,
 ) -> ReportVector:
-    """Vectorise a new report with today's term rarities, store it with its vectors and add it to both
-    indexes (caller holds the lock and has just recorded the report, unflushed; the meaning was encoded
-    before the lock, see `understand`)."""
-    counts = term_counts(report.subject, description)
+    """Weigh a new report's words with today's term rarities, store it with its vectors and add it to both
+    indexes (caller holds the lock and has just recorded the report, unflushed; the report was read before
+    the lock, see `understand`)."""
     # The report (recorded, not flushed yet) is INSERTed with its vectors below rather than INSERTed first
     # and UPDATEd with them: one round trip fewer under the detection lock.
     with session.no_autoflush:
-        idf = await index.inverse_frequencies(session, counts.keys(), adding=True)
-    words, spelling = weigh(counts, idf), spelling_vector(report.subject, description)
-    vector = ReportVector(words, spelling, meaning)
+        idf = await index.inverse_frequencies(session, reading.counts.keys(), adding=True)
+    words = weigh(reading.counts, idf)
+    vector = ReportVector(words, reading.spelling, reading.meaning)
     report.features = vector.to_bytes()
     if vector.meaning is not None and config.encoder is not None:
         report.embedding = vector.meaning.to_bytes()

@@ -20,17 +20,15 @@ from shared.events.catalogue import TicketOpened, TicketResolved
 async def receive_report(*, session: AsyncSession, event: TicketOpened, settings: NotifierSettings) -> Report:
     """Index a newly opened ticket and find where it belongs, before any other report is placed."""
     config = detection_service.DetectionConfig.from_settings(settings)
-    # Encoded before the lock, not beside it: the detection lock serialises the intake of every replica,
-    # so it must cover database work only (MiniLM takes ~8 ms of CPU a report; the lock's whole hold is ~20).
-    meaning = await detection_service.understand(config=config, subject=event.subject, description=event.description)
+    # Read (encoded, analysed) before the lock, not under it: the detection lock serialises the intake of
+    # every replica, so it must cover database work only (MPNet takes 35-65 ms of CPU a report).
+    reading = await detection_service.understand(config=config, subject=event.subject, description=event.description)
     await lock_detection(session)
     existing = await session.get(Report, event.ticket_id)
     if existing is not None:
         return existing
     report = await record_report(session=session, event=event)
-    vector = await detection_service.index_report(
-        session=session, report=report, description=event.description, meaning=meaning, config=config
-    )
+    vector = await detection_service.index_report(session=session, report=report, reading=reading, config=config)
     await customer_service.remember_customer(session=session, customer_id=event.customer_id, name=event.customer_name)
     matches = await detection_service.neighbours(session=session, report=report, vector=vector, config=config)
     await problem_service.place_report(session=session, report=report, matches=matches, settings=settings)

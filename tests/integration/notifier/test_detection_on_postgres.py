@@ -31,14 +31,14 @@ async def detect(database: Database, reports: list[TicketOpened], config: Detect
     await upgrade_to_head(database, Path(MIGRATIONS))
     found: list[list[Match]] = []
     for event in reports:
-        meaning = await detection_service.understand(
+        reading = await detection_service.understand(
             config=config, subject=event.subject, description=event.description
         )
         async with database.session() as session:
             await lock_detection(session)
             stored = await report_service.record_report(session=session, event=event)
             vector = await detection_service.index_report(
-                session=session, report=stored, description=event.description, meaning=meaning, config=config
+                session=session, report=stored, reading=reading, config=config
             )
             found.append(
                 await detection_service.neighbours(session=session, report=stored, vector=vector, config=config)

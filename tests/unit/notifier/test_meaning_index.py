@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 
 from services.notifier.detection import centroids, upkeep
 from services.notifier.detection import service as detection_service
-from services.notifier.detection.buckets import ACTIVE, BUILDING
+from services.notifier.detection.buckets import ACTIVE, BUILDING, BucketModel
 from services.notifier.detection.embedding import Meaning
 from services.notifier.detection.models import DetectionModel, ReportBucket
 from services.notifier.detection.service import DetectionConfig
@@ -55,6 +55,17 @@ def test_learned_centroids_put_reports_about_one_thing_in_one_bucket() -> None:
     assigned = centroids.nearest(rows, learned)
     assert all(len(set(assigned[topic::4].tolist())) == 1 for topic in range(4))
     assert centroids.ranked(topics[0], learned, 2)[0] == assigned[0]
+
+
+def test_a_model_posts_a_report_under_its_nearest_bucket_and_probes_the_nearest_ones() -> None:
+    # bucket_of and probe share one product of the centroids with the vector (remembered for the last one).
+    learned = unit_rows(32, 64, seed=4)
+    model = BucketModel(1, ACTIVE, learned)
+    for vector in unit_rows(5, 64, seed=5):
+        assert model.bucket_of(vector) == int(centroids.nearest(vector[None, :], learned)[0])
+        assert model.probe(vector, 4) == centroids.ranked(vector, learned, 4)
+        assert model.probe(vector, 4)[0] == model.bucket_of(vector)
+    assert BucketModel(2, ACTIVE, None).probe(learned[0], 4) == [0]
 
 
 def test_the_buckets_grow_with_the_window_up_to_a_maximum() -> None:
@@ -154,11 +165,9 @@ async def test_reports_encoded_before_the_encoder_changed_are_still_found_by_the
     config = DetectionConfig.from_settings(notifier.settings.model_copy(update={"detection_encoder": "minilm"}))
     new = report(*OUTAGE_REPORTS[1])
     async with notifier.runtime.database.session() as session:
-        meaning = await detection_service.understand(config=config, subject=new.subject, description=new.description)
+        reading = await detection_service.understand(config=config, subject=new.subject, description=new.description)
         stored = await report_service.record_report(session=session, event=new)
-        vector = await detection_service.index_report(
-            session=session, report=stored, description=new.description, meaning=meaning, config=config
-        )
+        vector = await detection_service.index_report(session=session, report=stored, reading=reading, config=config)
         matches = await detection_service.neighbours(session=session, report=stored, vector=vector, config=config)
 
     assert [match.ticket_id for match in matches] == [old.ticket_id]
