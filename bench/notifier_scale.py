@@ -60,8 +60,8 @@ from bench.notifier_window import (
 )
 from bench.report import table
 from services.notifier.bootstrap import MIGRATIONS
+from services.notifier.detection import index as detection_index
 from services.notifier.detection import service as detection_service
-from services.notifier.detection.index import lock_detection
 from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.detection.models import DetectionModel
 from services.notifier.detection.text import spelling_vector, term_counts
@@ -118,7 +118,7 @@ async def measure(
         )
         encoded = time.perf_counter()
         async with database.session() as session:
-            await lock_detection(session)
+            await detection_index.lock_detection(session)
             report = await report_service.record_report(session=session, event=event)
             vector = await detection_service.index_report(
                 session=session, report=report, reading=reading, config=detection

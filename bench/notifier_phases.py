@@ -1,0 +1,156 @@
+"""Where the detection lock's time goes, on a window kept by `notifier_scale --keep` (not run by `make bench`).
+
+    python -m bench.notifier_phases NAME [--rounds N]   # needs PostgreSQL (make up; source var/stack.env)
+
+Each round is `notifier_scale`'s measurement of 200 new reports after as many for warming up (each adds its
+400 reports to the window), with a clock around each step of detection: the lock, the term statistics, the
+postings of both indexes, the lookups of both, the fetch of the candidates' vectors and their re-scoring
+(the lookups, the fetch and the scoring also run once more per report for `similar`, outside the lock:
+their rows say how many calls a report makes). Beside it, the CPU per report of this process and of
+PostgreSQL's processes (from /proc): when the two add up to the wall time, the work is serial CPU, not
+waiting on a disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import resource
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.notifier_scale import DATABASE_TEMPLATE, SAMPLES, measure, settings
+from bench.notifier_window import PROBES, Corpus, database_url, real_texts
+from bench.report import table
+from services.notifier.detection import buckets, index
+from services.notifier.detection import service as detection_service
+from shared import blas, heap
+from shared.db import Database
+
+# The steps timed, by the module attribute detection calls them through.
+STEPS: list[tuple[Any, str, str]] = [
+    (index, "lock_detection", "lock (BEGIN, advisory lock)"),
+    (index, "inverse_frequencies", "term statistics"),
+    (index, "add", "term postings"),
+    (buckets, "posting_models", "bucket models"),
+    (buckets, "add", "bucket posting"),
+    (index, "candidates", "term lookup"),
+    (buckets, "candidates", "bucket probe"),
+    (detection_service, "_stored", "candidates' vectors"),
+    (detection_service, "score_parts", "re-scoring"),
+]
+
+
+def timed(times: dict[str, list[float]], label: str, step: Callable[..., Any]) -> Callable[..., Any]:
+    if asyncio.iscoroutinefunction(step):
+
+        @functools.wraps(step)
+        async def clocked_async(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await step(*args, **kwargs)
+            finally:
+                times[label].append((time.perf_counter() - started) * 1000)
+
+        return clocked_async
+
+    @functools.wraps(step)
+    def clocked(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return step(*args, **kwargs)
+        finally:
+            times[label].append((time.perf_counter() - started) * 1000)
+
+    return clocked
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every process named postgres on this machine (its backends, checkpointer, autovacuum)."""
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def run_async(name: str, rounds: int) -> str:
+    times: dict[str, list[float]] = defaultdict(list)
+    for module, attribute, label in STEPS:
+        setattr(module, attribute, timed(times, label, getattr(module, attribute)))
+    database = Database(database_url(DATABASE_TEMPLATE, name))
+    config = settings()
+    blas.use_one_thread()
+    heap.reuse_freed_memory()
+    _, probes = real_texts(PROBES)
+    heap.settle()
+    sections = []
+    try:
+        for round_ in range(rounds):
+            await measure(database, Corpus(seed=100 + round_), probes[:SAMPLES], config)
+            times.clear()
+            wall, mine, theirs = time.perf_counter(), own_cpu(), postgres_cpu()
+            result = await measure(database, Corpus(seed=200 + round_), probes[SAMPLES:], config)
+            wall, mine, theirs = time.perf_counter() - wall, own_cpu() - mine, postgres_cpu() - theirs
+            sections.append(section(round_, result["detection"], dict(times), (wall, mine, theirs)))
+    finally:
+        await database.dispose()
+    return "\n".join(sections)
+
+
+def section(round_: int, detection: list[float], times: dict[str, list[float]], cpu: tuple[float, float, float]) -> str:
+    def percentile(values: list[float], q: int) -> float:
+        return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+    wall, mine, theirs = (seconds / SAMPLES * 1000 for seconds in cpu)
+    rows = [
+        [
+            label,
+            f"{len(times[label]) / SAMPLES:.0f}",
+            f"{statistics.median(times[label]):.2f}",
+            f"{percentile(times[label], 99):.2f}",
+            f"{sum(times[label]) / SAMPLES:.2f}",
+        ]
+        for _, _, label in STEPS
+        if times.get(label)
+    ]
+    return "\n".join(
+        [
+            f"## round {round_ + 1}: detection p50 {statistics.median(detection):.1f} / p99 "
+            f"{percentile(detection, 99):.1f} ms",
+            "",
+            f"Per report (the whole intake and `similar`): wall {wall:.1f} ms, this process's CPU {mine:.1f} ms, "
+            f"PostgreSQL's CPU {theirs:.1f} ms.",
+            "",
+            table(["step", "calls per report", "p50 ms", "p99 ms", "ms per report"], rows),
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="where detection's time goes on a kept window")
+    parser.add_argument("name", help="a database kept by python -m bench.notifier_scale --keep")
+    parser.add_argument("--rounds", type=int, default=1)
+    arguments = parser.parse_args()
+    print(asyncio.run(run_async(arguments.name, arguments.rounds)))
+
+
+if __name__ == "__main__":
+    main()
