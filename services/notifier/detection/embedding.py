@@ -130,9 +130,8 @@ def unit_matrix(blobs: Sequence[bytes], dimension: int) -> NDArray[np.float32]:
     """Stored vectors (int8 and scale, as in the index) as rows of floats, in one pass."""
     if not blobs:
         return np.zeros((0, dimension), np.float32)
-    raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(len(blobs), _HEADER.size + dimension)
-    scales = raw[:, 4:8].copy().view("<f4")
-    return np.asarray(raw[:, _HEADER.size :].view(np.int8).astype(np.float32) * scales, np.float32)
+    values, scales = _stored_rows(blobs, dimension)
+    return np.asarray(values * scales[:, None], np.float32)
 
 
 def stored_dots(blobs: Sequence[bytes], unit: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -141,7 +140,13 @@ def stored_dots(blobs: Sequence[bytes], unit: NDArray[np.float32]) -> NDArray[np
     the embedding index scores 512 of them per report)."""
     if not blobs:
         return np.zeros(0, np.float32)
-    raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(len(blobs), _HEADER.size + len(unit))
-    scales = raw[:, 4:8].copy().view("<f4").ravel()
-    dots: NDArray[np.float32] = (raw[:, _HEADER.size :].view(np.int8).astype(np.float32) @ unit) * scales
+    values, scales = _stored_rows(blobs, len(unit))
+    dots: NDArray[np.float32] = (values @ unit) * scales
     return dots
+
+
+def _stored_rows(blobs: Sequence[bytes], dimension: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Stored vectors (Meaning.to_bytes) as their int8 values in float32 rows, and each one's scale."""
+    raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(len(blobs), _HEADER.size + dimension)
+    scales = raw[:, 4:8].copy().view("<f4").ravel()
+    return raw[:, _HEADER.size :].view(np.int8).astype(np.float32), scales

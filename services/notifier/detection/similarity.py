@@ -65,12 +65,22 @@ class ReportVector:
         )
 
 
+# What follows a `features` blob's header (ReportVector.to_bytes), in order: each part's type, and which of
+# the header's two counts (words, n-grams) is its length.
+_PARTS: tuple[tuple[np.dtype[Any], int], ...] = (
+    (np.dtype("<i8"), 0),
+    (np.dtype("<f2"), 0),
+    (np.dtype("<i4"), 1),
+    (np.dtype("<f2"), 1),
+)
+
+
 def _views(blob: bytes) -> list[NDArray[Any]]:
     """A `features` blob's word terms, word weights, n-gram terms and n-gram weights, as views into it."""
-    n_words, n_grams = _HEADER.unpack_from(blob)
+    counts = _HEADER.unpack_from(blob)
     views, offset = [], _HEADER.size
-    for kind, size in (("<i8", n_words), ("<f2", n_words), ("<i4", n_grams), ("<f2", n_grams)):
-        view = np.frombuffer(blob, kind, size, offset)
+    for kind, count in _PARTS:
+        view = np.frombuffer(blob, kind, counts[count], offset)
         views.append(view)
         offset += view.nbytes
     return views
@@ -181,18 +191,19 @@ def _unpack(blobs: Sequence[bytes]) -> tuple[_Packed, _Packed]:
     """The words and spelling parts of stored `features` blobs (ReportVector.to_bytes), packed: each part's
     bytes sliced out of every blob and joined, then read as one array (a NumPy view per part per blob
     cost 3.5 µs each, a third of re-scoring a hundred candidates)."""
-    parts: list[list[bytes]] = [[], [], [], []]
+    parts: list[list[bytes]] = [[] for _ in _PARTS]
     word_lengths, gram_lengths = [], []
     for blob in blobs:
-        n_words, n_grams = _HEADER.unpack_from(blob)
+        counts = _HEADER.unpack_from(blob)
         offset = _HEADER.size
-        for part, size in zip(parts, (8 * n_words, 2 * n_words, 4 * n_grams, 2 * n_grams), strict=True):
+        for part, (kind, count) in zip(parts, _PARTS, strict=True):
+            size = kind.itemsize * counts[count]
             part.append(blob[offset : offset + size])
             offset += size
-        word_lengths.append(n_words)
-        gram_lengths.append(n_grams)
+        word_lengths.append(counts[0])
+        gram_lengths.append(counts[1])
     word_terms, word_weights, gram_terms, gram_weights = (
-        np.frombuffer(b"".join(part), kind) for part, kind in zip(parts, ("<i8", "<f2", "<i4", "<f2"), strict=True)
+        np.frombuffer(b"".join(part), kind) for part, (kind, _) in zip(parts, _PARTS, strict=True)
     )
     return (
         _Packed(word_terms.astype(np.int64), word_weights.astype(np.float64), np.array(word_lengths, np.int64)),
