@@ -25,12 +25,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.notifier_scale import DATABASE_TEMPLATE, SAMPLES, measure, settings
+import numpy as np
+
+from bench.notifier_scale import DATABASE_TEMPLATE, SAMPLES, as_served, measure, settings
 from bench.notifier_window import PROBES, Corpus, database_url, real_texts
 from bench.report import table
 from services.notifier.detection import buckets, index
 from services.notifier.detection import service as detection_service
-from shared import blas, heap
+from shared import heap
 from shared.db import Database
 
 # The steps timed, by the module attribute detection calls them through.
@@ -96,8 +98,7 @@ async def run_async(name: str, rounds: int) -> str:
         setattr(module, attribute, timed(times, label, getattr(module, attribute)))
     database = Database(database_url(DATABASE_TEMPLATE, name))
     config = settings()
-    blas.use_one_thread()
-    heap.reuse_freed_memory()
+    as_served()
     _, probes = real_texts(PROBES)
     heap.settle()
     sections = []
@@ -116,7 +117,7 @@ async def run_async(name: str, rounds: int) -> str:
 
 def section(round_: int, detection: list[float], times: dict[str, list[float]], cpu: tuple[float, float, float]) -> str:
     def percentile(values: list[float], q: int) -> float:
-        return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+        return float(np.percentile(values, q))  # as notifier_scale's table computes it
 
     wall, mine, theirs = (seconds / SAMPLES * 1000 for seconds in cpu)
     rows = [

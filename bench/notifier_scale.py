@@ -154,6 +154,13 @@ async def maintain(database: Database, config: NotifierSettings) -> tuple[float,
     return seconds, int(buckets or 0)
 
 
+def as_served() -> None:
+    """Set this process up as a served notifier sets itself up (shared/web/app.py): one BLAS thread
+    (shared/blas.py), freed memory kept for reuse (shared/heap.py)."""
+    blas.use_one_thread()
+    heap.reuse_freed_memory()
+
+
 def row(
     size: int, times: dict[str, list[float]], *, index_mb: float, buckets: int, load: float, upkeep: float
 ) -> list[str]:
@@ -182,8 +189,7 @@ async def run_async(quick: bool, keep: bool = False) -> str:
     database = Database(url)
     rows = []
     config = settings()
-    blas.use_one_thread()  # as a served notifier does (shared/blas.py)
-    heap.reuse_freed_memory()  # and this (shared/heap.py)
+    as_served()
     try:
         await upgrade_to_head(database, Path(MIGRATIONS))
         corpus = Corpus()
@@ -226,8 +232,7 @@ async def again_async(name: str, rounds: int) -> str:
     most of them join a cluster: the intake does more than in a full run, detection the same."""
     database = Database(database_url(DATABASE_TEMPLATE, name))
     config = settings()
-    blas.use_one_thread()
-    heap.reuse_freed_memory()
+    as_served()
     rows = []
     try:
         async with database.session() as session:
