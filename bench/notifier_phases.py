@@ -9,6 +9,11 @@ postings of both indexes, the lookups of both, the fetch of the candidates' vect
 their rows say how many calls a report makes). Beside it, the CPU per report of this process and of
 PostgreSQL's processes (from /proc): when the two add up to the wall time, the work is serial CPU, not
 waiting on a disk.
+
+Then the tail: the slowest twentieth of the reports' detections against the median report, step by step
+(detection's own calls only), with what no step covers (Python between the steps, the report's INSERT when
+it is a separate statement), the cyclic garbage collector's pauses and this thread's CPU inside detection,
+so a slow report shows whether it waited (on PostgreSQL, the disk, another process on the cores) or worked.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import os
 import resource
 import statistics
@@ -32,16 +38,15 @@ from bench.notifier_window import PROBES, Corpus, database_url, real_texts
 from bench.report import table
 from services.notifier.detection import buckets, index
 from services.notifier.detection import service as detection_service
+from services.notifier.problems import service as problem_service
 from shared import heap
 from shared.db import Database
 
 # The steps timed, by the module attribute detection calls them through.
 STEPS: list[tuple[Any, str, str]] = [
     (index, "lock_detection", "lock (BEGIN, advisory lock)"),
-    (index, "inverse_frequencies", "term statistics"),
-    (index, "add", "term postings"),
-    (buckets, "posting_models", "bucket models"),
-    (buckets, "add", "bucket posting"),
+    (detection_service, "_indexing_state", "term statistics, bucket models"),
+    (detection_service, "_write_report", "report and postings (one write)"),
     (index, "candidates", "term lookup"),
     (buckets, "candidates", "bucket probe"),
     (detection_service, "_stored", "candidates' vectors"),
@@ -49,7 +54,50 @@ STEPS: list[tuple[Any, str, str]] = [
 ]
 
 
-def timed(times: dict[str, list[float]], label: str, step: Callable[..., Any]) -> Callable[..., Any]:
+GC, CPU, OTHER = "garbage collector", "this thread's CPU", "between the steps"
+
+
+class Reports:
+    """Each report's detection, step by step: a record opens at the detection lock and closes when the
+    report is placed in a cluster (what follows, `similar` included, is not detection)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, float]] = []
+        self.open: dict[str, float] | None = None
+        self._cpu = 0.0
+        self._gc_started = 0.0
+        gc.callbacks.append(self._collector)
+
+    def start(self) -> None:
+        self.open = defaultdict(float)
+        self.records.append(self.open)
+        self._cpu = time.thread_time()
+
+    def stop(self) -> None:
+        if self.open is not None:
+            self.open[CPU] = (time.thread_time() - self._cpu) * 1000
+        self.open = None
+
+    def add(self, label: str, milliseconds: float) -> None:
+        if self.open is not None:
+            self.open[label] += milliseconds
+
+    def clear(self) -> None:
+        self.records.clear()
+
+    def _collector(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.add(GC, (time.perf_counter() - self._gc_started) * 1000)
+
+
+def timed(times: dict[str, list[float]], reports: Reports, label: str, step: Callable[..., Any]) -> Callable[..., Any]:
+    def record(started: float) -> None:
+        milliseconds = (time.perf_counter() - started) * 1000
+        times[label].append(milliseconds)
+        reports.add(label, milliseconds)
+
     if asyncio.iscoroutinefunction(step):
 
         @functools.wraps(step)
@@ -58,7 +106,7 @@ def timed(times: dict[str, list[float]], label: str, step: Callable[..., Any]) -
             try:
                 return await step(*args, **kwargs)
             finally:
-                times[label].append((time.perf_counter() - started) * 1000)
+                record(started)
 
         return clocked_async
 
@@ -68,9 +116,27 @@ def timed(times: dict[str, list[float]], label: str, step: Callable[..., Any]) -
         try:
             return step(*args, **kwargs)
         finally:
-            times[label].append((time.perf_counter() - started) * 1000)
+            record(started)
 
     return clocked
+
+
+def bracket(reports: Reports) -> None:
+    """Open a report's record as detection takes its lock, close it as clustering begins."""
+    lock, place = index.lock_detection, problem_service.place_report
+
+    @functools.wraps(lock)
+    async def locking(*args: Any, **kwargs: Any) -> Any:
+        reports.start()
+        return await lock(*args, **kwargs)
+
+    @functools.wraps(place)
+    async def placing(*args: Any, **kwargs: Any) -> Any:
+        reports.stop()
+        return await place(*args, **kwargs)
+
+    index.lock_detection = locking
+    problem_service.place_report = placing
 
 
 def own_cpu() -> float:
@@ -94,8 +160,10 @@ def postgres_cpu() -> float:
 
 async def run_async(name: str, rounds: int) -> str:
     times: dict[str, list[float]] = defaultdict(list)
+    reports = Reports()
     for module, attribute, label in STEPS:
-        setattr(module, attribute, timed(times, label, getattr(module, attribute)))
+        setattr(module, attribute, timed(times, reports, label, getattr(module, attribute)))
+    bracket(reports)
     database = Database(database_url(DATABASE_TEMPLATE, name))
     config = settings()
     as_served()
@@ -106,10 +174,12 @@ async def run_async(name: str, rounds: int) -> str:
         for round_ in range(rounds):
             await measure(database, Corpus(seed=100 + round_), probes[:SAMPLES], config)
             times.clear()
+            reports.clear()
             wall, mine, theirs = time.perf_counter(), own_cpu(), postgres_cpu()
             result = await measure(database, Corpus(seed=200 + round_), probes[SAMPLES:], config)
             wall, mine, theirs = time.perf_counter() - wall, own_cpu() - mine, postgres_cpu() - theirs
             sections.append(section(round_, result["detection"], dict(times), (wall, mine, theirs)))
+            sections.append(tail(result["detection"], reports.records))
     finally:
         await database.dispose()
     return "\n".join(sections)
@@ -140,6 +210,31 @@ def section(round_: int, detection: list[float], times: dict[str, list[float]], 
             f"PostgreSQL's CPU {theirs:.1f} ms.",
             "",
             table(["step", "calls per report", "p50 ms", "p99 ms", "ms per report"], rows),
+            "",
+        ]
+    )
+
+
+def tail(detection: list[float], records: list[dict[str, float]]) -> str:
+    """The slowest twentieth of detections against the median one, step by step (ms)."""
+    assert len(records) == len(detection), "one record per report's detection"
+    labels = [label for _, _, label in STEPS if any(label in record for record in records)]
+    for record, total in zip(records, detection, strict=True):
+        record[OTHER] = total - sum(record[label] for label in labels)
+    slowest = np.argsort(detection)[-max(1, len(detection) // 20) :]
+    rows = []
+    for label in [*labels, OTHER, GC, CPU]:
+        values = np.array([record.get(label, 0.0) for record in records])
+        median, slow = float(np.median(values)), float(values[slowest].mean())
+        rows.append([label, f"{median:.2f}", f"{slow:.2f}", f"{slow - median:+.2f}"])
+    slow_total = float(np.array(detection)[slowest].mean())
+    rows.append(["detection", f"{statistics.median(detection):.2f}", f"{slow_total:.2f}", ""])
+    return "\n".join(
+        [
+            f"Tail: the {len(slowest)} slowest detections (mean) against the median report, per step of "
+            f"detection (the lookups' second call, for `similar`, left out); {GC} and {CPU} overlap the steps.",
+            "",
+            table(["step", "median ms", "slowest 5% ms", "excess ms"], rows),
             "",
         ]
     )

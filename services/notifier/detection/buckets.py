@@ -29,6 +29,7 @@ from services.notifier.detection.models import DetectionModel, ReportBucket
 from shared.db import driver_fetch
 
 ACTIVE, BUILDING, RETIRED = "active", "building", "retired"
+LIVE = (ACTIVE, BUILDING)  # the statuses a new report is posted to
 _CACHED_MODELS = 4  # centroids kept per process: the live ones and the one before (1.5 MB each at most)
 _centroid_cache: OrderedDict[tuple[int, datetime], NDArray[np.float32]] = OrderedDict()
 
@@ -87,7 +88,7 @@ async def posting_models(session: AsyncSession, *, encoder: MeaningEncoder) -> l
     session.add(first)
     await session.flush()
     models = [BucketModel(first.id, ACTIVE, None), *models]
-    session.info[("detection_models", encoder.fingerprint)] = models
+    session.info[_session_key(encoder)] = models
     return list(models)
 
 
@@ -100,10 +101,14 @@ async def add(
     meaning: Meaning,
 ) -> None:
     """Post a report under its nearest bucket of each model (again: no-op)."""
+    vector = meaning.to_bytes()
+    await post(session, [(model, bucket, opened_at, ticket_id, vector) for model, bucket in placed(models, meaning)])
+
+
+def placed(models: Sequence[BucketModel], meaning: Meaning) -> list[tuple[int, int]]:
+    """Where a report is posted: (model id, its nearest bucket) for each model."""
     unit = meaning.unit()
-    await post(
-        session, [(model.id, model.bucket_of(unit), opened_at, ticket_id, meaning.to_bytes()) for model in models]
-    )
+    return [(model.id, model.bucket_of(unit)) for model in models]
 
 
 async def post(session: AsyncSession, rows: Sequence[tuple[int, int, datetime, uuid.UUID, bytes]]) -> None:
@@ -160,22 +165,33 @@ async def prune(session: AsyncSession, *, model_id: int, buckets: int, before: d
 async def _live(session: AsyncSession, encoder: MeaningEncoder) -> list[BucketModel]:
     """The encoder's active and building models, read once per session (the intake reads them twice; under
     the detection lock they cannot change before it commits)."""
-    key = ("detection_models", encoder.fingerprint)
-    if key in session.info:
-        return list(session.info[key])
+    if _session_key(encoder) in session.info:
+        return list(session.info[_session_key(encoder)])
     rows = (
         await session.execute(
-            select(DetectionModel.id, DetectionModel.status, DetectionModel.buckets, DetectionModel.created_at)
-            .where(DetectionModel.encoder == encoder.fingerprint, DetectionModel.status.in_([ACTIVE, BUILDING]))
-            .order_by(DetectionModel.id)
+            select(DetectionModel.id, DetectionModel.status, DetectionModel.buckets, DetectionModel.created_at).where(
+                DetectionModel.encoder == encoder.fingerprint, DetectionModel.status.in_(LIVE)
+            )
         )
     ).all()
+    return await remember_live(session, encoder, rows)
+
+
+async def remember_live(
+    session: AsyncSession, encoder: MeaningEncoder, rows: Sequence[Sequence[Any]]
+) -> list[BucketModel]:
+    """The encoder's live models from their rows (id, status, buckets, created_at: read by `_live`, or
+    with other reads in one statement by detection.service), kept for the rest of the session."""
     models = []
-    for row in rows:
-        found = None if row.buckets == 1 else await _centroids(session, row.id, row.created_at, encoder)
-        models.append(BucketModel(row.id, row.status, found))
-    session.info[key] = models
+    for model_id, status, count, created_at in sorted(rows, key=lambda row: row[0]):
+        found = None if count == 1 else await _centroids(session, model_id, created_at, encoder)
+        models.append(BucketModel(model_id, status, found))
+    session.info[_session_key(encoder)] = models
     return list(models)
+
+
+def _session_key(encoder: MeaningEncoder) -> tuple[str, int]:
+    return ("detection_models", encoder.fingerprint)
 
 
 async def _centroids(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,22 +69,22 @@ async def inverse_frequencies(session: AsyncSession, terms: Iterable[int], *, ad
     """Smoothed inverse document frequency of each term; `adding` counts the report being indexed."""
     wanted = [DOCUMENT_COUNT_TERM, *terms]
     found = one_of(TermStat.term, wanted, BigInteger(), sqlite=not is_postgres(session))
-    rows = dict((await session.execute(select(TermStat.term, TermStat.reports).where(found))).all())
+    counts = dict((await session.execute(select(TermStat.term, TermStat.reports).where(found))).all())
+    return rarities(counts, wanted[1:], adding=adding)
+
+
+def rarities(counts: Mapping[int, int], terms: Iterable[int], *, adding: bool) -> dict[int, float]:
+    """`inverse_frequencies` from the term statistics' rows read (term -> reports, the document count
+    under DOCUMENT_COUNT_TERM; a term without a row is in no report)."""
     extra = 1 if adding else 0
-    documents = rows.get(DOCUMENT_COUNT_TERM, 0) + extra
-    return {t: math.log((documents + 1) / (rows.get(t, 0) + extra + 1)) + 1.0 for t in wanted[1:]}
+    documents = counts.get(DOCUMENT_COUNT_TERM, 0) + extra
+    return {t: math.log((documents + 1) / (counts.get(t, 0) + extra + 1)) + 1.0 for t in terms}
 
 
 async def add(session: AsyncSession, *, ticket_id: uuid.UUID, opened_at: datetime, words: SparseVector) -> None:
-    """Post a report under each of its terms and count it in the term statistics."""
+    """Post a report under each of its terms and count it in the term statistics (SQLite: on PostgreSQL a
+    new report is written with its postings in one statement, see detection.service)."""
     terms = words.terms.tolist()
-    if is_postgres(session):
-        # One round trip: the postings and the statistics in a single statement.
-        await session.execute(
-            _ADD_POSTINGS,
-            {"terms": terms, "weights": words.weights.tolist(), "opened_at": opened_at, "ticket_id": ticket_id},
-        )
-        return
     if terms:
         await session.execute(
             insert(ReportTerm),
@@ -150,20 +150,6 @@ async def candidates(
     found: Sequence[Sequence[Any]] = (await session.execute(statement)).all()
     return [(ticket_id, float(score)) for ticket_id, score in found if ticket_id != exclude][:limit]
 
-
-_ADD_POSTINGS = text(
-    """
-    WITH posted AS (
-        INSERT INTO report_terms (term, opened_at, ticket_id, weight)
-        SELECT p.term, :opened_at, :ticket_id, p.weight
-        FROM unnest(CAST(:terms AS bigint[]), CAST(:weights AS float8[])) AS p(term, weight)
-        RETURNING term
-    )
-    INSERT INTO term_stats (term, reports)
-    SELECT 0, 1 UNION ALL SELECT term, 1 FROM posted
-    ON CONFLICT (term) DO UPDATE SET reports = term_stats.reports + 1
-    """
-)
 
 # PostgreSQL: one statement of fixed shape (prepared once), a LATERAL index-only scan per term on the
 # covering primary key. SQLite has no LATERAL, so it gets the equivalent UNION ALL of per-term scans.

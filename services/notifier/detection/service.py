@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from services.notifier.detection import buckets, index, ranking
 from services.notifier.detection.embedding import Meaning, MeaningEncoder
+from services.notifier.detection.models import DOCUMENT_COUNT_TERM
 from services.notifier.detection.similarity import (
     ReportVector,
     ScoreParts,
@@ -118,6 +120,8 @@ async def index_report(
     """Weigh a new report's words with today's term rarities, store it with its vectors and add it to both
     indexes (caller holds the lock and has just recorded the report, unflushed; the report was read before
     the lock, see `understand`)."""
+    if index.is_postgres(session):
+        return await _index_on_postgres(session, report, reading, config)
     # The report (recorded, not flushed yet) is INSERTed with its vectors below rather than INSERTed first
     # and UPDATEd with them: one round trip fewer under the detection lock.
     with session.no_autoflush:
@@ -135,6 +139,101 @@ async def index_report(
             session, models=models, ticket_id=report.ticket_id, opened_at=report.opened_at, meaning=vector.meaning
         )
     return vector
+
+
+async def _index_on_postgres(
+    session: AsyncSession, report: Report, reading: Reading, config: DetectionConfig
+) -> ReportVector:
+    """`index_report` in two statements: one read (the term statistics and the live bucket models), one
+    write (the report, its term postings and statistics, its bucket postings).
+
+    Each statement under the lock costs a round trip to PostgreSQL, about a millisecond in a VM where
+    waking its process is slow (docs/notifier.md, *Latency on a slower machine*); done one by one through
+    the ORM this was five. The report goes in with a plain INSERT and then joins the session as persistent,
+    so what clustering changes on it later is an UPDATE, as before."""
+    encoder = config.encoder if reading.meaning is not None else None
+    session.expunge(report)  # written below, not by a flush (which a first bucket model's creation runs)
+    counts, live = await _indexing_state(session, list(reading.counts), encoder)
+    words = weigh(reading.counts, index.rarities(counts, reading.counts, adding=True))
+    vector = ReportVector(words, reading.spelling, reading.meaning)
+    placed: list[tuple[int, int]] = []
+    if encoder is not None and vector.meaning is not None:
+        await buckets.remember_live(session, encoder, live)
+        placed = buckets.placed(await buckets.posting_models(session, encoder=encoder), vector.meaning)
+        report.embedding = vector.meaning.to_bytes()
+    report.features = vector.to_bytes()
+    await _write_report(session, report, words, placed)
+    return vector
+
+
+async def _indexing_state(
+    session: AsyncSession, terms: list[int], encoder: MeaningEncoder | None
+) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
+    """The term statistics' rows of these terms and of the document count, and the encoder's live bucket
+    models as rows for `buckets.remember_live`: one statement."""
+    fingerprint = None if encoder is None else encoder.fingerprint
+    rows = await driver_fetch(session, _INDEXING_STATE, [DOCUMENT_COUNT_TERM, *terms], fingerprint)
+    counts = {row[0]: row[1] for row in rows if row[0] is not None}
+    return counts, [tuple(row)[2:] for row in rows if row[0] is None]
+
+
+async def _write_report(
+    session: AsyncSession, report: Report, words: SparseVector, placed: list[tuple[int, int]]
+) -> None:
+    """INSERT the report (transient, every column set on it) with its term postings, the statistics they
+    change and its bucket postings (model id, bucket), then make it persistent in the session."""
+    values = {column.key: getattr(report, column.key) for column in _REPORT_COLUMNS}
+    for key, value in values.items():
+        setattr(report, key, value)  # every column loaded: nothing is expired and lazily read back later
+    await session.execute(
+        _WRITE_REPORT,
+        {
+            **values,
+            "terms": words.terms.tolist(),
+            "weights": words.weights.tolist(),
+            "models": [model for model, _ in placed],
+            "buckets": [bucket for _, bucket in placed],
+        },
+    )
+    make_transient_to_detached(report)
+    session.add(report)
+
+
+# The term statistics of a report's terms (and the document count) and the live bucket models of its
+# encoder ($2; NULL: none), as rows (term, reports, id, status, buckets, created_at) where the other part
+# is NULL.
+_INDEXING_STATE = f"""
+    SELECT term, reports, NULL::integer, NULL::text, NULL::integer, NULL::timestamptz
+    FROM term_stats WHERE term = ANY($1::bigint[])
+    UNION ALL
+    SELECT NULL, NULL, id, status, buckets, created_at
+    FROM detection_models WHERE encoder = $2::bigint AND status IN ({", ".join(f"'{s}'" for s in buckets.LIVE)})
+"""
+
+_REPORT_COLUMNS = list(Report.__table__.columns)
+# The new report, its term postings with the statistics they change, and its bucket postings: one
+# statement of data-modifying WITH parts (none reads another's rows, which one statement could not see).
+_WRITE_REPORT = text(
+    f"""
+    WITH report AS (
+        INSERT INTO reports ({", ".join(column.name for column in _REPORT_COLUMNS)})
+        VALUES ({", ".join(f":{column.key}" for column in _REPORT_COLUMNS)})
+    ), posted AS (
+        INSERT INTO report_terms (term, opened_at, ticket_id, weight)
+        SELECT p.term, :opened_at, :ticket_id, p.weight
+        FROM unnest(CAST(:terms AS bigint[]), CAST(:weights AS float8[])) AS p(term, weight)
+        RETURNING term
+    ), bucketed AS (
+        INSERT INTO report_buckets (model_id, bucket, opened_at, ticket_id, vector)
+        SELECT b.model_id, b.bucket, :opened_at, :ticket_id, :embedding
+        FROM unnest(CAST(:models AS integer[]), CAST(:buckets AS integer[])) AS b(model_id, bucket)
+        ON CONFLICT DO NOTHING
+    )
+    INSERT INTO term_stats (term, reports)
+    SELECT {DOCUMENT_COUNT_TERM}, 1 UNION ALL SELECT term, 1 FROM posted
+    ON CONFLICT (term) DO UPDATE SET reports = term_stats.reports + 1
+    """
+).bindparams(*(bindparam(column.key, type_=column.type) for column in _REPORT_COLUMNS))
 
 
 async def neighbours(
