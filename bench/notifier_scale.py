@@ -17,11 +17,15 @@ indexes are in PostgreSQL; the process holds one report's vectors and the centro
     python -m bench.notifier_scale [--quick] [--keep]   # needs PostgreSQL (make up; source var/stack.env)
     python -m bench.notifier_scale --again NAME [--rounds N]
 
+PostgreSQL's shared_buffers are printed with the table: deploy/postgres.sh gives it a quarter of the
+machine's memory, as PostgreSQL's documentation advises, where its compiled-in default is 128 MB.
+
 The last size is measured right after it was loaded, while the machine may still be writing the load out
 (PostgreSQL's checkpoints, the kernel's writeback: minutes for the 8 GB of a 1M window on a slow disk).
 `--keep` keeps the database (its name is printed) and `--again NAME` measures N more rounds (3) of new
 reports on it without loading anything: the latency of a window that has settled. Each round adds its
-400 reports to the window. With the window in PostgreSQL's buffers, as a server sized for it would hold it:
+400 reports to the window. With the whole window in PostgreSQL's buffers (more than a quarter of this
+machine's memory holds), prewarmed:
 
     deploy/postgres.sh stop; FIRSTCALL_PG_SHARED_BUFFERS=10GB deploy/postgres.sh start
     deploy/postgres.sh psql --superuser -d NAME -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm"
@@ -216,13 +220,14 @@ async def run_async(quick: bool, keep: bool = False) -> str:
                     upkeep=upkeep_seconds,
                 )
             )
+        buffers = await shared_buffers(database)
     finally:
         await database.dispose()
         if keep:
             print(f"kept the window: python -m bench.notifier_scale --again {name}", file=sys.stderr)
         else:
             await drop_database(DATABASE_TEMPLATE, name)
-    return summary(rows, config)
+    return summary(rows, config, buffers)
 
 
 async def again_async(name: str, rounds: int) -> str:
@@ -247,9 +252,10 @@ async def again_async(name: str, rounds: int) -> str:
             index_mb = await index_megabytes(database)
             rows.append(row(size, times, index_mb=index_mb, buckets=int(buckets or 0), load=0, upkeep=0))
             size += 2 * SAMPLES
+        buffers = await shared_buffers(database)
     finally:
         await database.dispose()
-    return summary(rows, config)
+    return summary(rows, config, buffers)
 
 
 async def measure_warm(
@@ -268,7 +274,13 @@ async def index_megabytes(database: Database) -> float:
     return float(found or 0) / 2**20
 
 
-def summary(rows: list[list[str]], config: NotifierSettings) -> str:
+async def shared_buffers(database: Database) -> str:
+    """PostgreSQL's buffers, which decide how much of a large window is read without a system call."""
+    async with database.session() as session:
+        return str(await session.scalar(text("SHOW shared_buffers")))
+
+
+def summary(rows: list[list[str]], config: NotifierSettings, buffers: str) -> str:
     headers = [
         "window",
         "encode p50 / p99 ms",
@@ -286,7 +298,7 @@ def summary(rows: list[list[str]], config: NotifierSettings) -> str:
             "## notifier_scale: finding duplicates in a window of up to 1M reports (PostgreSQL)",
             "",
             f"{SAMPLES} new reports at each window size, one at a time, after a warm-up of as many; "
-            f"encoder {config.detection_encoder}.",
+            f"encoder {config.detection_encoder}; PostgreSQL's shared_buffers {buffers}.",
             "",
             table(headers, rows),
             "",

@@ -17,9 +17,25 @@ PG_APP_PASSWORD="${FIRSTCALL_PG_PASSWORD:-firstcall}"   # development only
 PG_DATABASES="${FIRSTCALL_PG_DATABASES:-firstcall_router firstcall_knowledge firstcall_notifier}"
 PG_SUPERUSER=postgres   # initdb -U; reached only over the unix socket (trust)
 START_TIMEOUT="${FIRSTCALL_PG_START_TIMEOUT:-30}"
-# PostgreSQL's own default: enough for the tests. A benchmark over a large window wants its indexes in
-# PostgreSQL's buffers (bench/notifier_scale.py: stop, then FIRSTCALL_PG_SHARED_BUFFERS=10GB deploy/postgres.sh start).
-PG_SHARED_BUFFERS="${FIRSTCALL_PG_SHARED_BUFFERS:-128MB}"
+# A quarter of the machine's memory, PostgreSQL's documented starting point for shared_buffers ("Resource
+# Consumption"), not its compiled-in 128MB: the notifier's 1M-report window reads its newest index pages on
+# every report, and each page outside the buffers is a system call (docs/notifier.md, *Latency on a slower
+# machine*). Memory is used as pages are read, so a test run stays small.
+default_shared_buffers() {
+    local kb limit
+    kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || true)
+    # In a container the cgroup's limit, not the host's memory, is what the cluster may use.
+    limit=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || true)
+    if [[ $kb =~ ^[0-9]+$ && $limit =~ ^[0-9]+$ ]] && (( limit / 1024 < kb )); then
+        kb=$(( limit / 1024 ))
+    fi
+    if [[ $kb =~ ^[0-9]+$ ]] && (( kb / 4096 > 128 )); then
+        echo "$(( kb / 4096 ))MB"
+    else
+        echo 128MB
+    fi
+}
+PG_SHARED_BUFFERS="${FIRSTCALL_PG_SHARED_BUFFERS:-$(default_shared_buffers)}"
 
 usage() {
     cat <<EOF
@@ -49,7 +65,7 @@ Environment (current value):
   FIRSTCALL_PG_PASSWORD       (development password, default 'firstcall')
   FIRSTCALL_PG_DATABASES      ${PG_DATABASES}
   FIRSTCALL_PG_START_TIMEOUT  ${START_TIMEOUT} (seconds)
-  FIRSTCALL_PG_SHARED_BUFFERS ${PG_SHARED_BUFFERS} (applied at start)
+  FIRSTCALL_PG_SHARED_BUFFERS ${PG_SHARED_BUFFERS} (applied at start; default a quarter of memory)
   FIRSTCALL_PG_BIN            server bin folder (default: newest /usr/lib/postgresql/*/bin)
 
 When run as root, initdb/pg_ctl/postgres run as the 'postgres' system user,
