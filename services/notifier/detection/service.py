@@ -149,8 +149,8 @@ async def _index_on_postgres(
 
     Each statement under the lock costs a round trip to PostgreSQL and the client's work around it, 0.5-1 ms
     in a VM where waking its process is slow (docs/notifier.md, *Latency on a slower machine*); done one
-    by one through the ORM this was five. The report goes in with a plain INSERT and then joins the session as persistent,
-    so what clustering changes on it later is an UPDATE, as before."""
+    by one through the ORM this was five. The report goes in with a plain INSERT and then joins the session
+    as persistent, so what clustering changes on it later is an UPDATE, as before."""
     encoder = config.encoder if reading.meaning is not None else None
     session.expunge(report)  # written below, not by a flush (which a first bucket model's creation runs)
     counts, live = await _indexing_state(session, list(reading.counts), encoder)

@@ -21,7 +21,7 @@ from sqlalchemy import CursorResult, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import buckets, centroids, index
-from services.notifier.detection.buckets import ACTIVE, BUILDING, RETIRED
+from services.notifier.detection.buckets import ACTIVE, BUILDING, LIVE, RETIRED
 from services.notifier.detection.embedding import Meaning, MeaningEncoder, unit_matrix
 from services.notifier.detection.models import DOCUMENT_COUNT_TERM, DetectionModel, ReportBucket, TermStat
 from services.notifier.reports.models import Report
@@ -81,9 +81,7 @@ async def step(*, session: AsyncSession, upkeep: Upkeep, now: datetime) -> bool 
 async def prune(*, session: AsyncSession, before: datetime) -> None:
     """Take reports that left the window out of every searched or building model."""
     rows = (
-        await session.execute(
-            select(DetectionModel.id, DetectionModel.buckets).where(DetectionModel.status.in_([ACTIVE, BUILDING]))
-        )
+        await session.execute(select(DetectionModel.id, DetectionModel.buckets).where(DetectionModel.status.in_(LIVE)))
     ).all()
     for model_id, count in rows:
         await buckets.prune(session, model_id=model_id, buckets=count, before=before)
