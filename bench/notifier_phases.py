@@ -44,8 +44,7 @@ from shared.db import Database
 
 # The steps timed, by the module attribute detection calls them through.
 STEPS: list[tuple[Any, str, str]] = [
-    (index, "lock_detection", "lock (BEGIN, advisory lock)"),
-    (detection_service, "_indexing_state", "term statistics, bucket models"),
+    (detection_service, "lock_and_read", "lock, redelivery check, term statistics, bucket models"),
     (detection_service, "_write_report", "report and postings (one write)"),
     (index, "candidates", "term lookup"),
     (buckets, "candidates", "bucket probe"),
@@ -123,7 +122,7 @@ def timed(times: dict[str, list[float]], reports: Reports, label: str, step: Cal
 
 def bracket(reports: Reports) -> None:
     """Open a report's record as detection takes its lock, close it as clustering begins."""
-    lock, place = index.lock_detection, problem_service.place_report
+    lock, place = detection_service.lock_and_read, problem_service.place_report
 
     @functools.wraps(lock)
     async def locking(*args: Any, **kwargs: Any) -> Any:
@@ -135,7 +134,7 @@ def bracket(reports: Reports) -> None:
         reports.stop()
         return await place(*args, **kwargs)
 
-    index.lock_detection = locking
+    detection_service.lock_and_read = locking
     problem_service.place_report = placing
 
 

@@ -3,7 +3,8 @@ probe of the buckets nearest to it.
 
 Like the term index (index.py) it lives in the database, so every replica searches the same one, and a
 probe reads a bounded slice whatever the window holds: the newest `per_bucket` postings of each of the
-`probes` nearest buckets, vectors included (an index-only scan), ranked here by exact cosine.
+`probes` nearest buckets, each posting's sketch of its vector included (an index-only scan), ranked here by
+the cosine the sketches estimate (detection re-scores the best of them exactly, from the reports' vectors).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import centroids as centroid_math
-from services.notifier.detection.embedding import Meaning, MeaningEncoder, stored_dots
+from services.notifier.detection.embedding import Meaning, MeaningEncoder, sketch_cosines
 from services.notifier.detection.index import Window, is_postgres
 from services.notifier.detection.models import DetectionModel, ReportBucket
 from shared.db import driver_fetch
@@ -101,7 +102,7 @@ async def add(
     meaning: Meaning,
 ) -> None:
     """Post a report under its nearest bucket of each model (again: no-op)."""
-    vector = meaning.to_bytes()
+    vector = meaning.sketch()
     await post(session, [(model, bucket, opened_at, ticket_id, vector) for model, bucket in placed(models, meaning)])
 
 
@@ -112,7 +113,7 @@ def placed(models: Sequence[BucketModel], meaning: Meaning) -> list[tuple[int, i
 
 
 async def post(session: AsyncSession, rows: Sequence[tuple[int, int, datetime, uuid.UUID, bytes]]) -> None:
-    """Insert postings (model, bucket, opened_at, ticket, vector), skipping those already there."""
+    """Insert postings (model, bucket, opened_at, ticket, sketch), skipping those already there."""
     if not rows:
         return
     make = pg_insert if is_postgres(session) else sqlite_insert
@@ -131,7 +132,7 @@ async def candidates(
     per_bucket: int,
     limit: int,
 ) -> list[tuple[uuid.UUID, float]]:
-    """Reports of the buckets nearest the query, by exact cosine, best first."""
+    """Reports of the buckets nearest the query, by the cosine their sketches estimate, best first."""
     unit = query.unit()
     buckets = model.probe(unit, probes)
     if model.centroids is None:
@@ -146,7 +147,7 @@ async def candidates(
         ]
     if not found:
         return []
-    scores = stored_dots([row[1] for row in found], unit)
+    scores = sketch_cosines([row[1] for row in found], unit)
     best = np.argsort(-scores, kind="stable")[:limit]
     return [(found[i][0], float(scores[i])) for i in best.tolist()]
 

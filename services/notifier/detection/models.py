@@ -72,8 +72,8 @@ class ReportBucket(Base):
     """One report under its nearest centroid; the key order serves "the newest reports in this bucket"."""
 
     __tablename__ = "report_buckets"
-    # The vector rides in the primary key's index (PostgreSQL INCLUDE): probing a bucket is an index-only
-    # range scan, as for the terms.
+    # The vector's sketch rides in the primary key's index (PostgreSQL INCLUDE): probing a bucket is an
+    # index-only range scan, as for the terms.
     __table_args__ = (
         PrimaryKeyConstraint("model_id", "bucket", "opened_at", "ticket_id", postgresql_include=["vector"]),
     )
@@ -82,4 +82,6 @@ class ReportBucket(Base):
     bucket: Mapped[int] = mapped_column(Integer, autoincrement=False)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ticket_id: Mapped[uuid.UUID]
-    vector: Mapped[bytes] = mapped_column(LargeBinary, comment="embedding.Meaning bytes")
+    vector: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="embedding.Meaning.sketch (Meaning bytes in postings written before sketches)"
+    )

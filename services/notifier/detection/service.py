@@ -110,18 +110,73 @@ async def understand(*, config: DetectionConfig, subject: str, description: str)
     return Reading(term_counts(subject, description), spelling_vector(subject, description), meaning)
 
 
+@dataclass(frozen=True)
+class Locked:
+    """What detection reads as it takes its lock: whether this ticket's report is recorded already (a
+    redelivery under another event id); on PostgreSQL also what `index_report` needs, read in the same
+    call: the term statistics of the report's terms (and the document count) and the encoder's live
+    bucket models (rows for `buckets.remember_live`)."""
+
+    recorded: bool
+    counts: dict[int, int] | None = None
+    live: list[tuple[Any, ...]] | None = None
+
+
+async def lock_and_read(
+    *, session: AsyncSession, ticket_id: uuid.UUID, reading: Reading, config: DetectionConfig
+) -> Locked:
+    """Serialise detection across replicas until the transaction ends (index.lock_detection), then read.
+
+    On PostgreSQL one call (the function `detection_lock_and_read`, migration 1f6d3b8e2c47) takes the
+    lock and then reads in a statement of its own, which under READ COMMITTED sees what was committed
+    before the lock was granted: the previous holder's report and its postings. Each statement under the
+    lock costs a round trip and the client's work around it, 0.5-1 ms in a VM where waking PostgreSQL's
+    process is slow (docs/notifier.md, *Latency on a slower machine*); the lock, the redelivery check and
+    the indexing state were three."""
+    if not index.is_postgres(session):
+        return Locked(recorded=await session.get(Report, ticket_id) is not None)
+    encoder = config.encoder if reading.meaning is not None else None
+    rows = (
+        await session.execute(
+            _LOCK_AND_READ,
+            {
+                "key": index.DETECTION_LOCK_KEY,
+                "ticket": ticket_id,
+                "terms": [DOCUMENT_COUNT_TERM, *reading.counts],
+                "encoder": None if encoder is None else encoder.fingerprint,
+                "live": list(buckets.LIVE),
+            },
+        )
+    ).all()
+    return Locked(
+        recorded=any(row[0] == "recorded" for row in rows),
+        counts={row[1]: row[2] for row in rows if row[0] == "term"},
+        live=[tuple(row)[3:] for row in rows if row[0] == "model"],
+    )
+
+
+# Rows (part, term, reports, model id, status, buckets, created_at): "recorded" if the ticket's report is
+# there, "term" per term statistic, "model" per live bucket model of the encoder (NULL: none).
+_LOCK_AND_READ = text(
+    "SELECT * FROM detection_lock_and_read("
+    "CAST(:key AS bigint), CAST(:ticket AS uuid), CAST(:terms AS bigint[]), CAST(:encoder AS bigint), "
+    "CAST(:live AS text[]))"
+)
+
+
 async def index_report(
     *,
     session: AsyncSession,
     report: Report,
     reading: Reading,
     config: DetectionConfig,
+    locked: Locked,
 ) -> ReportVector:
     """Weigh a new report's words with today's term rarities, store it with its vectors and add it to both
-    indexes (caller holds the lock and has just recorded the report, unflushed; the report was read before
-    the lock, see `understand`)."""
-    if index.is_postgres(session):
-        return await _index_on_postgres(session, report, reading, config)
+    indexes (caller holds the lock, `lock_and_read`, and has just recorded the report, unflushed; the
+    report was read before the lock, see `understand`)."""
+    if locked.counts is not None and locked.live is not None:
+        return await _index_on_postgres(session, report, reading, config, locked)
     # The report (recorded, not flushed yet) is INSERTed with its vectors below rather than INSERTed first
     # and UPDATEd with them: one round trip fewer under the detection lock.
     with session.no_autoflush:
@@ -142,46 +197,39 @@ async def index_report(
 
 
 async def _index_on_postgres(
-    session: AsyncSession, report: Report, reading: Reading, config: DetectionConfig
+    session: AsyncSession,
+    report: Report,
+    reading: Reading,
+    config: DetectionConfig,
+    locked: Locked,
 ) -> ReportVector:
-    """`index_report` in two statements: one read (the term statistics and the live bucket models), one
-    write (the report, its term postings and statistics, its bucket postings).
+    """`index_report` in one statement after `lock_and_read`: the report, its term postings and statistics,
+    its bucket postings.
 
-    Each statement under the lock costs a round trip to PostgreSQL and the client's work around it, 0.5-1 ms
-    in a VM where waking its process is slow (docs/notifier.md, *Latency on a slower machine*); done one
-    by one through the ORM this was five. The report goes in with a plain INSERT and then joins the session
-    as persistent, so what clustering changes on it later is an UPDATE, as before."""
+    Done one by one through the ORM this was five statements. The report goes in with a plain INSERT and
+    then joins the session as persistent, so what clustering changes on it later is an UPDATE, as before."""
     encoder = config.encoder if reading.meaning is not None else None
     session.expunge(report)  # written below, not by a flush (which a first bucket model's creation runs)
-    counts, live = await _indexing_state(session, list(reading.counts), encoder)
+    counts, live = locked.counts or {}, locked.live or []  # both read by lock_and_read on PostgreSQL
     words = weigh(reading.counts, index.rarities(counts, reading.counts, adding=True))
     vector = ReportVector(words, reading.spelling, reading.meaning)
     placed: list[tuple[int, int]] = []
+    sketch = None
     if encoder is not None and vector.meaning is not None:
         await buckets.remember_live(session, encoder, live)
         placed = buckets.placed(await buckets.posting_models(session, encoder=encoder), vector.meaning)
-        report.embedding = vector.meaning.to_bytes()
+        report.embedding, sketch = vector.meaning.to_bytes(), vector.meaning.sketch()
     report.features = vector.to_bytes()
-    await _write_report(session, report, words, placed)
+    await _write_report(session, report, words, placed, sketch)
     return vector
 
 
-async def _indexing_state(
-    session: AsyncSession, terms: list[int], encoder: MeaningEncoder | None
-) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
-    """The term statistics' rows of these terms and of the document count, and the encoder's live bucket
-    models as rows for `buckets.remember_live`: one statement."""
-    fingerprint = None if encoder is None else encoder.fingerprint
-    rows = await driver_fetch(session, _INDEXING_STATE, [DOCUMENT_COUNT_TERM, *terms], fingerprint)
-    counts = {row[0]: row[1] for row in rows if row[0] is not None}
-    return counts, [tuple(row)[2:] for row in rows if row[0] is None]
-
-
 async def _write_report(
-    session: AsyncSession, report: Report, words: SparseVector, placed: list[tuple[int, int]]
+    session: AsyncSession, report: Report, words: SparseVector, placed: list[tuple[int, int]], sketch: bytes | None
 ) -> None:
     """INSERT the report (transient, every column set on it) with its term postings, the statistics they
-    change and its bucket postings (model id, bucket), then make it persistent in the session."""
+    change and its bucket postings (model id, bucket; the meaning's sketch), then make it persistent in the
+    session."""
     values = {column.key: getattr(report, column.key) for column in _REPORT_COLUMNS}
     for key, value in values.items():
         setattr(report, key, value)  # every column loaded: nothing is expired and lazily read back later
@@ -193,22 +241,12 @@ async def _write_report(
             "weights": words.weights.tolist(),
             "models": [model for model, _ in placed],
             "buckets": [bucket for _, bucket in placed],
+            "sketch": sketch,
         },
     )
     make_transient_to_detached(report)
     session.add(report)
 
-
-# The term statistics of a report's terms (and the document count) and the live bucket models of its
-# encoder ($2; NULL: none), as rows (term, reports, id, status, buckets, created_at) where the other part
-# is NULL.
-_INDEXING_STATE = f"""
-    SELECT term, reports, NULL::integer, NULL::text, NULL::integer, NULL::timestamptz
-    FROM term_stats WHERE term = ANY($1::bigint[])
-    UNION ALL
-    SELECT NULL, NULL, id, status, buckets, created_at
-    FROM detection_models WHERE encoder = $2::bigint AND status IN ({", ".join(f"'{s}'" for s in buckets.LIVE)})
-"""
 
 _REPORT_COLUMNS = list(Report.__table__.columns)
 # The new report, its term postings with the statistics they change, and its bucket postings: one
@@ -225,7 +263,7 @@ _WRITE_REPORT = text(
         RETURNING term
     ), bucketed AS (
         INSERT INTO report_buckets (model_id, bucket, opened_at, ticket_id, vector)
-        SELECT b.model_id, b.bucket, :opened_at, :ticket_id, :embedding
+        SELECT b.model_id, b.bucket, :opened_at, :ticket_id, :sketch
         FROM unnest(CAST(:models AS integer[]), CAST(:buckets AS integer[])) AS b(model_id, bucket)
         ON CONFLICT DO NOTHING
     )

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import buckets, centroids, index
 from services.notifier.detection.buckets import ACTIVE, BUILDING, LIVE, RETIRED
-from services.notifier.detection.embedding import Meaning, MeaningEncoder, unit_matrix
+from services.notifier.detection.embedding import Meaning, MeaningEncoder, sketches, unit_matrix
 from services.notifier.detection.models import DOCUMENT_COUNT_TERM, DetectionModel, ReportBucket, TermStat
 from services.notifier.reports.models import Report
 
@@ -166,11 +166,12 @@ async def _fill_some(session: AsyncSession, model: DetectionModel, encoder: Mean
             if model.centroids is None
             else centroids.nearest(units, centroids.from_bytes(model.centroids, model.dimension))
         )
+        sketched = sketches([row.embedding for row in mine], model.dimension)
         await buckets.post(
             session,
             [
-                (model.id, int(bucket), row.opened_at, row.ticket_id, row.embedding)
-                for row, bucket in zip(mine, assigned.tolist(), strict=True)
+                (model.id, int(bucket), row.opened_at, row.ticket_id, sketch)
+                for row, bucket, sketch in zip(mine, assigned.tolist(), sketched, strict=True)
             ],
         )
     model.filled_to_opened_at, model.filled_to_ticket_id = rows[-1].opened_at, rows[-1].ticket_id

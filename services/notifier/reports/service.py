@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.customers import service as customer_service
 from services.notifier.detection import service as detection_service
-from services.notifier.detection.index import lock_detection
+from services.notifier.detection.service import DetectionConfig
 from services.notifier.problems import service as problem_service
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
@@ -23,16 +24,41 @@ async def receive_report(*, session: AsyncSession, event: TicketOpened, settings
     # Read (encoded, analysed) before the lock, not under it: the detection lock serialises the intake of
     # every replica, so it must cover database work only (MPNet takes 35-65 ms of CPU a report).
     reading = await detection_service.understand(config=config, subject=event.subject, description=event.description)
-    await lock_detection(session)
-    existing = await session.get(Report, event.ticket_id)
-    if existing is not None:
-        return existing
+    await customer_service.note_customer(session=session, customer_id=event.customer_id, name=event.customer_name)
+    detected = await detect(session=session, event=event, reading=reading, config=config)
+    if detected.new:
+        await problem_service.place_report(
+            session=session, report=detected.report, matches=detected.matches, settings=settings
+        )
+    return detected.report
+
+
+@dataclass(frozen=True)
+class Detected:
+    report: Report
+    matches: list[detection_service.Match]
+    new: bool  # False: the ticket's report was received before (under another event id) and is as it was
+
+
+async def detect(
+    *, session: AsyncSession, event: TicketOpened, reading: detection_service.Reading, config: DetectionConfig
+) -> Detected:
+    """The intake's part under the detection lock before clustering: the lock (with the reads that go with
+    it), the report recorded and indexed, its neighbours found. The lock is held until the caller's
+    transaction ends (bench/notifier_scale.py times this function)."""
+    locked = await detection_service.lock_and_read(
+        session=session, ticket_id=event.ticket_id, reading=reading, config=config
+    )
+    if locked.recorded:
+        existing = await session.get(Report, event.ticket_id)
+        assert existing is not None, "a report is never deleted (prune_index drops its vectors only)"
+        return Detected(existing, [], new=False)
     report = await record_report(session=session, event=event)
-    vector = await detection_service.index_report(session=session, report=report, reading=reading, config=config)
-    await customer_service.remember_customer(session=session, customer_id=event.customer_id, name=event.customer_name)
+    vector = await detection_service.index_report(
+        session=session, report=report, reading=reading, config=config, locked=locked
+    )
     matches = await detection_service.neighbours(session=session, report=report, vector=vector, config=config)
-    await problem_service.place_report(session=session, report=report, matches=matches, settings=settings)
-    return report
+    return Detected(report, matches, new=True)
 
 
 async def record_report(*, session: AsyncSession, event: TicketOpened) -> Report:

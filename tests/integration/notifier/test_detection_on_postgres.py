@@ -16,7 +16,6 @@ from sqlalchemy import select, text
 
 from services.notifier.bootstrap import MIGRATIONS
 from services.notifier.detection import service as detection_service
-from services.notifier.detection.index import lock_detection
 from services.notifier.detection.models import DetectionModel, ReportBucket, ReportTerm, TermStat
 from services.notifier.detection.service import DetectionConfig, Match
 from services.notifier.reports import service as report_service
@@ -41,14 +40,9 @@ async def detect(
             config=config, subject=event.subject, description=event.description
         )
         async with database.session() as session:
-            await lock_detection(session)
-            stored = await report_service.record_report(session=session, event=event)
-            vector = await detection_service.index_report(
-                session=session, report=stored, reading=reading, config=config
-            )
-            found.append(
-                await detection_service.neighbours(session=session, report=stored, vector=vector, config=config)
-            )
+            detected = await report_service.detect(session=session, event=event, reading=reading, config=config)
+            assert detected.new
+            found.append(detected.matches)
             await session.commit()
     for event in reports:
         async with database.session(begin_on_write=True) as session:

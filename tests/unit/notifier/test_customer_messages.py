@@ -5,19 +5,21 @@ center's webhook; opt-outs and rate limits respected; an SMTP server that refuse
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event as sql_events
 from sqlalchemy import select
 
 from services.notifier.customers import messages, templates
+from services.notifier.customers.models import CustomerContact
 from services.notifier.delivery import service as delivery_service
 from services.notifier.delivery.models import Delivery
 from services.notifier.problems import state
 from services.notifier.problems.models import Problem
 from shared.events.catalogue import CustomerRegistered, Identity
 from tests.conftest import wait_until
-from tests.notifier_factories import known_issue, outage
+from tests.notifier_factories import OUTAGE_REPORTS, known_issue, outage, report
 from tests.unit.notifier.conftest import Notifier, NotifierFactory, staged_events
 from tests.unit.notifier.receivers import Mailbox, smtp_server, webhook_receiver
 
@@ -357,3 +359,26 @@ async def test_a_batch_of_deliveries_stages_those_whose_dedupe_key_is_new(notifi
     async with notifier.runtime.database.session() as session:
         keys = await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(["ack:1", "ack:2"])))
         assert sorted(keys) == ["ack:1", "ack:2"]
+
+
+async def test_a_report_notes_its_customer_without_touching_what_else_is_known(notifier: Notifier) -> None:
+    # The intake notes the customer in one upsert before the detection lock (customer_service.note_customer):
+    # a new customer is inserted, a known one keeps its email and opt-out, and its name changes only when
+    # the report gives one.
+    known, new = uuid.uuid4(), uuid.uuid4()
+    async with notifier.runtime.database.session() as session:
+        session.add(
+            CustomerContact(
+                customer_id=known, name="Ada", email="ada@example.com", opted_out=True, updated_at=datetime.now(UTC)
+            )
+        )
+        await session.commit()
+    for customer, name in [(known, None), (new, "Grace"), (known, "Ada Lovelace")]:
+        await notifier.publish(report(*OUTAGE_REPORTS[0], customer_id=customer, customer_name=name))
+
+    async with notifier.runtime.database.session() as session:
+        contacts = {
+            c.customer_id: (c.name, c.email, c.opted_out)
+            for c in await session.scalars(select(CustomerContact).where(CustomerContact.customer_id.in_([known, new])))
+        }
+    assert contacts == {known: ("Ada Lovelace", "ada@example.com", True), new: ("Grace", None, False)}

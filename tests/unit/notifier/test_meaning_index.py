@@ -166,8 +166,13 @@ async def test_reports_encoded_before_the_encoder_changed_are_still_found_by_the
     new = report(*OUTAGE_REPORTS[1])
     async with notifier.runtime.database.session() as session:
         reading = await detection_service.understand(config=config, subject=new.subject, description=new.description)
+        locked = await detection_service.lock_and_read(
+            session=session, ticket_id=new.ticket_id, reading=reading, config=config
+        )
         stored = await report_service.record_report(session=session, event=new)
-        vector = await detection_service.index_report(session=session, report=stored, reading=reading, config=config)
+        vector = await detection_service.index_report(
+            session=session, report=stored, reading=reading, config=config, locked=locked
+        )
         matches = await detection_service.neighbours(session=session, report=stored, vector=vector, config=config)
 
     assert [match.ticket_id for match in matches] == [old.ticket_id]
