@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 from numpy.typing import NDArray
 from sqlalchemy import event, func, select
 
-from services.notifier.detection import centroids, upkeep
+from services.notifier.detection import centroids, embedding, upkeep
 from services.notifier.detection import service as detection_service
 from services.notifier.detection.buckets import ACTIVE, BUILDING, BucketModel
 from services.notifier.detection.embedding import Meaning
@@ -45,6 +46,28 @@ def test_a_vector_stored_in_int8_keeps_its_cosines() -> None:
     assert stored_a.encoder == 7
     assert abs(float(stored_a.unit() @ stored_b.unit()) - float(a @ b)) < 0.01
     assert abs(float(stored_a.unit() @ a) - 1.0) < 0.01
+
+
+def test_a_postings_sketch_estimates_its_cosine_closely_enough_to_choose_what_is_rescored() -> None:
+    # The probe ranks its postings by the cosine their sign bits estimate and re-scores the best exactly:
+    # the estimate must keep neighbours in order, and a posting from before sketches is scored exactly.
+    query, *others = unit_rows(6, 768, seed=4)
+    cosines = [0.9, 0.7, 0.5, 0.3, 0.1]
+    neighbours = []
+    for cosine, other in zip(cosines, others, strict=True):
+        away = other - (other @ query) * query
+        neighbours.append(cosine * query + np.sqrt(1 - cosine**2) * away / np.linalg.norm(away))
+    stored = [Meaning.quantize(np.asarray(vector, np.float32), encoder=7) for vector in neighbours]
+    sketches = [meaning.sketch() for meaning in stored]
+    assert {len(sketch) for sketch in sketches} == {768 // 8}
+    assert embedding.sketches([meaning.to_bytes() for meaning in stored], 768) == sketches
+
+    estimated = embedding.sketch_cosines(sketches, query)
+    assert np.argsort(-estimated).tolist() == [0, 1, 2, 3, 4]
+    assert np.abs(estimated - np.array(cosines)).max() < 0.1
+    mixed = embedding.sketch_cosines([sketches[0], stored[1].to_bytes()], query)
+    assert mixed[1] == pytest.approx(float(stored[1].unit() @ query), abs=1e-5)
+    assert abs(mixed[0] - estimated[0]) < 1e-6
 
 
 def test_learned_centroids_put_reports_about_one_thing_in_one_bucket() -> None:
