@@ -21,8 +21,11 @@ indexes are in PostgreSQL; the process holds one report's vectors and the centro
 PostgreSQL's shared_buffers are printed with the table: deploy/postgres.sh gives it a quarter of the
 machine's memory, as PostgreSQL's documentation advises, where its compiled-in default is 128 MB.
 
-The last size is measured right after it was loaded, while the machine may still be writing the load out
-(PostgreSQL's checkpoints, the kernel's writeback: minutes for the 8 GB of a 1M window on a slow disk).
+Each size is measured once its load has been written out (bench.notifier_window.write_out: a CHECKPOINT
+and a sync; before 2026-11-24 the 1M row was measured while PostgreSQL's checkpoint and the kernel's
+writeback still wrote the 8 GB of the load, for minutes on a slow disk), but with PostgreSQL's buffers as the
+load left them: COPY and VACUUM go through a small ring of buffers, so only the warm-up's reports have
+brought the window's pages in, where a live window's were written through them.
 `--keep` keeps the database (its name is printed) and `--again NAME` measures N more rounds (3) of new
 reports on it without loading anything: the latency of a window that has settled. Each round adds its
 400 reports to the window. With the whole window in PostgreSQL's buffers (more than a quarter of this
@@ -62,6 +65,7 @@ from bench.notifier_window import (
     rarity,
     real_texts,
     vacuum,
+    write_out,
 )
 from bench.report import table
 from services.notifier.bootstrap import MIGRATIONS
@@ -200,6 +204,7 @@ async def run_async(quick: bool, keep: bool = False) -> str:
     rows = []
     config = settings()
     as_served()
+    written = ""
     try:
         await upgrade_to_head(database, Path(MIGRATIONS))
         corpus = Corpus()
@@ -214,6 +219,7 @@ async def run_async(quick: bool, keep: bool = False) -> str:
             load_seconds, loaded = time.perf_counter() - started, size
             upkeep_seconds, buckets = await maintain(database, config)
             await vacuum(url)
+            written = await write_out(url)
             heap.settle()  # as a served notifier does once its long-lived state is built (shared/heap.py)
             times = await measure_warm(database, held_out, config, seed=size)
             rows.append(
@@ -233,7 +239,7 @@ async def run_async(quick: bool, keep: bool = False) -> str:
             print(f"kept the window: python -m bench.notifier_scale --again {name}", file=sys.stderr)
         else:
             await drop_database(DATABASE_TEMPLATE, name)
-    return summary(rows, config, buffers)
+    return summary(rows, config, buffers, written)
 
 
 async def again_async(name: str, rounds: int) -> str:
@@ -286,7 +292,9 @@ async def shared_buffers(database: Database) -> str:
         return str(await session.scalar(text("SHOW shared_buffers")))
 
 
-def summary(rows: list[list[str]], config: NotifierSettings, buffers: str) -> str:
+def summary(rows: list[list[str]], config: NotifierSettings, buffers: str, written: str = "") -> str:
+    """The Markdown section; `written`: how each size's load was written out before it was measured."""
+    settled = f" Each size's load written out before it was measured ({written})." if written else ""
     headers = [
         "window",
         "encode p50 / p99 ms",
@@ -304,7 +312,7 @@ def summary(rows: list[list[str]], config: NotifierSettings, buffers: str) -> st
             "## notifier_scale: finding duplicates in a window of up to 1M reports (PostgreSQL)",
             "",
             f"{SAMPLES} new reports at each window size, one at a time, after a warm-up of as many; "
-            f"encoder {config.detection_encoder}; PostgreSQL's shared_buffers {buffers}.",
+            f"encoder {config.detection_encoder}; PostgreSQL's shared_buffers {buffers}.{settled}",
             "",
             table(headers, rows),
             "",

@@ -14,7 +14,9 @@ notifier's maintenance, as in a live window.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
 import random
 import uuid
 from collections import Counter
@@ -172,6 +174,25 @@ async def vacuum(url: str) -> None:
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
+
+
+async def write_out(url: str) -> str:
+    """Let the machine finish writing a bulk load before anything is timed; what was done, for the table.
+
+    A live window is written a report at a time; a bulk-loaded one leaves PostgreSQL's checkpoint and the
+    kernel's writeback gigabytes to write, for minutes, over the first measurements (docs/notifier.md,
+    *Latency on a slower machine*). CHECKPOINT needs the pg_checkpoint role (deploy/postgres.sh grants it
+    on the local cluster); os.sync() then flushes what the kernel holds (the local cluster's files)."""
+    connection = await connect(url)
+    try:
+        await connection.execute("CHECKPOINT")
+        done = "checkpoint and sync"
+    except asyncpg.InsufficientPrivilegeError:
+        done = "sync only (this role may not CHECKPOINT)"
+    finally:
+        await connection.close()
+    await asyncio.to_thread(os.sync)
+    return done
 
 
 def rarity(corpus: Corpus, sample: int = 20_000) -> dict[int, float]:

@@ -281,6 +281,8 @@ EOF
 
 # Role and databases, created when missing (safe on every start). Runs as the
 # superuser over the unix socket; psql variables quote names and password.
+# The role may CHECKPOINT (PostgreSQL 15+): bench/notifier_scale.py writes a
+# bulk load out before it measures.
 ensure_role_and_databases() {
     local dbs_sql="" d
     for d in $PG_DATABASES; do
@@ -294,6 +296,8 @@ ensure_role_and_databases() {
 SELECT format('CREATE ROLE %I', :'user')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 ALTER ROLE :"user" WITH LOGIN CREATEDB PASSWORD :'password';
+SELECT format('GRANT pg_checkpoint TO %I', :'user')
+ WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_checkpoint') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', d, :'user')
   FROM unnest(ARRAY[${dbs_sql}]) AS d
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d) \gexec
