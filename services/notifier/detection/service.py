@@ -176,7 +176,7 @@ async def index_report(
     indexes (caller holds the lock, `lock_and_read`, and has just recorded the report, unflushed; the
     report was read before the lock, see `understand`)."""
     if locked.counts is not None and locked.live is not None:
-        return await _index_on_postgres(session, report, reading, config, locked)
+        return await _index_on_postgres(session, report, reading, config, counts=locked.counts, live=locked.live)
     # The report (recorded, not flushed yet) is INSERTed with its vectors below rather than INSERTed first
     # and UPDATEd with them: one round trip fewer under the detection lock.
     with session.no_autoflush:
@@ -201,7 +201,9 @@ async def _index_on_postgres(
     report: Report,
     reading: Reading,
     config: DetectionConfig,
-    locked: Locked,
+    *,
+    counts: dict[int, int],
+    live: list[tuple[Any, ...]],
 ) -> ReportVector:
     """`index_report` in one statement after `lock_and_read`: the report, its term postings and statistics,
     its bucket postings.
@@ -210,7 +212,6 @@ async def _index_on_postgres(
     then joins the session as persistent, so what clustering changes on it later is an UPDATE, as before."""
     encoder = config.encoder if reading.meaning is not None else None
     session.expunge(report)  # written below, not by a flush (which a first bucket model's creation runs)
-    counts, live = locked.counts or {}, locked.live or []  # both read by lock_and_read on PostgreSQL
     words = weigh(reading.counts, index.rarities(counts, reading.counts, adding=True))
     vector = ReportVector(words, reading.spelling, reading.meaning)
     placed: list[tuple[int, int]] = []
