@@ -30,11 +30,28 @@ class NotifierSettings(ServiceSettings):
     detection_meaning_weight: float | None = Field(
         None, ge=0, le=1, description="share of the embedding cosine in the score (default: tuned per encoder)"
     )
+    detection_time_share: float = Field(
+        1 / 3,
+        ge=0,
+        lt=1,
+        description=(
+            "share of closeness in time in the order of the similar reports (the words and the meaning share "
+            "the rest); 0: the text alone orders them"
+        ),
+    )
     detection_candidates: int = Field(50, ge=10, le=1000, description="candidates taken from each index per report")
     index_query_terms: int = Field(16, ge=1, le=64, description="most telling terms of a report looked up")
-    index_postings_per_term: int = Field(200, ge=10, description="most recent reports read per looked-up term")
+    index_postings_per_term: int = Field(
+        200,
+        ge=10,
+        description="most recent reports read per looked-up term (similar: as many each side of the report's time)",
+    )
     index_probe_buckets: int = Field(8, ge=1, le=64, description="nearest embedding buckets looked in per report")
-    index_postings_per_bucket: int = Field(64, ge=10, description="most recent reports read per probed bucket")
+    index_postings_per_bucket: int = Field(
+        64,
+        ge=10,
+        description="most recent reports read per probed bucket (similar: as many each side of the report's time)",
+    )
     index_reports_per_bucket: int = Field(
         256, ge=4, description="reports per embedding bucket the centroids are learned for (up to 1024 buckets)"
     )

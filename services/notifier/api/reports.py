@@ -29,6 +29,11 @@ async def get_report(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> Re
     "/v1/tickets/{ticket_id}/similar",
     response_model=SimilarReports,
     summary="The reports from other customers most like this ticket's, within the window, best first",
+    description=(
+        "Best first: each report's words, meaning and closeness in time to this one ranked apart and mixed. "
+        "`score` is the similarity of the texts alone (what clustering compares with its threshold), so the "
+        "order is not always the scores' order."
+    ),
 )
 async def similar_reports(
     ticket_id: uuid.UUID,

@@ -2,9 +2,10 @@
 probe of the buckets nearest to it.
 
 Like the term index (index.py) it lives in the database, so every replica searches the same one, and a
-probe reads a bounded slice whatever the window holds: the newest `per_bucket` postings of each of the
-`probes` nearest buckets, each posting's sketch of its vector included (an index-only scan), ranked here by
-the cosine the sketches estimate (detection re-scores the best of them exactly, from the reports' vectors).
+probe reads a bounded slice whatever the window holds: of each of the `probes` nearest buckets, the
+`per_bucket` newest postings (or, for the duplicate view of a report, as many opened last before it and
+first after it), each posting's sketch of its vector included (index-only scans), ranked here by the
+cosine the sketches estimate (detection re-scores the best of them exactly, from the reports' vectors).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import CompoundSelect, delete, select, union_all
+from sqlalchemy import delete, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.detection import centroids as centroid_math
 from services.notifier.detection.embedding import Meaning, MeaningEncoder, sketch_cosines
-from services.notifier.detection.index import Window, is_postgres
+from services.notifier.detection.index import Window, is_postgres, range_scans, window_postings
 from services.notifier.detection.models import DetectionModel, ReportBucket
 from shared.db import driver_fetch
 
@@ -136,15 +137,15 @@ async def candidates(
     unit = query.unit()
     buckets = model.probe(unit, probes)
     if model.centroids is None:
-        per_bucket *= probes  # one bucket holds the whole (small) window: the same budget, newest first
+        per_bucket *= probes  # one bucket holds the whole (small) window: the same budget
     if is_postgres(session):
-        found: Sequence[Sequence[Any]] = await driver_fetch(
-            session, _LATERAL_PROBE, buckets, model.id, window.start, window.end, per_bucket, exclude
-        )
+        sql, around = (_PROBE, ()) if window.around is None else (_PROBE_AROUND, (window.around,))
+        arguments = (buckets, model.id, window.start, window.end, per_bucket, exclude, *around)
+        found: Sequence[Sequence[Any]] = await driver_fetch(session, sql, *arguments)
     else:
-        found = [
-            tuple(row) for row in await session.execute(_probe_union(buckets, model.id, window, per_bucket, exclude))
-        ]
+        found = await _probe_sqlite(
+            session, buckets, model=model.id, window=window, per_bucket=per_bucket, exclude=exclude
+        )
     if not found:
         return []
     scores = sketch_cosines([row[1] for row in found], unit)
@@ -209,37 +210,43 @@ async def _centroids(
     return _centroid_cache[key]
 
 
-def _probe_union(
-    buckets: list[int], model: int, window: Window, per_bucket: int, exclude: uuid.UUID | None
-) -> CompoundSelect[tuple[uuid.UUID, bytes]]:
-    """SQLite has no LATERAL: the same probe as a UNION ALL of per-bucket range scans."""
-    lookups = [
-        select(ReportBucket.ticket_id, ReportBucket.vector)
-        .where(
-            ReportBucket.model_id == model,
-            ReportBucket.bucket == bucket,
-            ReportBucket.opened_at >= window.start,
-            ReportBucket.opened_at <= window.end,
-            ReportBucket.ticket_id.is_distinct_from(exclude),
-        )
-        .order_by(ReportBucket.opened_at.desc())
-        .limit(per_bucket)
-        .subquery()
+async def _probe_sqlite(
+    session: AsyncSession, buckets: list[int], *, model: int, window: Window, per_bucket: int, exclude: uuid.UUID | None
+) -> list[tuple[uuid.UUID, bytes]]:
+    """SQLite has no LATERAL: every bucket's range scans in one UNION ALL."""
+    scans = [
+        scan
         for bucket in buckets
+        for scan in range_scans(
+            (ReportBucket.ticket_id, ReportBucket.vector),
+            ReportBucket.opened_at,
+            (
+                ReportBucket.model_id == model,
+                ReportBucket.bucket == bucket,
+                ReportBucket.ticket_id.is_distinct_from(exclude),
+            ),
+            window,
+            per_bucket,
+        )
     ]
-    return union_all(*(select(lookup.c.ticket_id, lookup.c.vector) for lookup in lookups))
+    return [(ticket_id, vector) for ticket_id, vector in (await session.execute(union_all(*scans))).all()]
 
 
-# PostgreSQL: one statement of fixed shape, an index-only LATERAL range scan per probed bucket (the report
-# asked about, $6, left out there rather than among the 512 rows here).
-_LATERAL_PROBE = """
+# PostgreSQL: one statement of fixed shape, index-only range scans per probed bucket (`window_postings`; the
+# report asked about, $6, left out there rather than among the rows here); one for intake, one for the
+# duplicate view.
+_PROBE, _PROBE_AROUND = (
+    f"""
     SELECT p.ticket_id, p.vector
     FROM unnest($1::integer[]) AS q(bucket)
-    CROSS JOIN LATERAL (
-        SELECT ticket_id, vector FROM report_buckets
-        WHERE model_id = $2 AND bucket = q.bucket AND opened_at >= $3 AND opened_at <= $4
-            AND ticket_id IS DISTINCT FROM $6::uuid
-        ORDER BY opened_at DESC
-        LIMIT $5
-    ) AS p
-"""
+    CROSS JOIN LATERAL ({
+        window_postings(
+            "ticket_id, vector",
+            "report_buckets",
+            "model_id = $2 AND bucket = q.bucket AND ticket_id IS DISTINCT FROM $6::uuid",
+            around=around,
+        )
+    }) AS p
+    """
+    for around in (False, True)
+)

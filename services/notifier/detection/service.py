@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -57,6 +58,7 @@ class DetectionConfig:
     postings_per_term: int
     encoder: MeaningEncoder | None
     meaning_weight: float
+    time_share: float
     probes: int
     postings_per_bucket: int
 
@@ -75,6 +77,7 @@ class DetectionConfig:
                 if settings.detection_meaning_weight is not None
                 else tuned.meaning_weight
             ),
+            time_share=settings.detection_time_share,
             probes=settings.index_probe_buckets,
             postings_per_bucket=settings.index_postings_per_bucket,
         )
@@ -278,17 +281,18 @@ _WRITE_REPORT = text(
 async def neighbours(
     *, session: AsyncSession, report: Report, vector: ReportVector, config: DetectionConfig
 ) -> list[Match]:
-    """Reports in the window around this one, most similar first (any customer, scores exact)."""
-    matches, _ = await _scored_candidates(session, report, vector, config)
+    """Reports in the window around this one, most similar first (any customer, scores exact): at intake,
+    where the report was just opened, the lookups read the window's newest postings."""
+    window = index.Window(report.opened_at - config.window, report.opened_at + config.window)
+    matches, _ = await _scored_candidates(session, report, vector, config, window)
     return matches
 
 
 async def _scored_candidates(
-    session: AsyncSession, report: Report, vector: ReportVector, config: DetectionConfig
+    session: AsyncSession, report: Report, vector: ReportVector, config: DetectionConfig, window: index.Window
 ) -> tuple[list[Match], ScoreParts]:
     """The candidates from both indexes, re-scored exactly, most similar first (those scoring 0 left out),
     with their scores' parts in the same order."""
-    window = index.Window(report.opened_at - config.window, report.opened_at + config.window)
     found = await index.candidates(
         session,
         query=vector.words,
@@ -361,15 +365,21 @@ async def cluster_affinity(
 async def find_similar(*, session: AsyncSession, report: Report, k: int, config: DetectionConfig) -> list[Match]:
     """The k reports from other customers most like this one: the duplicate view ops and evaluation use.
 
-    Ordered by the words and the meaning ranked apart and mixed (ranking.py), not by the score: the
-    score is calibrated for clustering's threshold, an order needs no calibration."""
+    Its lookups read the postings on both sides of the report's time (it may be asked about long after the
+    report arrived, with later reports in the window). Ordered by the words, the meaning and the closeness
+    in time ranked apart and mixed (ranking.py), not by the score: the score is calibrated for clustering's
+    threshold, an order needs no calibration."""
     if report.features is None:
         return []
     vector = ReportVector.from_row(report.features, report.embedding)
-    matches, parts = await _scored_candidates(session, report, vector, config)
+    window = index.Window(report.opened_at - config.window, report.opened_at + config.window, report.opened_at)
+    matches, parts = await _scored_candidates(session, report, vector, config, window)
     others = [i for i, match in enumerate(matches) if match.customer_id != report.customer_id]
     theirs = parts.take(others)
-    order = ranking.duplicate_order(theirs.lexical, theirs.meaning)
+    days_apart = np.asarray(
+        [abs((matches[i].opened_at - report.opened_at).total_seconds()) / 86_400 for i in others], np.float64
+    )
+    order = ranking.duplicate_order(theirs.lexical, theirs.meaning, days_apart, config.time_share)
     return [matches[others[i]] for i in order[:k]]
 
 

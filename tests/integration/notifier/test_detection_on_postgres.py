@@ -80,13 +80,27 @@ async def stored_rows(database: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-async def test_postgresql_and_sqlite_find_the_same_neighbours(tmp_path: Path, pg_url: str) -> None:
+@pytest.mark.parametrize(
+    ("count", "budgets"),
+    [
+        (24, {}),
+        # The smallest budgets, and reports arriving out of time order: the lookups' nearest postings are cut
+        # from both sides of a report, ties (as far before as after) included.
+        (40, {"index_postings_per_term": 10, "index_postings_per_bucket": 10, "index_probe_buckets": 1}),
+    ],
+)
+async def test_postgresql_and_sqlite_find_the_same_neighbours(
+    tmp_path: Path, pg_url: str, count: int, budgets: dict[str, int]
+) -> None:
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    minutes = list(range(count))
+    if budgets:
+        minutes = minutes[::3] + minutes[1::3][::-1] + minutes[2::3]
     reports = [
-        event.model_copy(update={"opened_at": start + timedelta(minutes=i)})
-        for i, event in enumerate(numbered_reports(24))
+        event.model_copy(update={"opened_at": start + timedelta(minutes=m)})
+        for m, event in zip(minutes, numbered_reports(count), strict=True)
     ]
-    config = DetectionConfig.from_settings(fast_settings(tmp_path, detection_encoder="wordllama"))
+    config = DetectionConfig.from_settings(fast_settings(tmp_path, detection_encoder="wordllama", **budgets))
 
     on_postgres, rows_on_postgres = await detect(Database(pg_url), reports, config)
     on_sqlite, rows_on_sqlite = await detect(

@@ -154,6 +154,46 @@ async def test_similar_ranks_the_correctly_spelled_report_first_for_one_with_typ
     assert items[0]["ticket_id"] == str(right.ticket_id)
 
 
+@pytest.mark.parametrize("time_share", [0, 1 / 3])
+async def test_similar_puts_the_report_opened_nearest_first_of_two_that_read_alike(
+    make_notifier: object, time_share: float
+) -> None:
+    notifier: Notifier = await make_notifier(  # type: ignore[operator]
+        duplicate_window_days=60, detection_time_share=time_share
+    )
+    now = datetime.now(UTC)
+    earlier = report("Checkout fails with payment error", "Card payment error.", opened_at=now - timedelta(days=40))
+    unrelated = [report(s, d, opened_at=now - timedelta(days=20)) for s, d in UNRELATED_REPORTS]
+    nearer = report("Checkout fails with payment error", opened_at=now - timedelta(days=1))
+    mine = report("Checkout fails with payment error", "Card payment error.", opened_at=now)
+    await notifier.publish(earlier, *unrelated, nearer, mine)
+
+    items = (await notifier.client.get(f"/v1/tickets/{mine.ticket_id}/similar")).json()["items"]
+
+    by_text = [str(earlier.ticket_id), str(nearer.ticket_id)]
+    assert [item["ticket_id"] for item in items[:2]] == (by_text[::-1] if time_share else by_text)
+    assert items[0]["score"] != items[1]["score"]
+
+
+async def test_the_lookups_read_the_postings_opened_around_the_report_on_both_sides(make_notifier: object) -> None:
+    # Words only and the smallest budget: every report shares every term, so the 10 postings read per term on
+    # each side of the report decide the candidates: the 10 opened last before it (itself one of them) and
+    # the 10 opened first after it, not the window's newest.
+    notifier: Notifier = await make_notifier(  # type: ignore[operator]
+        duplicate_window_days=30, detection_encoder="none", index_postings_per_term=10
+    )
+    middle = datetime.now(UTC) - timedelta(days=20)
+    subject = "Checkout fails with payment error"
+    before = [report(subject, opened_at=middle - timedelta(days=days)) for days in range(1, 16)]
+    after = [report(subject, opened_at=middle + timedelta(days=days + 0.5)) for days in range(1, 15)]
+    mine = report(subject, opened_at=middle)
+    await notifier.publish(*before, mine, *after)
+
+    items = (await notifier.client.get(f"/v1/tickets/{mine.ticket_id}/similar", params={"k": 50})).json()["items"]
+
+    assert {item["ticket_id"] for item in items} == {str(event.ticket_id) for event in before[:9] + after[:10]}
+
+
 async def test_reports_outside_the_window_are_not_compared(make_notifier: object) -> None:
     notifier: Notifier = await make_notifier(duplicate_window_days=7)  # type: ignore[operator]
     old = report("Checkout fails with payment error", opened_at=datetime.now(UTC) - timedelta(days=10))
