@@ -79,9 +79,10 @@ def window_postings(columns: str, table: str, where: str, *, around: bool) -> st
     window ($3 start, $4 end) or, `around` the time $7, the $5 opened last before it and the $5 opened first
     after it (two index range scans; no sort)."""
     if not around:
-        return f"SELECT {columns} FROM {table} WHERE {where} AND opened_at >= $3 AND opened_at <= $4 " + (
-            "ORDER BY opened_at DESC LIMIT $5"
-        )
+        return f"""
+            SELECT {columns} FROM {table}
+            WHERE {where} AND opened_at >= $3 AND opened_at <= $4 ORDER BY opened_at DESC LIMIT $5
+        """
     return f"""
         (SELECT {columns} FROM {table}
          WHERE {where} AND opened_at >= $3 AND opened_at <= $7 ORDER BY opened_at DESC LIMIT $5)
