@@ -29,7 +29,8 @@ MEANING_SHARE = 0.5  # of the text's share: equal shares, not tuned on the bench
 # A part whose scores spread less than this over the candidates does not tell them apart (a few shared
 # character n-grams, say): measured in this spread, its noise would count as much as the other's signal.
 SPREAD_FLOOR = 0.05
-# In log(1 + days): candidates spread over less than about a day are as close in time as each other.
+# In log(1 + days): closeness spread less than this over the candidates (a burst, hours apart) is measured
+# in this spread, so it moves the order a little rather than counting as much as the text's signal.
 TIME_SPREAD_FLOOR = 1.0
 
 
@@ -50,8 +51,7 @@ def duplicate_order(
     if meaning is not None:
         text = (1 - MEANING_SHARE) * text + MEANING_SHARE * standardised(meaning)
     mixed = text
-    if timed:
-        assert days_apart is not None
+    if days_apart is not None and time_share > 0:
         closeness = -np.log1p(np.abs(days_apart))
         mixed = (1 - time_share) * text + time_share * standardised(closeness, floor=TIME_SPREAD_FLOOR)
     return [int(i) for i in np.argsort(-np.round(mixed, 9), kind="stable")]
