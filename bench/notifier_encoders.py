@@ -117,14 +117,12 @@ def similar_order(words: Matrix, parts: list[tuple[Matrix, float]], candidates_f
     `candidates_from`) and mixed in the given shares. Ties keep the order of the score blending the words
     with the first meaning part, as the service's order keeps its score's."""
     blended = replay.blend(parts[1][0], words, TUNED["mpnet"].meaning_weight)
-    found = np.full(words.shape, -np.inf)
-    for report in range(len(words)):
-        candidates = replay.candidates_of(report, *candidates_from)
-        candidates = candidates[np.argsort(-blended[report, candidates], kind="stable")]
-        mixed = sum(share * ranking.standardised(part[report, candidates]) for part, share in parts)
-        order = np.argsort(-np.round(mixed, 9), kind="stable")
-        found[report, candidates[order]] = np.arange(len(order), 0, -1)
-    return found
+
+    def mixed(report: int, candidates: NDArray[np.int64]) -> list[int]:
+        scores = sum(share * ranking.standardised(part[report, candidates]) for part, share in parts)
+        return [int(i) for i in np.argsort(-np.round(scores, 9), kind="stable")]
+
+    return replay.candidates_ordered(blended, candidates_from, mixed)
 
 
 def main(token_counts: list[int]) -> str:

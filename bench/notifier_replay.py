@@ -178,19 +178,30 @@ class Fusion:
 
     def rank(self, words: Matrix, meaning: Matrix, blended: Matrix) -> Matrix:
         """A matrix whose rows order each report's candidates as `similar` does (higher first)."""
-        found = np.full(words.shape, -np.inf)
-        for report in range(len(words)):
-            candidates = candidates_of(report, words, meaning)
-            candidates = candidates[np.argsort(-blended[report, candidates], kind="stable")]  # as the service
-            order = self._order(words[report, candidates], meaning[report, candidates])
-            found[report, candidates[order]] = np.arange(len(order), 0, -1)
-        return found
+        return candidates_ordered(
+            blended, (words, meaning), lambda report, c: self._order(words[report, c], meaning[report, c])
+        )
 
     def _order(self, words: NDArray[np.float64], meaning: NDArray[np.float64]) -> list[int]:
         if self.kind == "standardised":
             return ranking.duplicate_order(words, meaning)
         fused = 1 / (self.k + _ranks(words)) + 1 / (self.k + _ranks(meaning))
         return [int(i) for i in np.argsort(-fused, kind="stable")]
+
+
+def candidates_ordered(
+    blended: Matrix, candidates_from: Sequence[Matrix], order: Callable[[int, NDArray[np.int64]], Sequence[int]]
+) -> Matrix:
+    """A matrix whose rows order each report's candidates (`candidates_of` the parts `candidates_from`, given
+    in the `blended` score's order, as the service gives them) by `order` (report, candidates -> positions,
+    best first): higher first, -inf for the reports that are not candidates."""
+    found = np.full(blended.shape, -np.inf)
+    for report in range(len(blended)):
+        candidates = candidates_of(report, *candidates_from)
+        candidates = candidates[np.argsort(-blended[report, candidates], kind="stable")]
+        ranked = order(report, candidates)
+        found[report, candidates[ranked]] = np.arange(len(ranked), 0, -1)
+    return found
 
 
 def candidates_of(report: int, *parts: Matrix) -> NDArray[np.int64]:

@@ -41,14 +41,12 @@ DAY = 86_400.0
 def timed_order(words: Matrix, meaning: Matrix, days: NDArray[np.float64], share: float) -> Matrix:
     """A matrix whose rows order each report's candidates as `similar` does (higher first)."""
     blended = replay.blend(meaning, words, TUNED["mpnet"].meaning_weight)
-    found = np.full(words.shape, -np.inf)
-    for report in range(len(words)):
-        candidates = replay.candidates_of(report, words, meaning)
-        candidates = candidates[np.argsort(-blended[report, candidates], kind="stable")]
+
+    def timed(report: int, candidates: NDArray[np.int64]) -> list[int]:
         apart = np.abs(days[candidates] - days[report])
-        order = ranking.duplicate_order(words[report, candidates], meaning[report, candidates], apart, share)
-        found[report, candidates[order]] = np.arange(len(order), 0, -1)
-    return found
+        return ranking.duplicate_order(words[report, candidates], meaning[report, candidates], apart, share)
+
+    return replay.candidates_ordered(blended, (words, meaning), timed)
 
 
 def apart_rows(days: NDArray[np.float64], ids: Sequence[str], duplicates: dict[str, set[str]]) -> list[list[str]]:

@@ -283,16 +283,19 @@ async def neighbours(
 ) -> list[Match]:
     """Reports in the window around this one, most similar first (any customer, scores exact): at intake,
     where the report was just opened, the lookups read the window's newest postings."""
-    window = index.Window(report.opened_at - config.window, report.opened_at + config.window)
-    matches, _ = await _scored_candidates(session, report, vector, config, window)
+    matches, _ = await _scored_candidates(session, report, vector, config, around=False)
     return matches
 
 
 async def _scored_candidates(
-    session: AsyncSession, report: Report, vector: ReportVector, config: DetectionConfig, window: index.Window
+    session: AsyncSession, report: Report, vector: ReportVector, config: DetectionConfig, *, around: bool
 ) -> tuple[list[Match], ScoreParts]:
     """The candidates from both indexes, re-scored exactly, most similar first (those scoring 0 left out),
-    with their scores' parts in the same order."""
+    with their scores' parts in the same order; `around`: the lookups read both sides of the report's time
+    (index.Window) rather than the window's newest."""
+    window = index.Window(
+        report.opened_at - config.window, report.opened_at + config.window, report.opened_at if around else None
+    )
     found = await index.candidates(
         session,
         query=vector.words,
@@ -372,12 +375,11 @@ async def find_similar(*, session: AsyncSession, report: Report, k: int, config:
     if report.features is None:
         return []
     vector = ReportVector.from_row(report.features, report.embedding)
-    window = index.Window(report.opened_at - config.window, report.opened_at + config.window, report.opened_at)
-    matches, parts = await _scored_candidates(session, report, vector, config, window)
+    matches, parts = await _scored_candidates(session, report, vector, config, around=True)
     others = [i for i, match in enumerate(matches) if match.customer_id != report.customer_id]
     theirs = parts.take(others)
-    days_apart = np.asarray(
-        [abs((matches[i].opened_at - report.opened_at).total_seconds()) / 86_400 for i in others], np.float64
+    days_apart = np.asarray(  # signed: duplicate_order takes the distance
+        [(matches[i].opened_at - report.opened_at).total_seconds() / 86_400 for i in others], np.float64
     )
     order = ranking.duplicate_order(theirs.lexical, theirs.meaning, days_apart, config.time_share)
     return [matches[others[i]] for i in order[:k]]
