@@ -137,13 +137,14 @@ async def measure(
             await customer_service.note_customer(
                 session=session, customer_id=event.customer_id, name=event.customer_name
             )
-            locking = time.perf_counter()
-            found = await report_service.detect(session=session, event=event, reading=reading, config=detection)
-            detected = time.perf_counter()
-            report = found.report
-            problem = await problem_service.place_report(
-                session=session, report=report, matches=found.matches, settings=config
-            )
+            with heap.collector_paused():  # as receive_report does
+                locking = time.perf_counter()
+                found = await report_service.detect(session=session, event=event, reading=reading, config=detection)
+                detected = time.perf_counter()
+                report = found.report
+                problem = await problem_service.place_report(
+                    session=session, report=report, matches=found.matches, settings=config
+                )
             await session.commit()
         finished = time.perf_counter()
         times["encode"].append((encoded - reading_started) * 1000)

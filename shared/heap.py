@@ -20,12 +20,14 @@ working set plus the trim threshold.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
 import logging
 import platform
 import time
+from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +67,29 @@ def settle_again() -> None:
     served one, not a test run, whose frozen test apps would never be collected."""
     if gc.get_freeze_count():
         settle()
+
+
+class _Pauses:
+    inside = 0  # sections inside `collector_paused` now (they may overlap in one event loop)
+    resume = False  # whether the outermost one found the collector on, to turn it back on
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic runs of the cyclic garbage collector while this section runs: its next run comes after.
+
+    For short sections that hold up others, the notifier's detection lock above all (it serialises every
+    replica's intake): a report's detection allocates thousands of objects (rows, vectors), enough for
+    several young collections, and now and then an older one that took 2 ms (bench/notifier_phases.py).
+    Reference counting still frees as usual; only cycles wait. Sections may overlap in an event loop: the
+    collector is on again when the last ends, and left off if something else had turned it off."""
+    if _Pauses.inside == 0:
+        _Pauses.resume = gc.isenabled()
+        gc.disable()
+    _Pauses.inside += 1
+    try:
+        yield
+    finally:
+        _Pauses.inside -= 1
+        if _Pauses.inside == 0 and _Pauses.resume:
+            gc.enable()

@@ -3,9 +3,12 @@ test's garbage cycles)."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
+
+from shared import heap
 
 SCRIPT = textwrap.dedent(
     """
@@ -102,3 +105,44 @@ def test_reusing_freed_memory_spares_the_page_faults_of_large_temporaries() -> N
 
 def test_a_started_service_keeps_freed_memory() -> None:
     assert _page_faults("served") < 200
+
+
+def test_the_collector_is_paused_for_a_section_and_resumes_after_the_last_overlapping_one() -> None:
+    assert gc.isenabled()
+    outer, inner = heap.collector_paused(), heap.collector_paused()
+    outer.__enter__()
+    inner.__enter__()  # a second section overlapping the first, as two tasks of one event loop may
+    assert not gc.isenabled()
+    outer.__exit__(None, None, None)
+    assert not gc.isenabled()  # the other one is still inside
+    inner.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_a_paused_section_runs_no_collection_and_the_next_allocation_after_it_does() -> None:
+    collections: list[str] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append("ran")
+
+    gc.callbacks.append(note)
+    try:
+        with heap.collector_paused():
+            garbage = [[[n]] for n in range(20_000)]  # far past the young generation's threshold
+            assert collections == []
+        del garbage
+        [[n] for n in range(5_000)]  # allocations after the section start the collections it held off
+        assert collections
+    finally:
+        gc.callbacks.remove(note)
+
+
+def test_a_collector_turned_off_before_a_section_stays_off_after_it() -> None:
+    gc.disable()
+    try:
+        with heap.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -248,5 +248,5 @@ _PROBE, _PROBE_AROUND = (
         )
     }) AS p
     """
-    for around in (False, True)
+    for around in (None, "$7")
 )

@@ -74,21 +74,21 @@ def range_scans(columns: Sequence[Any], opened_at: Any, where: Sequence[Any], wi
     ]
 
 
-def window_postings(columns: str, table: str, where: str, *, around: bool) -> str:
+def window_postings(columns: str, table: str, where: str, *, around: str | None) -> str:
     """The inner lookup of a LATERAL scan (PostgreSQL): the $5 newest `table` rows matching `where` in the
-    window ($3 start, $4 end) or, `around` the time $7, the $5 opened last before it and the $5 opened first
-    after it (two index range scans; no sort)."""
-    if not around:
+    window ($3 start, $4 end) or, `around` a time (the statement's parameter holding it, "$7"), the $5
+    opened last before it and the $5 opened first after it (two index range scans; no sort)."""
+    if around is None:
         return f"""
             SELECT {columns} FROM {table}
             WHERE {where} AND opened_at >= $3 AND opened_at <= $4 ORDER BY opened_at DESC LIMIT $5
         """
     return f"""
         (SELECT {columns} FROM {table}
-         WHERE {where} AND opened_at >= $3 AND opened_at <= $7 ORDER BY opened_at DESC LIMIT $5)
+         WHERE {where} AND opened_at >= $3 AND opened_at <= {around} ORDER BY opened_at DESC LIMIT $5)
         UNION ALL
         (SELECT {columns} FROM {table}
-         WHERE {where} AND opened_at > $7 AND opened_at <= $4 ORDER BY opened_at LIMIT $5)
+         WHERE {where} AND opened_at > {around} AND opened_at <= $4 ORDER BY opened_at LIMIT $5)
     """
 
 
@@ -175,9 +175,9 @@ async def candidates(
     if is_postgres(session):
         sql, around = (_LOOKUP, ()) if window.around is None else (_LOOKUP_AROUND, (window.around,))
         rows = await driver_fetch(
-            session, sql, terms, weights, window.start, window.end, postings_per_term, limit + 1, *around
+            session, sql, terms, weights, window.start, window.end, postings_per_term, limit, exclude, *around
         )
-        return [(ticket_id, float(score)) for ticket_id, score in rows if ticket_id != exclude][:limit]
+        return [(ticket_id, float(score)) for ticket_id, score in rows]
     # SQLite has no LATERAL: every term's range scans in one UNION ALL.
     scans = [
         scan
@@ -185,30 +185,34 @@ async def candidates(
         for scan in range_scans(
             (ReportTerm.ticket_id, (ReportTerm.weight * literal(weight)).label("score")),
             ReportTerm.opened_at,
-            (ReportTerm.term == term,),
+            (ReportTerm.term == term, ReportTerm.ticket_id.is_distinct_from(exclude)),
             window,
             postings_per_term,
         )
     ]
     hits = union_all(*scans).subquery()
     total = func.sum(hits.c.score).label("total")
-    statement = select(hits.c.ticket_id, total).group_by(hits.c.ticket_id).order_by(total.desc()).limit(limit + 1)
-    found: Sequence[Sequence[Any]] = (await session.execute(statement)).all()
-    return [(ticket_id, float(score)) for ticket_id, score in found if ticket_id != exclude][:limit]
+    statement = select(hits.c.ticket_id, total).group_by(hits.c.ticket_id).order_by(total.desc()).limit(limit)
+    return [(ticket_id, float(score)) for ticket_id, score in (await session.execute(statement)).all()]
 
 
 # PostgreSQL: one statement of fixed shape (prepared once), per term index-only range scans on the covering
-# primary key (`window_postings`); one statement for intake, one for the duplicate view.
+# primary key (`window_postings`), the report asked about ($7) left out there, so that its own posting takes
+# no place of a term's budget; one statement for intake, one for the duplicate view (around $8).
 _LOOKUP, _LOOKUP_AROUND = (
     f"""
     SELECT p.ticket_id, sum(p.weight * q.w) AS total
     FROM unnest($1::bigint[], $2::float8[]) AS q(term, w)
-    CROSS JOIN LATERAL ({window_postings("ticket_id, weight", "report_terms", "term = q.term", around=around)}) AS p
+    CROSS JOIN LATERAL ({
+        window_postings(
+            "ticket_id, weight", "report_terms", "term = q.term AND ticket_id IS DISTINCT FROM $7::uuid", around=around
+        )
+    }) AS p
     GROUP BY p.ticket_id
     ORDER BY total DESC
     LIMIT $6
     """
-    for around in (False, True)
+    for around in (None, "$8")
 )
 
 

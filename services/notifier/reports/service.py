@@ -14,6 +14,7 @@ from services.notifier.detection.service import DetectionConfig
 from services.notifier.problems import service as problem_service
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
+from shared import heap
 from shared.errors import NotFound
 from shared.events.catalogue import TicketOpened, TicketResolved
 
@@ -25,11 +26,14 @@ async def receive_report(*, session: AsyncSession, event: TicketOpened, settings
     # every replica, so it must cover database work only (MPNet takes 35-65 ms of CPU a report).
     reading = await detection_service.understand(config=config, subject=event.subject, description=event.description)
     await customer_service.note_customer(session=session, customer_id=event.customer_id, name=event.customer_name)
-    detected = await detect(session=session, event=event, reading=reading, config=config)
-    if detected.new:
-        await problem_service.place_report(
-            session=session, report=detected.report, matches=detected.matches, settings=settings
-        )
+    # The garbage collector's runs wait until the lock's work is done (shared/heap.py): a pause here would
+    # hold up every replica's intake.
+    with heap.collector_paused():
+        detected = await detect(session=session, event=event, reading=reading, config=config)
+        if detected.new:
+            await problem_service.place_report(
+                session=session, report=detected.report, matches=detected.matches, settings=settings
+            )
     return detected.report
 
 

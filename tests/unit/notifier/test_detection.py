@@ -4,16 +4,19 @@ compared."""
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.notifier.detection.embedding import MeaningEncoder, report_text
-from services.notifier.detection.service import TUNED
+from services.notifier.detection.service import TUNED, DetectionConfig, understand
 from services.notifier.detection.similarity import ReportVector, similarity
 from services.notifier.detection.text import content_words, spelling_vector, term_counts, weigh, word_terms
+from services.notifier.reports import service as report_service
 from tests.notifier_factories import UNRELATED_REPORTS, report
 from tests.unit.notifier.conftest import Notifier
 
@@ -177,8 +180,8 @@ async def test_similar_puts_the_report_opened_nearest_first_of_two_that_read_ali
 
 async def test_the_lookups_read_the_postings_opened_around_the_report_on_both_sides(make_notifier: object) -> None:
     # Words only and the smallest budget: every report shares every term, so the 10 postings read per term on
-    # each side of the report decide the candidates: the 10 opened last before it (itself one of them) and
-    # the 10 opened first after it, not the window's newest.
+    # each side of the report decide the candidates: the 10 opened last before it (its own posting, at its
+    # time, is not one of them) and the 10 opened first after it, not the window's newest.
     notifier: Notifier = await make_notifier(  # type: ignore[operator]
         duplicate_window_days=30, detection_encoder="none", index_postings_per_term=10
     )
@@ -191,7 +194,26 @@ async def test_the_lookups_read_the_postings_opened_around_the_report_on_both_si
 
     items = (await notifier.client.get(f"/v1/tickets/{mine.ticket_id}/similar", params={"k": 50})).json()["items"]
 
-    assert {item["ticket_id"] for item in items} == {str(event.ticket_id) for event in before[:9] + after[:10]}
+    assert {item["ticket_id"] for item in items} == {str(event.ticket_id) for event in before[:10] + after[:10]}
+
+
+async def test_a_new_reports_own_postings_take_no_place_in_the_lookups_budget(make_notifier: object) -> None:
+    # The smallest budget, 10 postings read per term, and 10 earlier reports sharing every term: at intake
+    # the new report is the window's newest under each of its terms, so a budget that counted its own
+    # postings would read 9 of the others.
+    notifier: Notifier = await make_notifier(  # type: ignore[operator]
+        detection_encoder="none", index_postings_per_term=10
+    )
+    subject = "Checkout fails with payment error"
+    earlier = [report(subject, opened_at=datetime.now(UTC) - timedelta(hours=hours)) for hours in range(1, 11)]
+    await notifier.publish(*earlier)
+    new = report(subject)
+    config = DetectionConfig.from_settings(notifier.settings)
+    async with notifier.runtime.database.session() as session:
+        reading = await understand(config=config, subject=new.subject, description=new.description)
+        detected = await report_service.detect(session=session, event=new, reading=reading, config=config)
+
+    assert {match.ticket_id for match in detected.matches} == {event.ticket_id for event in earlier}
 
 
 async def test_reports_outside_the_window_are_not_compared(make_notifier: object) -> None:
@@ -226,3 +248,21 @@ async def test_a_redelivered_ticket_event_is_indexed_once(notifier: Notifier) ->
     await notifier.publish(other)
     items = (await notifier.client.get(f"/v1/tickets/{other.ticket_id}/similar")).json()["items"]
     assert [item["ticket_id"] for item in items] == [str(event.ticket_id)]
+
+
+async def test_detection_runs_with_the_garbage_collector_paused(
+    notifier: Notifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its runs wait until the locked work is done (shared/heap.py), and the collector is on again after.
+    collector_on: list[bool] = []
+    detect = report_service.detect
+
+    async def watched(**arguments: Any) -> Any:
+        collector_on.append(gc.isenabled())
+        return await detect(**arguments)
+
+    monkeypatch.setattr(report_service, "detect", watched)
+    await notifier.publish(report("Checkout fails with payment error"))
+
+    assert collector_on == [False]
+    assert gc.isenabled()
