@@ -43,7 +43,7 @@ def timed_order(words: Matrix, meaning: Matrix, days: NDArray[np.float64], share
     blended = replay.blend(meaning, words, TUNED["mpnet"].meaning_weight)
 
     def timed(report: int, candidates: NDArray[np.int64]) -> list[int]:
-        apart = np.abs(days[candidates] - days[report])
+        apart = days[candidates] - days[report]  # signed, as find_similar gives it
         return ranking.duplicate_order(words[report, candidates], meaning[report, candidates], apart, share)
 
     return replay.candidates_ordered(blended, (words, meaning), timed)

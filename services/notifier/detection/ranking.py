@@ -44,16 +44,14 @@ def duplicate_order(
     meaning mixed, and with a `time_share` the standardised closeness in time (`days_apart` from the
     report) as well. Ties keep the score's order, and so does every candidate when neither the meaning
     nor the time can be mixed in."""
-    timed = days_apart is not None and time_share > 0
-    if len(lexical) < 2 or (meaning is None and not timed):
+    closeness = None if days_apart is None or time_share <= 0 else -np.log1p(np.abs(days_apart))
+    if len(lexical) < 2 or (meaning is None and closeness is None):
         return list(range(len(lexical)))
-    text = standardised(lexical)
+    mixed = standardised(lexical)
     if meaning is not None:
-        text = (1 - MEANING_SHARE) * text + MEANING_SHARE * standardised(meaning)
-    mixed = text
-    if days_apart is not None and time_share > 0:
-        closeness = -np.log1p(np.abs(days_apart))
-        mixed = (1 - time_share) * text + time_share * standardised(closeness, floor=TIME_SPREAD_FLOOR)
+        mixed = (1 - MEANING_SHARE) * mixed + MEANING_SHARE * standardised(meaning)
+    if closeness is not None:
+        mixed = (1 - time_share) * mixed + time_share * standardised(closeness, floor=TIME_SPREAD_FLOOR)
     return [int(i) for i in np.argsort(-np.round(mixed, 9), kind="stable")]
 
 
