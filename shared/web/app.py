@@ -15,6 +15,7 @@ from shared import blas, heap
 from shared.errors import Problem, install_problem_handlers
 from shared.runtime import ServiceRuntime
 from shared.web.admission import AdmissionMiddleware
+from shared.web.json_guard import JsonGuardMiddleware
 from shared.web.middleware import BodyLimitMiddleware, CorrelationAndMetricsMiddleware
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -55,6 +56,7 @@ def create_service_app(
         responses=PROBLEM_RESPONSES,
     )
     app.state.runtime = runtime
+    app.add_middleware(JsonGuardMiddleware)  # inside the body limit: what it buffers is bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     # Inside the metrics middleware, so shed requests are counted and logged with their 503.
     app.add_middleware(

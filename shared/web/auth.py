@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -40,6 +41,8 @@ CACHE_SECONDS = 30.0  # a revoked key keeps working at most this long on each re
 # Unknown keys are remembered briefly: long enough to blunt guessing, short enough that a key the router
 # just issued works here as soon as its event arrives.
 UNKNOWN_CACHE_SECONDS = 1.0
+MAX_KEY_LENGTH = 256  # ours are ~60 characters; the bootstrap key is an operator's choice
+_WELL_FORMED = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
 
 class Scope(StrEnum):
@@ -87,7 +90,10 @@ class Authenticator:
     async def authenticate(self, presented: str | None) -> Principal:
         if not presented:
             raise _unauthorized("Send an API key as `Authorization: Bearer <key>` or `X-API-Key`.")
-        if self.admin_key is not None and hmac.compare_digest(presented, self.admin_key):
+        if not _WELL_FORMED.fullmatch(presented):
+            # Checked before any comparison: compare_digest refuses non-ASCII str (a 500 anyone could cause).
+            raise _unauthorized(f"An API key is 1-{MAX_KEY_LENGTH} printable ASCII characters.")
+        if self.admin_key is not None and hmac.compare_digest(presented.encode(), self.admin_key.encode()):
             return Principal(ADMIN_KEY_ID, "bootstrap admin", frozenset({Scope.ADMIN}), None, 10**6)
         principal = await self._lookup(presented)
         if principal is None:
@@ -104,7 +110,7 @@ class Authenticator:
         async with self.database.session() as session:
             row = (await session.execute(select(api_keys).where(api_keys.c.key_id == key_id))).first()
         principal = None
-        if row is not None and row.revoked_at is None and hmac.compare_digest(row.key_hash, digest):
+        if row is not None and row.revoked_at is None and hmac.compare_digest(row.key_hash.encode(), digest.encode()):
             principal = Principal(
                 row.key_id,
                 row.name,

@@ -39,9 +39,13 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, UUID]:
     """A (time, id) cursor, the common sort key of newest-first lists."""
     at, key = decode_cursor(cursor, 2)
     try:
-        return datetime.fromisoformat(at), UUID(key)
+        position = datetime.fromisoformat(at), UUID(key)
     except (ValueError, TypeError) as exc:
         raise invalid_cursor() from exc
+    if position[0].tzinfo is None:
+        # Ours always carry an offset; a naive time cannot be compared with the stored aware ones.
+        raise invalid_cursor("the cursor's time has no time zone")
+    return position
 
 
 def invalid_cursor(message: str = "not a cursor from this API") -> ProblemError:

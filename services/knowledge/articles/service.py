@@ -15,7 +15,7 @@ from services.knowledge.search.changes import record_change
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import ArticleArchived, ArticlePublished, ArticleUpdated, Event
 from shared.messaging.outbox import add_events
-from shared.web.pagination import decode_cursor, encode_cursor, invalid_cursor
+from shared.web.pagination import decode_time_cursor, encode_cursor
 
 CONTENT_FIELDS = ("title", "body", "tags", "products", "locale")
 
@@ -107,11 +107,7 @@ async def list_articles(
     if status is not None:
         query = query.where(Article.status == status)
     if cursor is not None:
-        at, key = decode_cursor(cursor, 2)
-        try:
-            after, after_id = datetime.fromisoformat(at), uuid.UUID(key)
-        except (TypeError, ValueError) as exc:
-            raise invalid_cursor() from exc
+        after, after_id = decode_time_cursor(cursor)
         query = query.where((Article.created_at > after) | ((Article.created_at == after) & (Article.id > after_id)))
     articles = list((await session.scalars(query)).all())
     page = articles[:limit]

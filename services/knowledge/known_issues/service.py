@@ -20,7 +20,7 @@ from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import KnownIssueRef, KnownIssueUpdated, ProblemResolved
 from shared.events.problems import ProblemState
 from shared.messaging.outbox import add_events
-from shared.web.pagination import decode_cursor, encode_cursor, invalid_cursor
+from shared.web.pagination import decode_time_cursor, encode_cursor
 
 EDITABLE = ("title", "symptoms", "affected_products", "status", "workaround", "fix", "fix_version")
 MAX_REPORTS_IN_SYMPTOMS = 5
@@ -72,11 +72,7 @@ async def list_known_issues(
     if status is not None:
         query = query.where(KnownIssue.status == status)
     if cursor is not None:
-        at, key = decode_cursor(cursor, 2)
-        try:
-            before, before_id = datetime.fromisoformat(at), uuid.UUID(key)
-        except (TypeError, ValueError) as exc:
-            raise invalid_cursor() from exc
+        before, before_id = decode_time_cursor(cursor)
         query = query.where(
             (KnownIssue.updated_at < before) | ((KnownIssue.updated_at == before) & (KnownIssue.id < before_id))
         )
