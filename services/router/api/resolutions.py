@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.access.acting import acting_agent, may_act_for_others
+from services.router.access.tickets import actor_of
 from services.router.api.deps import AgentWork, Intake, Now, Router, Supervisor, idempotency_scope
 from services.router.ledger import service as ledger_service
 from services.router.ledger.schemas import (
@@ -47,18 +47,11 @@ async def resolve(
     principal: AgentWork,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    agent_id = acting_agent(principal, body.agent_id)
+    actor = actor_of(principal, body.agent_id)
 
     async def write(session: AsyncSession) -> tuple[int, Any]:
         verdict, entry, approval, ticket = await ledger_service.resolve(
-            session=session,
-            ticket_id=ticket_id,
-            request=body,
-            agent_id=agent_id,
-            may_act_for_others=may_act_for_others(principal),
-            settings=components.settings,
-            actor=principal.key_id,
-            now=now,
+            session=session, ticket_id=ticket_id, request=body, actor=actor, settings=components.settings, now=now
         )
         outcome = ResolutionOutcome(
             outcome="executed" if approval is None else "approval_requested",
@@ -113,7 +106,7 @@ async def decide_approval(
     principal: Supervisor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    supervisor_id = acting_agent(principal, body.supervisor_id, field="body.supervisor_id")
+    actor = actor_of(principal, body.supervisor_id, field="body.supervisor_id")
 
     async def write(session: AsyncSession) -> tuple[int, Any]:
         approval, entry, ticket = await ledger_service.decide(
@@ -121,9 +114,8 @@ async def decide_approval(
             approval_id=approval_id,
             approved=body.approved,
             note=body.note,
-            supervisor_id=supervisor_id,
+            actor=actor,
             settings=components.settings,
-            actor=principal.key_id,
             now=now,
         )
         outcome = ResolutionOutcome(
@@ -160,11 +152,11 @@ async def transfer(
     principal: AgentWork,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    agent_id = acting_agent(principal, body.agent_id) if principal.agent_id or body.agent_id else None
+    actor = actor_of(principal, body.agent_id)
 
     async def write(session: AsyncSession) -> tuple[int, Any]:
         record, _ = await lifecycle.transfer_ticket(
-            session=session, ticket_id=ticket_id, request=body, agent_id=agent_id, actor=principal.key_id, now=now
+            session=session, ticket_id=ticket_id, request=body, actor=actor, now=now
         )
         return status.HTTP_201_CREATED, TransferRead.model_validate(record).model_dump(mode="json")
 
@@ -194,14 +186,11 @@ async def reopen(
     principal: Intake,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    actor = actor_of(principal, body.agent_id)
+
     async def write(session: AsyncSession) -> tuple[int, Any]:
         ticket = await lifecycle.reopen_ticket(
-            session=session,
-            ticket_id=ticket_id,
-            reason=body.reason,
-            settings=components.settings,
-            actor=principal.key_id,
-            now=now,
+            session=session, ticket_id=ticket_id, reason=body.reason, settings=components.settings, actor=actor, now=now
         )
         return status.HTTP_200_OK, TicketRead.model_validate(ticket).model_dump(mode="json")
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.access.acting import acting_agent
+from services.router.access.tickets import actor_of
 from services.router.api.deps import AgentWork, Intake, Now, Reader, Router, idempotency_scope
 from services.router.context import service as context_service
 from services.router.context.schemas import TicketContext
@@ -112,10 +112,15 @@ async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> Ti
     summary="Correct a ticket (subject, description, priority, intent); knowledge suggests again",
 )
 async def update_ticket(
-    ticket_id: uuid.UUID, body: TicketUpdate, session: SessionDep, components: Router, now: Now, _: AgentWork
+    ticket_id: uuid.UUID, body: TicketUpdate, session: SessionDep, components: Router, now: Now, principal: AgentWork
 ) -> TicketRead:
     ticket = await ticket_service.update_ticket(
-        session=session, ticket_id=ticket_id, request=body, settings=components.settings, now=now
+        session=session,
+        ticket_id=ticket_id,
+        request=body,
+        actor=actor_of(principal, body.agent_id),
+        settings=components.settings,
+        now=now,
     )
     await session.commit()
     return TicketRead.model_validate(ticket)
@@ -170,12 +175,10 @@ async def add_note(
     principal: AgentWork,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    agent_id = acting_agent(principal, body.agent_id)
+    actor = actor_of(principal, body.agent_id)
 
     async def write(session: AsyncSession) -> tuple[int, Any]:
-        note = await ticket_service.add_note(
-            session=session, ticket_id=ticket_id, request=body, agent_id=agent_id, now=now
-        )
+        note = await ticket_service.add_note(session=session, ticket_id=ticket_id, request=body, actor=actor, now=now)
         return status.HTTP_201_CREATED, NoteRead.model_validate(note).model_dump(mode="json")
 
     return await respond_once(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.access.tickets import TicketAction, TicketActor, ticket_to_act_on
 from services.router.agents import service as agent_service
 from services.router.ledger import policy
 from services.router.ledger.models import Approval, LedgerEntry
@@ -17,7 +18,6 @@ from services.router.ledger.schemas import ResolutionCreate
 from services.router.orders.models import Order
 from services.router.settings import RouterSettings
 from services.router.tickets import lifecycle
-from services.router.tickets import service as ticket_service
 from services.router.tickets.models import Ticket
 from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import (
@@ -94,16 +94,13 @@ async def resolve(
     session: AsyncSession,
     ticket_id: uuid.UUID,
     request: ResolutionCreate,
-    agent_id: uuid.UUID,
-    may_act_for_others: bool,
+    actor: TicketActor,
     settings: RouterSettings,
-    actor: str,
     now: datetime,
 ) -> tuple[policy.Verdict, LedgerEntry | None, Approval | None, Ticket]:
     """Apply the policy to a requested resolution and carry out what it decides."""
-    ticket = await ticket_service.get_ticket(session=session, ticket_id=ticket_id, lock=True)
-    if ticket.agent_id != agent_id and not may_act_for_others:
-        raise Conflict("not-assigned-to-you", "only the ticket's agent (or a supervisor) may resolve it")
+    ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.RESOLVE)
+    agent_id = actor.agent
     if request.amount > 0 and request.currency is None:
         raise invalid("body.currency", "required with an amount", type="missing")
     facts = await order_facts(session=session, order_id=request.order_id) if request.order_id else None
@@ -126,7 +123,7 @@ async def resolve(
         currency=currency,
         agent_id=agent_id,
         approval=None,
-        actor=actor,
+        actor=actor.key_id,
         now=now,
     )
     return verdict, entry, None, ticket
@@ -245,9 +242,8 @@ async def decide(
     approval_id: uuid.UUID,
     approved: bool,
     note: str | None,
-    supervisor_id: uuid.UUID,
+    actor: TicketActor,
     settings: RouterSettings,
-    actor: str,
     now: datetime,
 ) -> tuple[Approval, LedgerEntry | None, Ticket]:
     """A supervisor's answer: execute the resolution (hard rules still apply) or hand it back to the agent."""
@@ -256,7 +252,10 @@ async def decide(
         raise NotFound("Approval", approval_id)
     if approval.status != "pending":
         raise Conflict("approval-decided", f"the approval was already {approval.status}")
-    ticket = await ticket_service.get_ticket(session=session, ticket_id=approval.ticket_id, lock=True)
+    ticket = await ticket_to_act_on(
+        session=session, ticket_id=approval.ticket_id, actor=actor, action=TicketAction.DECIDE_APPROVAL
+    )
+    supervisor_id = actor.agent
     request = ResolutionCreate(
         type=approval.type,
         order_id=approval.order_id,
@@ -306,7 +305,7 @@ async def decide(
             currency=approval.currency,
             agent_id=approval.agent_id,
             approval=approval,
-            actor=actor,
+            actor=actor.key_id,
             now=now,
         )
     return approval, entry, ticket

@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.access.tickets import TicketAction, TicketActor, ticket_to_act_on
 from services.router.classification import service as intent_service
 from services.router.history import service as history
 from services.router.routing import service as routing
 from services.router.settings import RouterSettings
-from services.router.tickets import service as ticket_service
 from services.router.tickets.models import Ticket, Transfer
 from services.router.tickets.schemas import TransferCreate
 from shared.errors import Conflict
@@ -80,11 +80,11 @@ async def reopen_ticket(
     ticket_id: uuid.UUID,
     reason: str | None,
     settings: RouterSettings,
-    actor: str,
+    actor: TicketActor,
     now: datetime,
 ) -> Ticket:
     """The fix did not hold: the ticket is open again and goes back to routing (its agent first)."""
-    ticket = await ticket_service.get_ticket(session=session, ticket_id=ticket_id, lock=True)
+    ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.REOPEN)
     if ticket.status != "resolved":
         raise Conflict("ticket-not-resolved", f"only a resolved ticket can be reopened; this one is {ticket.status}")
     previous_agent = ticket.agent_id
@@ -98,7 +98,7 @@ async def reopen_ticket(
         ticket_id=ticket.id,
         summary=reason or "reopened",
         occurred_at=now,
-        actor=actor,
+        actor=actor.key_id,
     )
     await add_events(
         session, TicketReopened(ticket_id=ticket.id, customer_id=ticket.customer_id, reason=reason, reopened_at=now)
@@ -115,12 +115,11 @@ async def transfer_ticket(
     session: AsyncSession,
     ticket_id: uuid.UUID,
     request: TransferCreate,
-    agent_id: uuid.UUID | None,
-    actor: str,
+    actor: TicketActor,
     now: datetime,
 ) -> tuple[Transfer, Ticket]:
     """Move a ticket away from its agent (a first-contact failure), and route it again."""
-    ticket = await ticket_service.get_ticket(session=session, ticket_id=ticket_id, lock=True)
+    ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.TRANSFER)
     if ticket.status != "open":
         raise Conflict("ticket-not-open", f"the ticket is {ticket.status.replace('_', ' ')}")
     from_agent = ticket.agent_id
@@ -158,7 +157,7 @@ async def transfer_ticket(
         ticket_id=ticket.id,
         summary=f"transferred ({request.reason.replace('_', ' ')}){': ' + request.note if request.note else ''}",
         occurred_at=now,
-        actor=actor,
+        actor=actor.key_id,
     )
     await add_events(
         session,

@@ -102,6 +102,7 @@ class TicketUpdate(BaseModel):
     description: str | None = Field(None, max_length=20_000)
     priority: Priority | None = None
     intent: str | None = Field(None, min_length=1, max_length=100)
+    agent_id: uuid.UUID | None = Field(None, description="the correcting agent, when the key is not an agent's own")
 
 
 class NoteCreate(BaseModel):
@@ -162,6 +163,9 @@ class ReopenRequest(BaseModel):
     )
 
     reason: str | None = Field(None, max_length=2_000)
+    agent_id: uuid.UUID | None = Field(
+        None, description="the reopening agent, when the key is neither an agent's own nor a contact center's"
+    )
 
 
 class RoutingCandidate(BaseModel):

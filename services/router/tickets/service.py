@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.access.tickets import TicketAction, TicketActor, ticket_to_act_on
 from services.router.classification import service as intent_service
 from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.customers import merging
@@ -162,13 +163,19 @@ async def get_ticket(*, session: AsyncSession, ticket_id: uuid.UUID, lock: bool 
 
 
 async def update_ticket(
-    *, session: AsyncSession, ticket_id: uuid.UUID, request: TicketUpdate, settings: RouterSettings, now: datetime
+    *,
+    session: AsyncSession,
+    ticket_id: uuid.UUID,
+    request: TicketUpdate,
+    actor: TicketActor,
+    settings: RouterSettings,
+    now: datetime,
 ) -> Ticket:
     """Correct a ticket; knowledge hears of text and intent changes and suggests again."""
-    ticket = await get_ticket(session=session, ticket_id=ticket_id, lock=True)
+    ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.UPDATE)
     if ticket.status in ("resolved", "closed"):
         raise Conflict("ticket-not-open", f"the ticket is {ticket.status}")
-    changes = request.model_dump(exclude_unset=True, exclude_none=True)
+    changes = request.model_dump(exclude_unset=True, exclude_none=True, exclude={"agent_id"})
     changed = [name for name, value in changes.items() if getattr(ticket, name) != value]
     if not changed:
         return ticket
@@ -200,10 +207,11 @@ async def update_ticket(
 
 
 async def add_note(
-    *, session: AsyncSession, ticket_id: uuid.UUID, request: NoteCreate, agent_id: uuid.UUID, now: datetime
+    *, session: AsyncSession, ticket_id: uuid.UUID, request: NoteCreate, actor: TicketActor, now: datetime
 ) -> TicketNote:
     """Record what an agent wrote; the assigned agent's first public note is the first response."""
-    ticket = await get_ticket(session=session, ticket_id=ticket_id, lock=True)
+    ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.NOTE)
+    agent_id = actor.agent
     note = TicketNote(
         id=uuid.uuid4(),
         ticket_id=ticket.id,

@@ -158,7 +158,7 @@ async def test_someone_elses_ticket_needs_a_supervisor(router: RouterHarness) ->
         json={"type": "answer", "reason": "explained"},
         headers=colleague_key,
     )
-    assert response.status_code == 409
-    assert response.json()["type"].endswith("/not-assigned-to-you")
+    assert response.status_code == 403
+    assert response.json()["rule"] == "ticket-of-another-agent"
     async with router.runtime.database.session() as session:
         assert await session.scalar(select(func.count()).select_from(Approval)) == 0
