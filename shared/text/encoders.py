@@ -40,6 +40,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from shared import children
 from shared.text import build_mpnet
 
 WORDLLAMA_SHA256 = "64b47a2dc493cb8e85944076601189739852d7b64e0e1eedcb1937a251cd9fd5"
@@ -271,7 +272,9 @@ def _build_mpnet(target: Path) -> None:
     log.info("building all-mpnet-base-v2 once into %s (about 20 s and 2.5 GB of memory)", target)
     try:
         command = [sys.executable, str(MPNET_BUILD_SCRIPT), str(work)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=1800, check=False, env=children.child_environment()
+        )
         if done.returncode != 0:
             # A negative code is a signal: killed for memory, most likely (the build needs about 2.5 GB).
             reason = done.stderr.strip()[-2000:] or f"exit code {done.returncode}, nothing said"
@@ -329,7 +332,9 @@ def _quantized_session(ort: Any, model: Path) -> Any:
     with tempfile.TemporaryDirectory(prefix="firstcall-minilm-") as work:
         quantized = Path(work) / "quantized.onnx"
         command = [sys.executable, str(QUANTIZE_SCRIPT), str(model), str(quantized)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=600, check=False, env=children.child_environment()
+        )
         if done.returncode != 0:
             raise EncoderUnavailable(f"quantizing {model.name} failed: {done.stderr[-2000:]}")
         return _session(ort, quantized)

@@ -39,6 +39,9 @@ def quantize(source: Path, target: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from shared.children import die_with_parent_from_environment  # noqa: PLC0415 (the script stays importable alone)
+
+    die_with_parent_from_environment()  # a service killed mid-build must not leave a 2.5 GB build running
     if len(argv) != 3:
         print("usage: quantize.py SOURCE.onnx TARGET.onnx", file=sys.stderr)
         return 2

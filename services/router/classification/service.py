@@ -9,20 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import multiprocessing
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.pool import Pool
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.classification import engine
 from services.router.classification.models import IntentExample, IntentModel, IntentProfile
-from shared import heap
+from shared import children, heap
 from shared.db import Database
 from shared.errors import Conflict, NotFound
 
@@ -39,7 +38,7 @@ class IntentClassifier:
         self._runtime: engine.IntentModel | None = None
         self._checked = 0.0
         self._training: set[asyncio.Task[None]] = set()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Pool | None = None
 
     async def refresh(self, *, force: bool = False) -> None:
         """Load a newer ready model if there is one (checked at most every REFRESH_SECONDS)."""
@@ -81,9 +80,8 @@ class IntentClassifier:
         started = time.perf_counter()
         try:
             if self._pool is None:
-                # spawn, not fork: forking a process that runs an event loop and driver threads can deadlock.
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            blob = await asyncio.get_running_loop().run_in_executor(self._pool, engine.train, examples, self.encoder)
+                self._pool = children.worker_pool()  # its worker dies with this process, even on SIGKILL
+            blob = await children.run_in_pool(self._pool, engine.train, examples, self.encoder)
             loaded = await asyncio.to_thread(engine.load, blob, self.encoder)
         except Exception as exc:
             log.exception("intent training %s failed", model_id)
@@ -126,7 +124,11 @@ class IntentClassifier:
         for task in list(self._training):
             task.cancel()
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # A training in progress is abandoned (the model row stays "training"; train again): a stop
+            # must not wait minutes for it, nor leave the worker running after this process.
+            pool, self._pool = self._pool, None
+            pool.terminate()
+            await asyncio.to_thread(pool.join)
 
     async def start(self) -> None:
         await self.refresh(force=True)
