@@ -23,6 +23,16 @@ from shared.web.app import create_service_app
 SETTINGS = RouterSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 HANDLERS: dict[type[Event], EventHandler] = handlers(RouterSettings.model_construct())
+API_ROUTERS = [
+    tickets.router,
+    resolutions.router,
+    customers.router,
+    orders.router,
+    agents.router,
+    intents.router,
+    stats.router,
+    api_keys.router,
+]
 DESCRIPTION = """The front door for contact-center software and the brain that decides who takes each ticket,
 so that the first person a customer reaches can resolve the issue.
 
@@ -64,16 +74,7 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
         runtime,
         title="firstcall router",
         description=DESCRIPTION,
-        routers=[
-            tickets.router,
-            resolutions.router,
-            customers.router,
-            orders.router,
-            agents.router,
-            intents.router,
-            stats.router,
-            api_keys.router,
-        ],
+        routers=API_ROUTERS,
         manage_runtime=manage_runtime,
     )
     app.state.router = runtime.extensions["router"]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.router.agents import service as agent_service
 from services.router.agents.models import Agent
 from services.router.agents.schemas import AgentCreate, AgentRead, AgentUpdate
-from services.router.api.deps import AgentWork, Now, Reader, Supervisor, idempotency_scope
+from services.router.api.deps import AgentWork, Now, StaffReader, Supervisor, idempotency_scope
 from services.router.routing import service as routing
 from shared.errors import ProblemError
 from shared.web.app import RuntimeDep, SessionDep
@@ -50,7 +50,7 @@ async def register(
 @router.get("", response_model=list[AgentRead], summary="Agents, by name; filter by team and status")
 async def list_agents(
     session: SessionDep,
-    _: Reader,
+    _: StaffReader,
     team: str | None = Query(None, max_length=100),
     agent_status: str | None = Query(None, alias="status", pattern="^(available|busy|away|offline)$"),
 ) -> list[AgentRead]:
@@ -60,7 +60,7 @@ async def list_agents(
 
 
 @router.get("/{agent_id}", response_model=AgentRead, summary="An agent with their current load")
-async def get_agent(agent_id: uuid.UUID, session: SessionDep, _: Reader) -> AgentRead:
+async def get_agent(agent_id: uuid.UUID, session: SessionDep, _: StaffReader) -> AgentRead:
     return await _read(session, await agent_service.get_agent(session=session, agent_id=agent_id))
 
 
@@ -74,7 +74,9 @@ async def update(
 ) -> AgentRead:
     own_status_only = principal.agent_id == agent_id and body.model_fields_set <= {"status"}
     if not (own_status_only or principal.allows(Scope.SUPERVISOR)):
-        raise ProblemError(403, "forbidden", "Agents may change only their own status")
+        raise ProblemError(
+            403, "forbidden", "Agents may change only their own status", "ask a supervisor", rule="own-status-only"
+        )
     agent = await agent_service.update_agent(session=session, agent_id=agent_id, request=body, now=now)
     await session.flush()
     await routing.offer_queue(session=session, agent_id=agent.id, now=now)

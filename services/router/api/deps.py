@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -38,13 +39,27 @@ async def utcnow() -> datetime:
 Router = Annotated[RouterComponents, Depends(get_components)]
 Now = Annotated[datetime, Depends(utcnow)]
 
-# Who may call what (admin may call everything).
-Intake = Annotated[Principal, Depends(require(Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR))]
-Reader = Annotated[Principal, Depends(require(Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR, Scope.OPS))]
-AgentWork = Annotated[Principal, Depends(require(Scope.AGENT, Scope.SUPERVISOR))]
-Supervisor = Annotated[Principal, Depends(require(Scope.SUPERVISOR))]
-Operations = Annotated[Principal, Depends(require(Scope.OPS, Scope.SUPERVISOR))]
-Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+# The scopes each dependency admits, admin included: docs/router.md's scope table is generated from this
+# (services/router/access/scope_table.py) and a test calls every operation with every scope against it.
+ADMITTED: dict[Callable[..., Coroutine[Any, Any, Principal]], frozenset[Scope]] = {}
+
+
+def _admitting(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    dependency = require(*scopes)
+    ADMITTED[dependency] = frozenset({*scopes, Scope.ADMIN})
+    return dependency
+
+
+# Who may call what (admin may call everything). The contact center opens tickets and records orders, and
+# reads tickets, customers and orders; how the router is staffed and decides (agents, intents, routing,
+# classification) is for agents, supervisors and ops.
+Intake = Annotated[Principal, Depends(_admitting(Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR))]
+Reader = Annotated[Principal, Depends(_admitting(Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR, Scope.OPS))]
+StaffReader = Annotated[Principal, Depends(_admitting(Scope.AGENT, Scope.SUPERVISOR, Scope.OPS))]
+AgentWork = Annotated[Principal, Depends(_admitting(Scope.AGENT, Scope.SUPERVISOR))]
+Supervisor = Annotated[Principal, Depends(_admitting(Scope.SUPERVISOR))]
+Operations = Annotated[Principal, Depends(_admitting(Scope.OPS, Scope.SUPERVISOR))]
+Admin = Annotated[Principal, Depends(_admitting(Scope.ADMIN))]
 
 
 def idempotency_scope(principal: Principal, operation: str) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.api.deps import Now, Reader, Router, Supervisor, idempotency_scope
+from services.router.api.deps import Now, Router, StaffReader, Supervisor, idempotency_scope
 from services.router.classification import service as intent_service
 from services.router.classification.schemas import (
     Alternative,
@@ -72,12 +72,12 @@ async def train(session: SessionDep, components: Router, now: Now, _: Supervisor
 
 
 @router.get("/v1/intents/models/{model_id}", response_model=ModelRead, summary="A training run and its result")
-async def get_model(model_id: uuid.UUID, session: SessionDep, _: Reader) -> ModelRead:
+async def get_model(model_id: uuid.UUID, session: SessionDep, _: StaffReader) -> ModelRead:
     return ModelRead.model_validate(await intent_service.get_model(session=session, model_id=model_id))
 
 
 @router.get("/v1/intents", response_model=list[IntentSummary], summary="Known intents, their examples and profiles")
-async def list_intents(session: SessionDep, _: Reader) -> list[IntentSummary]:
+async def list_intents(session: SessionDep, _: StaffReader) -> list[IntentSummary]:
     counts = await intent_service.example_counts(session=session)
     profiles = await intent_service.profiles(session=session)
     return [
@@ -117,7 +117,7 @@ async def set_profile(
 
 
 @router.post("/v1/classify", response_model=ClassifyOut, summary="The intent of any text, with a confidence")
-async def classify(body: ClassifyIn, components: Router, _: Reader) -> ClassifyOut:
+async def classify(body: ClassifyIn, components: Router, _: StaffReader) -> ClassifyOut:
     await components.classifier.refresh()
     result = components.classifier.classify(body.text)
     return ClassifyOut(

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.access.tickets import actor_of
-from services.router.api.deps import AgentWork, Intake, Now, Reader, Router, idempotency_scope
+from services.router.api.deps import AgentWork, Intake, Now, Reader, Router, StaffReader, idempotency_scope
 from services.router.context import service as context_service
 from services.router.context.schemas import TicketContext
 from services.router.routing import service as routing
@@ -149,7 +149,7 @@ async def get_context(
     response_model=RoutingExplanation,
     summary="Why the ticket went where it went: candidates considered, why chosen, why others not",
 )
-async def get_routing(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> RoutingExplanation:
+async def get_routing(ticket_id: uuid.UUID, session: SessionDep, _: StaffReader) -> RoutingExplanation:
     ticket = await ticket_service.get_ticket(session=session, ticket_id=ticket_id)
     decisions = await routing.decisions(session=session, ticket_id=ticket_id)
     return RoutingExplanation(
