@@ -45,10 +45,10 @@ format: $(SYNCED) ## apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
-up: ## start PostgreSQL and Kafka (installing/fetching what is missing); writes var/stack.env
+up: ## start PostgreSQL, Kafka and Request Tracker (installing/fetching what is missing); writes var/stack.env
 	@deploy/stack.sh up >/dev/null
 
-down: ## stop PostgreSQL and Kafka (data is kept)
+down: ## stop Request Tracker, Kafka and PostgreSQL (data is kept)
 	@deploy/stack.sh down
 
 status: ## is the local stack running?

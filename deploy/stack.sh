@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole local stack for development and tests: PostgreSQL (postgres.sh)
-# and one Kafka broker (kafka.sh). See --help.
+# The whole local stack for development and tests: PostgreSQL (postgres.sh),
+# one Kafka broker (kafka.sh) and Request Tracker, the helpdesk the bridge
+# talks to (rt.sh). See --help.
 set -euo pipefail
 FIRSTCALL_LOG_TAG=stack
 # shellcheck source=deploy/lib.sh
@@ -17,17 +18,20 @@ usage() {
 Usage: deploy/stack.sh <command>
 
   up      install (if needed) and start PostgreSQL, fetch (if needed) and start
-          Kafka; no-op for what already runs. Writes var/stack.env and prints
-          the environment the services need.
-  down    stop Kafka and PostgreSQL (data is kept; see the 'reset' command of
-          deploy/kafka.sh and deploy/postgres.sh to wipe it)
-  status  one line per service; exit 0 only if both run
+          Kafka, install (if needed) and start Request Tracker; no-op for what
+          already runs. Writes var/stack.env (mode 600: it holds RT's token) and
+          prints the environment the services need.
+  down    stop Request Tracker, Kafka and PostgreSQL (data is kept; see the
+          'reset' command of deploy/rt.sh, deploy/kafka.sh and deploy/postgres.sh
+          to wipe it)
+  status  one line per service; exit 0 only if all three run
   env     print the environment variables (as in var/stack.env)
 
 Use it from a shell with:  deploy/stack.sh up && source var/stack.env
 
-Ports and the rest come from the variables that deploy/kafka.sh and
-deploy/postgres.sh document (FIRSTCALL_KAFKA_PORT, FIRSTCALL_PG_PORT, ...).
+Ports and the rest come from the variables that deploy/kafka.sh,
+deploy/postgres.sh and deploy/rt.sh document (FIRSTCALL_KAFKA_PORT,
+FIRSTCALL_PG_PORT, FIRSTCALL_RT_PORT, ...).
 EOF
 }
 
@@ -38,10 +42,19 @@ export FIRSTCALL_BUS=kafka
 export FIRSTCALL_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT}
 export FIRSTCALL_DATABASE_URL='postgresql+asyncpg://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/firstcall_{service}'
 EOF
+    # FIRSTCALL_HELPDESK_RT_URL and FIRSTCALL_HELPDESK_RT_TOKEN, once RT has been started here.
+    "${FIRSTCALL_DEPLOY}/rt.sh" env 2>/dev/null || true
+}
+
+# What `up` shows: the environment without the token's value.
+stack_env_shown() {
+    stack_env | sed -E "s|^(export FIRSTCALL_HELPDESK_RT_TOKEN=).*|\1...  # in ${STACK_ENV#"$FIRSTCALL_ROOT"/}|"
 }
 
 write_env() {
     mkdir -p "$FIRSTCALL_VAR"
+    rm -f "${STACK_ENV}.tmp"
+    (umask 077 && : >"${STACK_ENV}.tmp")
     {
         echo "# Written by deploy/stack.sh up. Use: source var/stack.env"
         stack_env
@@ -55,14 +68,16 @@ cmd_up() {
     "${FIRSTCALL_DEPLOY}/postgres.sh" install
     "${FIRSTCALL_DEPLOY}/postgres.sh" start >/dev/null
     "${FIRSTCALL_DEPLOY}/kafka.sh" start >/dev/null
+    "${FIRSTCALL_DEPLOY}/rt.sh" start >/dev/null
     write_env
     log "stack up in $(elapsed "$t0"); environment written to ${STACK_ENV#"$FIRSTCALL_ROOT"/}:"
-    stack_env
+    stack_env_shown
 }
 
 cmd_down() {
-    # Kafka first: the services depend on both, nothing depends on Kafka.
+    # RT and Kafka first: the services depend on all three, nothing depends on RT or Kafka.
     local rc=0
+    "${FIRSTCALL_DEPLOY}/rt.sh" stop || rc=1
     "${FIRSTCALL_DEPLOY}/kafka.sh" stop || rc=1
     "${FIRSTCALL_DEPLOY}/postgres.sh" stop || rc=1
     return "$rc"
@@ -72,6 +87,7 @@ cmd_status() {
     local rc=0
     "${FIRSTCALL_DEPLOY}/postgres.sh" status || rc=1
     "${FIRSTCALL_DEPLOY}/kafka.sh" status || rc=1
+    "${FIRSTCALL_DEPLOY}/rt.sh" status || rc=1
     return "$rc"
 }
 
