@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import NotFound
+from services.router.agents.models import Agent
+from shared.errors import NotFound, invalid
 from shared.events.catalogue import ApiKeyIssued, ApiKeyRevoked
 from shared.messaging.outbox import add_events
 from shared.messaging.tables import api_keys
@@ -27,6 +28,8 @@ async def issue_key(
     now: datetime,
 ) -> tuple[str, str]:
     """A new key (id, full key): stored here as a keyed hash, announced to the other services."""
+    if agent_id is not None and await session.scalar(select(Agent.id).where(Agent.id == agent_id)) is None:
+        raise invalid("body.agent_id", f"no agent with id {agent_id}", type="not_found")
     key_id, key = new_key()
     digest = hash_key(secret, key)
     await store_key(

@@ -1,4 +1,9 @@
-"""/v1/api-keys: issuing keys with scopes (admin only); a key is shown once, at creation."""
+"""/v1/api-keys: issuing keys with scopes (admin only); a key is shown once, at creation.
+
+A key never rests in plain text, also not in the idempotency record that answers retries: that record
+holds the key's metadata only, and a retry of a create gets a 409 naming the key issued the first time
+(to revoke it and issue another), never the key and never a second key.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Path, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.access import service as access_service
 from services.router.api.deps import Admin, Now, idempotency_scope
+from shared.errors import Problem, ProblemError
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.auth import Scope
 from shared.web.idempotency import IdempotencyKey, respond_once
@@ -46,15 +53,29 @@ class KeyIssued(KeyRead):
     key: str = Field(description="the key itself: shown only now, store it safely")
 
 
-@router.post("", response_model=KeyIssued, status_code=status.HTTP_201_CREATED, summary="Issue an API key")
+@router.post(
+    "",
+    response_model=KeyIssued,
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue an API key (shown once; a retried Idempotency-Key gets 409, not the key again)",
+    responses={
+        409: {
+            "model": Problem,
+            "description": "`api-key-already-issued`: this Idempotency-Key already issued the key named in "
+            "`key_id`; it is not shown again (revoke it and issue another if it was lost)",
+        }
+    },
+)
 async def issue(
     body: KeyCreate, runtime: RuntimeDep, now: Now, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     settings = runtime.settings
     rate = body.rate_limit_per_minute or settings.api_rate_limit_per_minute
+    shown_once: str | None = None
 
     async def write(session: AsyncSession) -> tuple[int, Any]:
-        key_id, key = await access_service.issue_key(
+        nonlocal shown_once
+        key_id, shown_once = await access_service.issue_key(
             session=session,
             name=body.name,
             scopes=[scope.value for scope in body.scopes],
@@ -63,9 +84,8 @@ async def issue(
             secret=settings.secret_key.get_secret_value(),
             now=now,
         )
-        issued = KeyIssued(
+        issued = KeyRead(
             key_id=key_id,
-            key=key,
             name=body.name,
             scopes=[scope.value for scope in body.scopes],
             agent_id=body.agent_id,
@@ -73,15 +93,28 @@ async def issue(
             created_at=now,
             revoked_at=None,
         )
+        # What is stored for retries: the metadata, never the key.
         return status.HTTP_201_CREATED, issued.model_dump(mode="json")
 
-    return await respond_once(
+    response = await respond_once(
         runtime.database,
         scope=idempotency_scope(principal, "POST /v1/api-keys"),
         key=idempotency_key,
         payload=body.model_dump(mode="json"),
         write=write,
     )
+    stored: dict[str, Any] = orjson.loads(bytes(response.body))
+    if response.headers.get("idempotent-replayed") == "true" or shown_once is None:
+        raise ProblemError(
+            409,
+            "api-key-already-issued",
+            "This Idempotency-Key already issued a key",
+            f"Key {stored['key_id']} was issued by the first request and is shown only once. "
+            "If it was lost, revoke it and issue another.",
+            headers={"Idempotent-Replayed": "true"},
+            key_id=stored["key_id"],
+        )
+    return JSONResponse({**stored, "key": shown_once}, status_code=status.HTTP_201_CREATED)
 
 
 @router.get("", response_model=list[KeyRead], summary="Every key's metadata (never the keys)")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared.messaging.tables import api_keys
 from tests.factories import ticket_request
@@ -112,3 +114,52 @@ async def test_a_replayed_answer_also_tells_the_client_its_limit(router: RouterH
     assert replay.headers["ratelimit-policy"] == '"per-key";q=5;w=60'
     assert replay.headers["ratelimit"].startswith('"per-key";r=3;t=')
     assert len(replay.headers.get_list("ratelimit")) == 1
+
+
+async def _every_stored_value(router: RouterHarness) -> str:
+    """Every row of every table of the router's database, as text."""
+    async with router.runtime.database.session() as session:
+        names = (await session.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))).scalars().all()
+        rows = [str(tuple(row)) for name in names for row in (await session.execute(text(f'SELECT * FROM "{name}"')))]
+    return "\n".join(rows)
+
+
+async def test_a_new_keys_plaintext_rests_in_no_table_and_no_log(
+    router: RouterHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    response = await router.client.post(
+        "/v1/api-keys", json={"name": "crm", "scopes": ["ops"]}, headers={"Idempotency-Key": "issue-crm-key"}
+    )
+    assert response.status_code == 201, response.text
+    key = response.json()["key"]
+    await router.published("firstcall.access.api_key_issued")
+    stored = await _every_stored_value(router)
+    assert response.json()["key_id"] in stored
+    assert key not in stored
+    assert key.rsplit("_", 1)[-1] not in stored
+    assert key not in caplog.text
+
+
+async def test_a_retried_key_creation_is_a_409_naming_the_key_never_the_key_nor_a_second_key(
+    router: RouterHarness,
+) -> None:
+    body, headers = {"name": "crm", "scopes": ["ops"]}, {"Idempotency-Key": "issue-once"}
+    first = await router.client.post("/v1/api-keys", json=body, headers=headers)
+    assert first.status_code == 201
+    retry = await router.client.post("/v1/api-keys", json=body, headers=headers)
+    assert retry.status_code == 409
+    assert retry.headers["content-type"] == "application/problem+json"
+    assert retry.json()["type"].endswith("/api-key-already-issued")
+    assert retry.json()["key_id"] == first.json()["key_id"]
+    assert first.json()["key"] not in retry.text
+    assert [k["key_id"] for k in (await router.client.get("/v1/api-keys")).json()] == [first.json()["key_id"]]
+    assert (await router.client.get("/v1/stats", headers={"X-API-Key": first.json()["key"]})).status_code == 200
+
+
+async def test_a_key_cannot_be_issued_for_an_agent_who_does_not_exist(router: RouterHarness) -> None:
+    body = {"name": "ghost", "scopes": ["agent"], "agent_id": "00000000-0000-4000-8000-000000000000"}
+    response = await router.post("/v1/api-keys", body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.agent_id"
+    assert (await router.client.get("/v1/api-keys")).json() == []
