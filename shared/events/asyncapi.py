@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of every firstcall event, generated from the catalogue.
+"""The AsyncAPI 3.1 document of every firstcall event, generated from the catalogue.
 
 Checked in as docs/asyncapi.yaml; a unit test fails when the catalogue changed and the document did not,
 so the published contract can never drift from the code.
@@ -57,6 +57,36 @@ def _message(cls: type[Event]) -> dict[str, Any]:
     }
 
 
+_DLT_HEADERS = {
+    "firstcall_dlt_group": "the consumer group that failed to handle the event",
+    "firstcall_dlt_error": "the last error, one line (at most 1,000 characters)",
+    "firstcall_dlt_attempts": "how many times the handler was tried (0: the record was malformed)",
+    "firstcall_dlt_source": "where the record came from: topic/partition/offset",
+}
+
+
+def _dead_letter(group: str, handled: Iterable[type[Event]]) -> dict[str, Any]:
+    """A dead letter: the failed record as it was (any event the group handles) plus why and from where."""
+    headers = {**{name: {"type": "string", "description": text} for name, text in _CE_HEADERS.items()}}
+    headers.update({name: {"type": "string", "description": text} for name, text in _DLT_HEADERS.items()})
+    return {
+        "name": f"DeadLetter.{group}",
+        "title": f"An event the {group} consumer group could not handle",
+        "summary": "The original record (value, key and headers) with the reason it failed; replay it to its origin.",
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "required": ["firstcall_dlt_group", "firstcall_dlt_source"],
+            "properties": headers,
+        },
+        "payload": {
+            "description": "the original record's value: one of the events the group handles (or what failed to parse)",
+            "oneOf": [{"$ref": f"#/components/messages/{_message_id(cls)}/payload"} for cls in handled],
+        },
+        "bindings": {"kafka": {"key": {"type": "string", "description": "the original record's key"}}},
+    }
+
+
 def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, Any]:
     """The document as a dict; `consumers` maps each consumer group to the events it handles."""
     events = catalogue()
@@ -72,7 +102,7 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
             "bindings": {
                 "kafka": {
                     "partitions": topic.partitions,
-                    "topicConfiguration": topic.configs(),
+                    "topicConfiguration": topic.binding_configuration(),
                 }
             },
         }
@@ -92,8 +122,22 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
                 "messages": [{"$ref": f"#/channels/{cls.topic.name}/messages/{_message_id(cls)}"}],
                 "summary": f"consumer group `{group}` handles it (dead letters: {dead_letter_topic(group).name})",
             }
+    dead_letters: dict[str, Any] = {}
+    for group, handled in sorted(consumers.items()):
+        channel = dead_letter_topic(group).name
+        if channel not in channels:
+            continue
+        message = _dead_letter(group, sorted(handled, key=_message_id))
+        dead_letters[message["name"]] = message
+        channels[channel]["messages"] = {message["name"]: {"$ref": f"#/components/messages/{message['name']}"}}
+        operations[f"{group}.dead-letter"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": [{"$ref": f"#/channels/{channel}/messages/{message['name']}"}],
+            "summary": f"`{group}` sends what it failed to handle after its retries; ops list and replay it",
+        }
     return {
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": "firstcall events",
             "version": "1.0.0",
@@ -107,7 +151,7 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
         "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka", "description": "make up"}},
         "channels": channels,
         "operations": operations,
-        "components": {"messages": {_message_id(cls): _message(cls) for cls in events}},
+        "components": {"messages": {**{_message_id(cls): _message(cls) for cls in events}, **dead_letters}},
     }
 
 

@@ -25,6 +25,12 @@ class TopicSpec:
             return {"cleanup.policy": "compact"}
         return {"retention.ms": str(self.retention_ms)}
 
+    def binding_configuration(self) -> dict[str, int | list[str]]:
+        """The same configuration typed as AsyncAPI's Kafka channel binding wants it (0.5.0)."""
+        if self.compacted:
+            return {"cleanup.policy": ["compact"]}
+        return {"retention.ms": self.retention_ms}
+
 
 # Partitions bound how many replicas of a consumer group can share the work: 6 leaves room to scale out.
 TICKETS = TopicSpec("firstcall.tickets", 6, 7 * DAY_MS, "Ticket lifecycle events, keyed by ticket id.")

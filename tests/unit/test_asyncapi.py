@@ -18,7 +18,7 @@ def test_checked_in_asyncapi_document_matches_the_catalogue() -> None:
 
 def test_asyncapi_document_describes_every_event_with_its_payload_schema() -> None:
     document = yaml.safe_load(asyncapi_document())
-    assert document["asyncapi"] == "3.0.0"
+    assert document["asyncapi"] == "3.1.0"
     messages = document["components"]["messages"]
     for cls in catalogue():
         # A later version's class carries its version in its name (ProblemUpdatedV2); the message does not.
