@@ -1,0 +1,81 @@
+"""The Kubernetes manifests, rendered by kustomize, start every service in production mode.
+
+The Secret ships placeholders that production refuses on purpose; an operator replaces each one. This
+test does what the operator does (every REPLACE-ME becomes a random value) and then builds each service's
+settings from exactly the environment its container gets, so a setting production requires but the
+manifests lack (FIRSTCALL_ADMIN_API_KEY was one) fails here instead of crash-looping a pod.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from services.knowledge.settings import KnowledgeSettings
+from services.notifier.settings import NotifierSettings
+from services.router.settings import RouterSettings
+from shared.settings import Environment, ServiceSettings
+
+K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "router": RouterSettings,
+    "knowledge": KnowledgeSettings,
+    "notifier": NotifierSettings,
+}
+
+
+def _rendered() -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is needed to render the manifests (`kubectl kustomize`)"
+    done = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True, check=True, timeout=120)
+    return [document for document in yaml.safe_load_all(done.stdout) if document]
+
+
+def _as_operator_fills_it(value: str) -> str:
+    return value.replace("REPLACE-ME", secrets.token_urlsafe(36))
+
+
+def _container_environment(documents: list[dict[str, Any]], service: str) -> dict[str, str]:
+    """The variables the service container sees: its envFrom ConfigMaps and Secrets, then its env."""
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in documents}
+    deployment = by_name[("Deployment", f"firstcall-{service}")]
+    container = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["args"][0] == "serve")
+    environment: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            environment |= by_name[("ConfigMap", source["configMapRef"]["name"])]["data"]
+        if "secretRef" in source:
+            secret = by_name[("Secret", source["secretRef"]["name"])]
+            environment |= {key: _as_operator_fills_it(value) for key, value in secret["stringData"].items()}
+    environment |= {item["name"]: str(item["value"]) for item in container.get("env", []) if "value" in item}
+    return environment
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_each_service_starts_in_production_from_the_rendered_manifests(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = _container_environment(_rendered(), service)
+    for name in [name for name in os.environ if name.startswith("FIRSTCALL_")]:
+        monkeypatch.delenv(name)  # only what the manifests give the container
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = SETTINGS[service]()
+    assert settings.environment is Environment.PRODUCTION
+    assert settings.admin_api_key is not None
+
+
+def test_the_shipped_secret_still_fails_safe_until_it_is_filled(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = next(d for d in _rendered() if d["kind"] == "Secret")
+    for name, value in secret["stringData"].items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FIRSTCALL_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="FIRSTCALL_SECRET_KEY"):
+        RouterSettings()
