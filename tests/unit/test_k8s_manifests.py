@@ -21,6 +21,7 @@ import yaml
 from services.knowledge.settings import KnowledgeSettings
 from services.notifier.settings import NotifierSettings
 from services.router.settings import RouterSettings
+from shared.events.topics import TICKETS
 from shared.settings import Environment, ServiceSettings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -79,3 +80,30 @@ def test_the_shipped_secret_still_fails_safe_until_it_is_filled(monkeypatch: pyt
     monkeypatch.setenv("FIRSTCALL_ENVIRONMENT", "production")
     with pytest.raises(ValueError, match="FIRSTCALL_SECRET_KEY"):
         RouterSettings()
+
+
+def test_every_deployment_scales_within_what_its_consumer_group_can_share() -> None:
+    documents = _rendered()
+    deployments = {d["metadata"]["name"] for d in documents if d["kind"] == "Deployment"}
+    autoscalers = {
+        d["spec"]["scaleTargetRef"]["name"]: d["spec"] for d in documents if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert set(autoscalers) == deployments
+    for name, spec in autoscalers.items():
+        assert 2 <= spec["minReplicas"] <= spec["maxReplicas"]
+        if name != "firstcall-router":  # a consumer beyond the partition count sits idle
+            assert spec["maxReplicas"] <= TICKETS.partitions
+
+
+def test_network_policies_let_the_services_reach_what_their_settings_name() -> None:
+    documents = _rendered()
+    config = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
+    kafka_port = int(config["FIRSTCALL_KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].rsplit(":", 1)[1])
+    egress_ports = {
+        port["port"]
+        for policy in documents
+        if policy["kind"] == "NetworkPolicy"
+        for rule in policy["spec"].get("egress", [])
+        for port in rule.get("ports", [])
+    }
+    assert {53, kafka_port, 5432} <= egress_ports
