@@ -21,6 +21,7 @@ RT_VAR="${FIRSTCALL_VAR}/rt"
 RT_DB_DIR="${RT_VAR}/db"
 RT_DB="${RT_DB_DIR}/rt5.sqlite"
 RT_DB_READY="${RT_DB_DIR}/.initialised"   # written after a complete init, so a half-done one is redone
+PROVISIONED="${RT_VAR}/.provisioned"      # what provision_fingerprint was when provisioning last succeeded
 PID_FILE="${RT_VAR}/rt-server.pid"
 SERVER_LOG="${RT_VAR}/rt-server.log"
 ACCESS_LOG="${RT_VAR}/access.log"
@@ -161,7 +162,7 @@ init_database_once() {
     mkdir -p "$RT_DB_DIR" "$LOCAL_CONFIG_DIR" "${RT_VAR}/cache/mason_data" "${RT_VAR}/cache/session_data"
     # A database without the marker is a half-done init (killed, disk full): start it again, and with it
     # the secrets that belonged to it.
-    rm -f "$RT_DB" "${RT_DB}-journal" "$TOKEN_FILE" "$ROOT_PASSWORD_FILE"
+    rm -f "$RT_DB" "${RT_DB}-journal" "$TOKEN_FILE" "$ROOT_PASSWORD_FILE" "$PROVISIONED"
     init_log="${RT_VAR}/init.log"
     log "initialising RT's database ${RT_DB#"$FIRSTCALL_ROOT"/}"
     if ! "$RT_SETUP_DATABASE" --action init --skip-create </dev/null >"$init_log" 2>&1; then
@@ -172,12 +173,26 @@ init_database_once() {
     log "database initialised in $(elapsed "$t0")"
 }
 
+# The provisioning's own fingerprint: its script and the files it writes. Starting a stopped RT skips
+# provisioning (seconds of Perl) when nothing of it changed since it last ran.
+provision_fingerprint() {
+    { sha256sum "${FIRSTCALL_DEPLOY}/rt/provision.pl"; ls -l "$TOKEN_FILE" "$ROOT_PASSWORD_FILE" 2>&1; } | sha256sum
+}
 provision() {
     local t0
     t0=$(now_ms)
+    rm -f "$PROVISIONED"
     rt_perl "${FIRSTCALL_DEPLOY}/rt/provision.pl" provision "$TOKEN_FILE" "$ROOT_PASSWORD_FILE" \
         </dev/null 2>>"$SERVER_LOG" || die "provisioning failed (see the end of $SERVER_LOG)"
+    provision_fingerprint >"$PROVISIONED"
     log "provisioned queues, custom fields, group 'firstcall agents' and user 'firstcall-bridge' in $(elapsed "$t0")"
+}
+
+provision_if_changed() {
+    if [[ -s $TOKEN_FILE && -f $PROVISIONED && $(cat "$PROVISIONED") == "$(provision_fingerprint)" ]]; then
+        return 0
+    fi
+    provision
 }
 
 # ------------------------------------------------------------ process
@@ -302,7 +317,7 @@ cmd_start() {
     t0=$(now_ms)
     mkdir -p "$RT_VAR" "$LOCAL_CONFIG_DIR"
     init_database_once
-    provision
+    provision_if_changed
     log "starting rt-server on ${RT_URL} (${RT_WORKERS} workers, data ${RT_VAR#"$FIRSTCALL_ROOT"/}, log ${SERVER_LOG#"$FIRSTCALL_ROOT"/})"
     launch_server
     pid="$(cat "$PID_FILE")"

@@ -6,9 +6,9 @@
 #
 #   provision.pl provision TOKEN_FILE ROOT_PASSWORD_FILE
 #       queues, custom fields, the agents' group and the integration user with their rights; writes a
-#       new auth token for the integration user to TOKEN_FILE when TOKEN_FILE is missing or empty, and a
-#       random password for RT's root user to ROOT_PASSWORD_FILE when that is missing (RT ships root
-#       with the password "password").
+#       new auth token for the integration user to TOKEN_FILE when TOKEN_FILE is missing or empty, and,
+#       while RT's root user still has the password RT ships ("password"), a random one, written to
+#       ROOT_PASSWORD_FILE.
 #   provision.pl agent NAME EMAIL
 #       ensures the privileged user NAME, member of the agents' group; prints a new auth token for it.
 use strict;
@@ -205,11 +205,12 @@ sub provision {
     unless ( -s $token_file ) {
         write_private( $token_file, new_token( $bridge, 'firstcall helpdesk bridge (deploy/rt.sh)' ) );
     }
-    unless ( -s $root_password_file ) {
-        my $root = RT::User->new( RT->SystemUser );
-        $root->Load('root');
+    # Only RT's shipped default is replaced: on an RT whose root password someone chose, nothing changes.
+    my $root = RT::User->new( RT->SystemUser );
+    $root->Load('root');
+    if ( $root->id && !-s $root_password_file && $root->IsPassword('password') ) {
         my $password = random_password();
-        ok_or_fail( 'root password', $root->SetPassword($password) ) if $root->id;
+        ok_or_fail( 'root password', $root->SetPassword($password) );
         write_private( $root_password_file, $password );
     }
 }
