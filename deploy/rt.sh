@@ -255,13 +255,20 @@ launch_server() {
 }
 
 wait_ready() { # wait_ready <pid>
-    local pid=$1 deadline=$(( $(date +%s) + START_TIMEOUT )) code
+    local pid=$1 deadline=$(( $(date +%s) + START_TIMEOUT )) code new_token=""
     while true; do
         code="$(rest_status "$(bridge_token)")"
         [[ $code == 200 ]] && return 0
-        if [[ $code == 401 ]]; then
+        if [[ $code == 401 && -z $new_token ]]; then
+            # The token was revoked in RT (or var/rt/bridge.token edited): provisioning makes a new one.
+            warn "RT rejects the bridge token in ${TOKEN_FILE#"$FIRSTCALL_ROOT"/}; making a new one"
+            rm -f "$TOKEN_FILE"
+            provision
+            new_token=1
+            continue
+        elif [[ $code == 401 ]]; then
             stop_server "$pid"
-            die "rt-server answers but rejects the bridge token in ${TOKEN_FILE#"$FIRSTCALL_ROOT"/}; 'deploy/rt.sh reset' starts afresh"
+            die "rt-server rejects even a new bridge token (see $SERVER_LOG); 'deploy/rt.sh reset' starts afresh"
         fi
         if ! pid_alive "$pid"; then
             tail -n 30 "$SERVER_LOG" >&2 || true
@@ -299,7 +306,7 @@ cmd_start() {
     fi
     lock_control
     if pid="$(server_pid)"; then
-        log "rt-server (pid $pid) runs but does not answer yet; waiting up to ${START_TIMEOUT}s"
+        log "rt-server (pid $pid) runs but REST 2.0 does not accept the bridge token (yet); waiting up to ${START_TIMEOUT}s"
         wait_ready "$pid"
         log "ready on ${RT_URL}"
         echo "$RT_URL"
