@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.knowledge.api.access import EDIT, READ
+from services.knowledge.api.access import KNOWN_ISSUES, READ
 from services.knowledge.api.deps import idempotent_write, only_params
 from services.knowledge.known_issues import service as known_issue_service
 from services.knowledge.known_issues.schemas import (
@@ -34,7 +34,7 @@ def _location(body: Any) -> str | None:
     status_code=status.HTTP_201_CREATED,
     response_model=KnownIssueRead,
     summary="Record a known issue",
-    dependencies=[EDIT],
+    dependencies=[KNOWN_ISSUES],
 )
 async def create_known_issue(
     body: KnownIssueCreate, runtime: RuntimeDep, request: Request, idempotency_key: IdempotencyKey = None
@@ -76,7 +76,7 @@ async def get_known_issue(issue_id: uuid.UUID, session: SessionDep) -> KnownIssu
 
 @router.patch(
     "/{issue_id}",
-    dependencies=[EDIT],
+    dependencies=[KNOWN_ISSUES],
     response_model=KnownIssueRead,
     summary="Change a known issue (status, workaround, fix), if `revision` is the latest (409 otherwise)",
 )

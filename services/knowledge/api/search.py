@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import StringConstraints
 
 from services.knowledge.api.access import READ
 from services.knowledge.api.deps import ReplicaDep, only_params
+from services.knowledge.articles.schemas import MAX_LABEL_CHARS
 from services.knowledge.search import service as search_service
 from services.knowledge.search.schemas import MAX_QUERY_CHARS, DocumentKind, SearchQuery, SearchResults
 from shared.errors import invalid
 from shared.web.app import SessionDep
 
 router = APIRouter(prefix="/v1/search", tags=["search"], dependencies=[READ])
-Facet = Annotated[list[str], Query(max_length=20)]
+Facet = Annotated[list[Annotated[str, StringConstraints(max_length=MAX_LABEL_CHARS)]], Query(max_length=20)]
 
 
 @router.get(

@@ -6,14 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ArticleStatus = Literal["draft", "published", "archived"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000, pattern=r"\S")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)]
+MAX_LABEL_CHARS = 60
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=MAX_LABEL_CHARS)
+]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+MAX_LABELS = 50
+# Versions and revisions are INTEGER columns: a number beyond what one can hold names nothing that exists.
+MAX_VERSION = 2**31 - 1
 
 
 class ArticleCreate(BaseModel):
@@ -35,8 +41,8 @@ class ArticleCreate(BaseModel):
 
     title: Title
     body: Body
-    tags: list[Label] = Field(default_factory=list, max_length=50)
-    products: list[Label] = Field(default_factory=list, max_length=50)
+    tags: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
+    products: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
     locale: Locale = "en"
     status: Literal["draft", "published"] = "draft"
     external_id: ExternalId | None = None
@@ -50,15 +56,20 @@ class ArticleImportLine(ArticleCreate):
 
 
 class ArticleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Only the fields sent change. Every field of an article has a value: `X | MISSING` says a field may be
+    left out but not sent as null (a 422 naming it), and the OpenAPI document says the same."""
 
-    version: int = Field(ge=1, description="the latest version you read; a newer one exists -> 409")
-    title: Title | None = None
-    body: Body | None = None
-    tags: list[Label] | None = Field(None, max_length=50)
-    products: list[Label] | None = Field(None, max_length=50)
-    locale: Locale | None = None
-    status: ArticleStatus | None = None
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"version": 1, "title": "Card declined: turn on online use"}]}
+    )
+
+    version: int = Field(ge=1, le=MAX_VERSION, description="the latest version you read; a newer one exists -> 409")
+    title: Title | MISSING = MISSING
+    body: Body | MISSING = MISSING
+    tags: list[Label] | MISSING = Field(MISSING, max_length=MAX_LABELS)
+    products: list[Label] | MISSING = Field(MISSING, max_length=MAX_LABELS)
+    locale: Locale | MISSING = MISSING
+    status: ArticleStatus | MISSING = MISSING
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:

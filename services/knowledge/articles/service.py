@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import MISSING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +58,7 @@ async def update_article(*, session: AsyncSession, article_id: uuid.UUID, reques
         )
     latest = await _version(session, article_id, article.current_version)
     changes = request.model_dump(include=set(CONTENT_FIELDS), exclude_unset=True)
-    status = request.status or latest.status
+    status = latest.status if request.status is MISSING else request.status
     return await new_version(session=session, article=article, latest=latest, changes=changes, status=status)
 
 

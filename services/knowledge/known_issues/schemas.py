@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.knowledge.articles.schemas import Label, Title
+from services.knowledge.articles.schemas import MAX_LABELS, MAX_VERSION, Label, Title
 from shared.events.catalogue import KnownIssueStatus
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -33,7 +33,7 @@ class KnownIssueCreate(BaseModel):
 
     title: Title
     symptoms: LongText
-    affected_products: list[Label] = Field(default_factory=list, max_length=50)
+    affected_products: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
     status: KnownIssueStatus = "investigating"
     workaround: LongText | None = None
     fix: LongText | None = None
@@ -42,16 +42,24 @@ class KnownIssueCreate(BaseModel):
 
 
 class KnownIssueUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Only the fields sent change. A title, symptoms, products and status are always there (null: a 422
+    naming the field); null clears the workaround, the fix or the fix version."""
 
-    revision: int = Field(ge=1, description="the latest revision you read; a newer one exists -> 409")
-    title: Title | None = None
-    symptoms: LongText | None = None
-    affected_products: list[Label] | None = Field(None, max_length=50)
-    status: KnownIssueStatus | None = None
-    workaround: LongText | None = None
-    fix: LongText | None = None
-    fix_version: FixVersion | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"revision": 1, "status": "workaround_available", "workaround": "Pay by card number."}]
+        },
+    )
+
+    revision: int = Field(ge=1, le=MAX_VERSION, description="the latest revision you read; a newer one exists -> 409")
+    title: Title | MISSING = MISSING
+    symptoms: LongText | MISSING = MISSING
+    affected_products: list[Label] | MISSING = Field(MISSING, max_length=MAX_LABELS)
+    status: KnownIssueStatus | MISSING = MISSING
+    workaround: LongText | MISSING | None = MISSING
+    fix: LongText | MISSING | None = MISSING
+    fix_version: FixVersion | MISSING | None = MISSING
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:

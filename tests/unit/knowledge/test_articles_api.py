@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from services.knowledge.articles.models import Article, ArticleVersion
 from shared.events.catalogue import ArticleArchived, ArticlePublished, ArticleUpdated
 from shared.messaging.tables import outbox
@@ -90,6 +92,30 @@ async def test_an_unknown_article_is_a_404_problem(knowledge: Knowledge) -> None
     ):
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("field", ["title", "body", "tags", "products", "locale", "status"])
+async def test_a_null_for_a_field_an_article_needs_is_a_422_and_the_draft_stays_whole(
+    knowledge: Knowledge, field: str
+) -> None:
+    [draft] = await knowledge.create_articles([article_request(status="draft")])
+    events_before = await knowledge.count(outbox)
+    response = await knowledge.client.patch(f"/v1/articles/{draft['id']}", json={"version": 1, field: None})
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == [f"body.{field}"]
+    assert (await knowledge.count(ArticleVersion), await knowledge.count(outbox)) == (1, events_before)
+    assert (await knowledge.client.get(f"/v1/articles/{draft['id']}/versions")).status_code == 200
+    published = await knowledge.client.patch(f"/v1/articles/{draft['id']}", json={"version": 1, "status": "published"})
+    assert published.json()["status"] == "published"
+
+
+@pytest.mark.parametrize("version", [0, 2**31, 2**63, 2**64])
+async def test_a_version_outside_what_can_exist_is_a_422_naming_it(knowledge: Knowledge, version: int) -> None:
+    [article] = await knowledge.create_articles([article_request()])
+    response = await knowledge.client.patch(f"/v1/articles/{article['id']}", json={"version": version, "title": "x"})
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["body.version"]
+    assert await knowledge.count(ArticleVersion) == 1
 
 
 async def test_a_retried_create_with_the_same_key_makes_one_article(knowledge: Knowledge) -> None:

@@ -140,5 +140,39 @@ async def test_an_invalid_known_issue_is_a_422_and_writes_nothing(
     assert await knowledge.count(KnownIssue) == 0
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": None}, "body.title"),
+        ({"symptoms": None}, "body.symptoms"),
+        ({"affected_products": None}, "body.affected_products"),
+        ({"status": None}, "body.status"),
+        ({"revision": None}, "body.revision"),
+        ({"revision": 2**31}, "body.revision"),
+        ({"revision": 2**64}, "body.revision"),
+        ({"affected_products": ["p"] * 51}, "body.affected_products"),
+    ],
+)
+async def test_an_edit_with_a_null_or_out_of_bounds_value_is_a_422_and_writes_nothing(
+    knowledge: Knowledge, change: dict[str, Any], field: str
+) -> None:
+    created = (await knowledge.client.post("/v1/known-issues", json=known_issue_request())).json()
+    response = await knowledge.client.patch(f"/v1/known-issues/{created['id']}", json={"revision": 1, **change})
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert (await knowledge.client.get(f"/v1/known-issues/{created['id']}")).json() == created
+
+
+async def test_a_null_workaround_clears_it(knowledge: Knowledge) -> None:
+    created = (
+        await knowledge.client.post("/v1/known-issues", json=known_issue_request(workaround="Use the web bank."))
+    ).json()
+    response = await knowledge.client.patch(
+        f"/v1/known-issues/{created['id']}", json={"revision": 1, "workaround": None}
+    )
+    assert response.status_code == 200
+    assert (response.json()["revision"], response.json()["workaround"]) == (2, None)
+
+
 async def test_an_unknown_known_issue_is_a_404(knowledge: Knowledge) -> None:
     assert (await knowledge.client.get(f"/v1/known-issues/{uuid.uuid4()}")).status_code == 404

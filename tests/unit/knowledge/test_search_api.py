@@ -81,6 +81,8 @@ async def test_a_draft_is_not_found_until_it_is_published(knowledge: Knowledge) 
         ({"q": "card", "limit": 0}, "query.limit"),
         ({"q": "card", "limit": 51}, "query.limit"),
         ({"q": "card", "cursor": "not-a-cursor"}, "query.cursor"),
+        ({"q": "card", "product": ["shop", "x" * 61]}, "query.product.1"),
+        ({"q": "card", "tag": ["t"] * 21}, "query.tag"),
     ],
     ids=[
         "missing",
@@ -92,6 +94,8 @@ async def test_a_draft_is_not_found_until_it_is_published(knowledge: Knowledge) 
         "zero-limit",
         "big-limit",
         "cursor",
+        "long-facet",
+        "many-facets",
     ],
 )
 async def test_bad_search_input_is_a_422_problem_naming_the_parameter(
