@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import CustomerDesk
+from services.notifier.api.deps import CustomerDesk, Reader, idempotency_scope
 from services.notifier.customers import service as customer_service
 from services.notifier.customers.schemas import CustomerPreferencesRead, PreferencesUpdate
 from shared.web.app import RuntimeDep, SessionDep
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
 @router.get("/{customer_id}/preferences", response_model=CustomerPreferencesRead, summary="How a customer is reached")
-async def get_preferences(customer_id: uuid.UUID, session: SessionDep, _: CustomerDesk) -> CustomerPreferencesRead:
+async def get_preferences(customer_id: uuid.UUID, session: SessionDep, _: Reader) -> CustomerPreferencesRead:
     contact = await customer_service.get_contact(session=session, customer_id=customer_id)
     return CustomerPreferencesRead.model_validate(contact)
 
@@ -32,7 +32,7 @@ async def put_preferences(
     customer_id: uuid.UUID,
     body: PreferencesUpdate,
     runtime: RuntimeDep,
-    _: CustomerDesk,
+    caller: CustomerDesk,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, object]:
@@ -41,7 +41,7 @@ async def put_preferences(
 
     return await respond_once(
         runtime.database,
-        scope=f"PUT /v1/customers/{customer_id}/preferences",
+        scope=idempotency_scope(caller, f"PUT /v1/customers/{customer_id}/preferences"),
         key=idempotency_key,
         payload=body.model_dump(mode="json", exclude_unset=True),
         write=write,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Ops
+from services.notifier.api.deps import Offset, Ops, idempotency_scope
 from services.notifier.delivery import service as delivery_service
 from services.notifier.delivery.schemas import NotificationList, NotificationRead, present
 from shared.web.app import RuntimeDep, SessionDep
@@ -31,9 +31,9 @@ async def list_notifications(
     subscription_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
     problem_id: uuid.UUID | None = None,
-    event_type: str | None = None,
+    event_type: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> NotificationList:
     deliveries = await delivery_service.list_deliveries(
         session=session,
@@ -62,7 +62,7 @@ async def get_notification(notification_id: uuid.UUID, session: SessionDep, _: O
     summary="Send a dead-lettered delivery again, with a fresh retry budget",
 )
 async def replay(
-    notification_id: uuid.UUID, runtime: RuntimeDep, _: Ops, idempotency_key: IdempotencyKey = None
+    notification_id: uuid.UUID, runtime: RuntimeDep, caller: Ops, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, object]:
         delivery = await delivery_service.replay(session=session, delivery_id=notification_id)
@@ -71,7 +71,7 @@ async def replay(
 
     return await respond_once(
         runtime.database,
-        scope=f"POST /v1/notifications/{notification_id}/replay",
+        scope=idempotency_scope(caller, f"POST /v1/notifications/{notification_id}/replay"),
         key=idempotency_key,
         payload={},
         write=write,

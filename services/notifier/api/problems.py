@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Ops, SettingsDep
+from services.notifier.api.deps import Instant, Offset, Ops, SettingsDep, idempotency_scope
 from services.notifier.problems import operations, presenting
 from services.notifier.problems import service as problem_service
 from services.notifier.problems.schemas import (
@@ -23,6 +23,7 @@ from services.notifier.problems.schemas import (
     SplitResult,
 )
 from shared.web.app import RuntimeDep, SessionDep
+from shared.web.auth import Principal
 from shared.web.idempotency import IdempotencyKey, respond_once
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
@@ -34,10 +35,10 @@ async def list_problems(
     _: Ops,
     status: Annotated[Literal["forming", "open", "resolved", "merged"] | None, Query()] = None,
     severity: Annotated[Literal["minor", "major"] | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="last report at or after")] = None,
-    until: Annotated[datetime | None, Query(description="last report at or before")] = None,
+    since: Annotated[Instant | None, Query(description="last report at or after (with its time zone)")] = None,
+    until: Annotated[Instant | None, Query(description="last report at or before (with its time zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ProblemList:
     problems = await problem_service.list_problems(
         session=session, status=status, severity=severity, since=since, until=until, limit=limit, offset=offset
@@ -56,7 +57,7 @@ async def merge(
     problem_id: uuid.UUID,
     body: MergeRequest,
     runtime: RuntimeDep,
-    _: Ops,
+    caller: Ops,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -66,9 +67,7 @@ async def merge(
         )
         return 200, (await presenting.detail(session=session, problem=problem)).model_dump(mode="json")
 
-    return await _once(
-        runtime, f"/v1/problems/{problem_id}/merge", idempotency_key, body.model_dump(mode="json"), write
-    )
+    return await _once(runtime, caller, f"/v1/problems/{problem_id}/merge", idempotency_key, body, write)
 
 
 @router.post("/{problem_id}/split", response_model=SplitResult, summary="Take wrongly grouped tickets out, for good")
@@ -76,7 +75,7 @@ async def split(
     problem_id: uuid.UUID,
     body: SplitRequest,
     runtime: RuntimeDep,
-    _: Ops,
+    caller: Ops,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -93,9 +92,7 @@ async def split(
         )
         return 200, result.model_dump(mode="json")
 
-    return await _once(
-        runtime, f"/v1/problems/{problem_id}/split", idempotency_key, body.model_dump(mode="json"), write
-    )
+    return await _once(runtime, caller, f"/v1/problems/{problem_id}/split", idempotency_key, body, write)
 
 
 @router.post(
@@ -104,22 +101,31 @@ async def split(
     summary="Resolve a problem: ProblemResolved, and every affected customer told once",
 )
 async def resolve(
-    problem_id: uuid.UUID, body: ResolveRequest, runtime: RuntimeDep, _: Ops, idempotency_key: IdempotencyKey = None
+    problem_id: uuid.UUID,
+    body: ResolveRequest,
+    runtime: RuntimeDep,
+    caller: Ops,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, object]:
         problem = await operations.resolve_problem(session=session, problem_id=problem_id, request=body)
         return 200, (await presenting.detail(session=session, problem=problem)).model_dump(mode="json")
 
-    return await _once(
-        runtime, f"/v1/problems/{problem_id}/resolve", idempotency_key, body.model_dump(mode="json"), write
-    )
+    return await _once(runtime, caller, f"/v1/problems/{problem_id}/resolve", idempotency_key, body, write)
 
 
 async def _once(
     runtime: RuntimeDep,
+    caller: Principal,
     route: str,
     key: str | None,
-    payload: object,
+    body: BaseModel,
     write: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
 ) -> JSONResponse:
-    return await respond_once(runtime.database, scope=f"POST {route}", key=key, payload=payload, write=write)
+    return await respond_once(
+        runtime.database,
+        scope=idempotency_scope(caller, f"POST {route}"),
+        key=key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+    )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Ops, SettingsDep
+from services.notifier.api.deps import Ops, SettingsDep, idempotency_scope
 from services.notifier.subscriptions import service as subscription_service
 from services.notifier.subscriptions.schemas import SubscriptionCreate, SubscriptionList, SubscriptionRead
 from shared.web.app import RuntimeDep, SessionDep
@@ -24,7 +24,11 @@ router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
     summary="Subscribe a webhook to event types (deliveries signed with the secret)",
 )
 async def create_subscription(
-    body: SubscriptionCreate, runtime: RuntimeDep, settings: SettingsDep, _: Ops, idempotency_key: IdempotencyKey = None
+    body: SubscriptionCreate,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    caller: Ops,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, object]:
         subscription = await subscription_service.create_subscription(
@@ -34,7 +38,7 @@ async def create_subscription(
 
     return await respond_once(
         runtime.database,
-        scope="POST /v1/subscriptions",
+        scope=idempotency_scope(caller, "POST /v1/subscriptions"),
         key=idempotency_key,
         payload=body.model_dump(mode="json"),
         write=write,

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Ops
+from services.notifier.api.deps import Ops, idempotency_scope
 from services.notifier.customers import templates
 from services.notifier.customers.schemas import TemplateList, TemplateName, TemplateRead, TemplateUpdate
 from shared.web.app import RuntimeDep, SessionDep
@@ -32,14 +32,14 @@ async def get_template(name: TemplateName, session: SessionDep, _: Ops) -> Templ
     summary="Replace a template (refused, naming the field, if it does not render)",
 )
 async def put_template(
-    name: TemplateName, body: TemplateUpdate, runtime: RuntimeDep, _: Ops, idempotency_key: IdempotencyKey = None
+    name: TemplateName, body: TemplateUpdate, runtime: RuntimeDep, caller: Ops, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, object]:
         return 200, (await templates.save(session=session, name=name, update=body)).model_dump(mode="json")
 
     return await respond_once(
         runtime.database,
-        scope=f"PUT /v1/templates/{name}",
+        scope=idempotency_scope(caller, f"PUT /v1/templates/{name}"),
         key=idempotency_key,
         payload=body.model_dump(mode="json"),
         write=write,

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import MISSING, BaseModel, ConfigDict, EmailStr, Field
 
 TemplateName = Literal["acknowledgement", "resolution"]
 
 
 class PreferencesUpdate(BaseModel):
-    """Only the fields sent change."""
+    """Only the fields sent change. Null forgets the email, or the preferred channel (then: email when known,
+    else the contact center); an opt-out is true or false, never null (`X | MISSING`: may be left out)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"opted_out": True}]})
 
-    email: EmailStr | None = None
-    preferred_channel: Literal["email", "webhook"] | None = None
-    opted_out: bool | None = None
+    email: Annotated[EmailStr, Field(max_length=254)] | MISSING | None = MISSING
+    preferred_channel: Literal["email", "webhook"] | MISSING | None = MISSING
+    opted_out: bool | MISSING = MISSING
 
 
 class CustomerPreferencesRead(BaseModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
 # What a subscription can ask for: the notifier's events, and messages for customers (the contact center).
 SUBSCRIBABLE_TYPES: dict[str, str] = {
@@ -35,13 +36,19 @@ class SubscriptionCreate(BaseModel):
         },
     )
 
-    url: AnyHttpUrl = Field(description="where deliveries are POSTed (https outside development)")
-    event_types: list[str] = Field(min_length=1, max_length=20, description="any of: " + ", ".join(SUBSCRIBABLE_TYPES))
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2083)] = Field(
+        description="where deliveries are POSTed (https outside development)"
+    )
+    event_types: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        min_length=1, max_length=20, description="any of: " + ", ".join(SUBSCRIBABLE_TYPES)
+    )
     secret: str = Field(min_length=16, max_length=256, description="shared secret for the HMAC-SHA256 signature")
     description: str | None = Field(None, max_length=500)
     team: str | None = Field(None, max_length=100)
     on_call: bool = Field(False, description="receives every escalation of a problem of its products")
-    products: list[str] = Field(default_factory=list, max_length=50, description="only problems of these products")
+    products: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=list, max_length=50, description="only problems of these products"
+    )
 
 
 class SubscriptionRead(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,11 @@ from services.notifier.bootstrap import build_runtime, create_app
 from services.notifier.settings import NotifierSettings
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
+from shared.events.access import ApiKeyIssued
 from shared.events.catalogue import Event
 from shared.messaging.tables import outbox
 from shared.runtime import ServiceRuntime
+from shared.web.auth import hash_key, new_key
 from tests.factories import ADMIN
 from tests.notifier_factories import fast_settings
 
@@ -38,6 +41,22 @@ class Notifier:
 
     async def drain_outbox(self) -> None:
         await self.runtime.relay.flush(timeout=5)
+
+    async def api_key(self, *scopes: str) -> dict[str, str]:
+        """Headers with a new key of these scopes, copied here from its ApiKeyIssued as the router would send it."""
+        key_id, key = new_key()
+        secret = self.settings.secret_key.get_secret_value()
+        await self.publish(
+            ApiKeyIssued(
+                key_id=key_id,
+                key_hash=hash_key(secret, key),
+                label="test key",
+                scopes=list(scopes),
+                rate_limit_per_minute=10_000,
+                issued_at=datetime.now(UTC),
+            )
+        )
+        return {"Authorization": f"Bearer {key}"}
 
 
 NotifierFactory = Callable[..., Coroutine[Any, Any, Notifier]]

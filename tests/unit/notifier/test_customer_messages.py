@@ -287,6 +287,31 @@ async def test_preferences_of_an_unknown_customer_are_a_404_problem(notifier: No
     assert invalid.json()["errors"][0]["field"] == "body.email"
 
 
+async def test_a_null_opt_out_is_a_422_and_a_null_email_forgets_the_address(notifier: Notifier) -> None:
+    customer = uuid.uuid4()
+    path = f"/v1/customers/{customer}/preferences"
+    await notifier.client.put(path, json={"email": "ada@example.com", "opted_out": True})
+    refused = await notifier.client.put(path, json={"email": "grace@example.com", "opted_out": None})
+    assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["body.opted_out"]
+    kept = (await notifier.client.get(path)).json()
+    assert (kept["email"], kept["opted_out"]) == ("ada@example.com", True)
+    cleared = await notifier.client.put(path, json={"email": None, "preferred_channel": None})
+    assert (cleared.json()["email"], cleared.json()["preferred_channel"], cleared.json()["opted_out"]) == (
+        None,
+        None,
+        True,
+    )
+
+
+async def test_supervisors_record_a_customers_choices_and_ops_only_read_them(notifier: Notifier) -> None:
+    supervisor, ops = await notifier.api_key("supervisor"), await notifier.api_key("ops")
+    path = f"/v1/customers/{uuid.uuid4()}/preferences"
+    assert (await notifier.client.put(path, json={"opted_out": True}, headers=supervisor)).status_code == 200
+    assert (await notifier.client.put(path, json={"opted_out": False}, headers=ops)).status_code == 403
+    assert (await notifier.client.get(path, headers=ops)).json()["opted_out"] is True
+
+
 def test_a_template_source_is_compiled_once_and_an_edit_is_compiled_anew() -> None:
     source = "Hello {{ customer_name }}, about {{ ticket_subject }}"
     first = templates.compiled(source)

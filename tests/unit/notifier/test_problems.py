@@ -107,6 +107,18 @@ async def test_problems_are_listed_and_filtered_by_status_and_time(notifier: Not
     assert (await notifier.client.get("/v1/problems", params={"status": "resolved"})).json()["items"] == []
 
 
+async def test_a_time_filter_without_a_time_zone_or_a_huge_offset_is_a_422_naming_it(notifier: Notifier) -> None:
+    for params, field in (
+        ({"since": "2026-01-01T00:00:00"}, "query.since"),
+        ({"until": "2026-01-01"}, "query.until"),
+        ({"since": "0001-01-01T00:00:00+05:00"}, "query.since"),
+        ({"offset": 2**63}, "query.offset"),
+    ):
+        response = await notifier.client.get("/v1/problems", params=params)
+        assert response.status_code == 422, params
+        assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
 async def test_a_problem_is_shown_with_its_member_tickets(notifier: Notifier) -> None:
     reports = outage(3)
     await notifier.publish(*reports)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.unit.notifier.conftest import Notifier, NotifierFactory
 
 
@@ -36,6 +38,19 @@ async def test_a_retry_with_the_same_idempotency_key_creates_one_subscription(no
     assert second.json() == first.json()
     assert second.headers["idempotent-replayed"] == "true"
     assert len((await notifier.client.get("/v1/subscriptions")).json()["items"]) == 1
+
+
+async def test_an_idempotency_key_is_per_caller_so_another_key_never_gets_its_answer(notifier: Notifier) -> None:
+    alice, bob = await notifier.api_key("ops"), await notifier.api_key("ops")
+    body = subscription()
+    first = await notifier.client.post("/v1/subscriptions", json=body, headers={**alice, "Idempotency-Key": "k"})
+    other = await notifier.client.post("/v1/subscriptions", json=body, headers={**bob, "Idempotency-Key": "k"})
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert "idempotent-replayed" not in other.headers
+    assert other.json()["id"] != first.json()["id"]
+    again = await notifier.client.post("/v1/subscriptions", json=body, headers={**bob, "Idempotency-Key": "k"})
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == other.json()["id"]
 
 
 async def test_a_plain_http_url_is_refused_outside_development(make_notifier: NotifierFactory) -> None:
@@ -70,6 +85,23 @@ async def test_an_unknown_event_type_is_refused_naming_its_position(notifier: No
             "type": "unknown_event_type",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "error_type"),
+    [
+        ({"products": ["cards", "p" * 101]}, "body.products.1", "string_too_long"),
+        ({"event_types": ["problem.detected" * 7]}, "body.event_types.0", "string_too_long"),
+        ({"url": "https://ops.example.com/" + "x" * 2083}, "body.url", "url_too_long"),
+    ],
+)
+async def test_text_beyond_its_documented_length_is_refused_naming_it(
+    notifier: Notifier, overrides: dict[str, Any], field: str, error_type: str
+) -> None:
+    response = await notifier.client.post("/v1/subscriptions", json=subscription(**overrides))
+    assert response.status_code == 422
+    assert [(error["field"], error["type"]) for error in response.json()["errors"]] == [(field, error_type)]
+    assert (await notifier.client.get("/v1/subscriptions")).json()["items"] == []
 
 
 async def test_a_short_secret_is_refused(notifier: Notifier) -> None:
