@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -111,3 +112,134 @@ async def test_an_unknown_route_is_a_404_problem(stack: Stack) -> None:
     response = await stack.router.get("/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+# The services the walks below cover; the router joins once its edits refuse null and its inputs are bounded.
+WALKED_SERVICES = ["knowledge", "notifier"]
+# The fields of an edit (PATCH or PUT) where null means "clear it"; a null anywhere else in an edit is a 422
+# (an omitted field is kept). A field added here needs a test that clearing it works.
+NULL_CLEARS: dict[str, dict[str, set[str]]] = {
+    "knowledge": {"PATCH /v1/known-issues/{issue_id}": {"workaround", "fix", "fix_version"}},
+    "notifier": {"PUT /v1/customers/{customer_id}/preferences": {"email", "preferred_channel"}},
+}
+
+
+def openapi_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path template, operation) of every operation an OpenAPI document describes."""
+    return [(method.upper(), path, op) for path, ops in document["paths"].items() for method, op in ops.items()]
+
+
+def concrete_path(path: str, operation: dict[str, Any]) -> str:
+    """The path with every parameter filled by a value of its type (a fresh UUID names nothing stored)."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path":
+            schema = parameter["schema"]
+            value = schema["enum"][0] if "enum" in schema else str(uuid.uuid4())
+            path = path.replace("{" + parameter["name"] + "}", value)
+    return path
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _json_body(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
+    content = operation.get("requestBody", {}).get("content", {})
+    return _resolve(document, content["application/json"]["schema"]) if "application/json" in content else None
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(_nullable(sub) for sub in schema.get("anyOf", []))
+
+
+def _unbounded(document: dict[str, Any], schema: dict[str, Any], where: str) -> list[str]:
+    """Where a schema accepts a string, integer or list without a documented limit."""
+    schema = _resolve(document, schema)
+    found = [f for sub in schema.get("anyOf", []) + schema.get("allOf", []) for f in _unbounded(document, sub, where)]
+    kind = schema.get("type")
+    bounded_by_form = {"maxLength", "enum", "const"} & schema.keys() or schema.get("format") in ("uuid", "date-time")
+    if kind == "string" and not bounded_by_form:
+        found.append(f"{where}: a string without maxLength")
+    if kind == "integer" and not {"minimum", "maximum"} <= schema.keys():
+        found.append(f"{where}: an integer without minimum and maximum")
+    if kind == "array":
+        found += [] if "maxItems" in schema else [f"{where}: a list without maxItems"]
+        found += _unbounded(document, schema.get("items", {}), f"{where}.item")
+    for name, sub in schema.get("properties", {}).items():
+        found += _unbounded(document, sub, f"{where}.{name}")
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += _unbounded(document, schema["additionalProperties"], f"{where}.value")
+    return found
+
+
+@pytest.mark.parametrize("service", WALKED_SERVICES)
+async def test_a_null_for_a_field_that_needs_a_value_is_a_422_naming_it(stack: Stack, service: str) -> None:
+    client = stack.clients[service]
+    document = (await client.get("/openapi.json")).json()
+    walked, misses = [], []
+    for method, path, operation in openapi_operations(document):
+        body = _json_body(document, operation)
+        for field, schema in (body or {}).get("properties", {}).items():
+            if _nullable(schema):
+                continue
+            walked.append(f"{method} {path} {field}")
+            response = await client.request(method, concrete_path(path, operation), json={field: None})
+            errors = response.json().get("errors", []) if response.status_code == 422 else []
+            if f"body.{field}" not in {error["field"] for error in errors}:
+                misses.append(f"{method} {path} {field}: {response.status_code} {response.text[:300]}")
+    assert len(walked) >= 10, walked
+    assert misses == []
+
+
+@pytest.mark.parametrize("service", WALKED_SERVICES)
+async def test_an_edit_takes_null_only_where_null_clears_a_value(stack: Stack, service: str) -> None:
+    document = (await stack.clients[service].get("/openapi.json")).json()
+    nullable = {
+        f"{method} {path}": {field for field, schema in body.get("properties", {}).items() if _nullable(schema)}
+        for method, path, operation in openapi_operations(document)
+        if method in ("PATCH", "PUT") and (body := _json_body(document, operation)) is not None
+    }
+    assert {operation: fields for operation, fields in nullable.items() if fields} == NULL_CLEARS[service]
+
+
+@pytest.mark.parametrize("service", WALKED_SERVICES)
+async def test_every_string_integer_and_list_the_api_accepts_has_a_documented_bound(stack: Stack, service: str) -> None:
+    document = (await stack.clients[service].get("/openapi.json")).json()
+    unbounded = []
+    for method, path, operation in openapi_operations(document):
+        for parameter in operation.get("parameters", []):
+            where = f"{method} {path} {parameter['in']}.{parameter['name']}"
+            unbounded += _unbounded(document, parameter["schema"], where)
+        if (body := _json_body(document, operation)) is not None:
+            unbounded += _unbounded(document, body, f"{method} {path} body")
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("service", WALKED_SERVICES)
+async def test_an_integer_beyond_its_bound_is_a_422_naming_it(stack: Stack, service: str) -> None:
+    client = stack.clients[service]
+    document = (await client.get("/openapi.json")).json()
+    walked, misses = [], []
+    for method, path, operation in openapi_operations(document):
+        concrete = concrete_path(path, operation)
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and _resolve(document, parameter["schema"]).get("type") == "integer":
+                walked.append(f"{method} {path} query.{parameter['name']}")
+                for huge in (2**63, 2**64):
+                    response = await client.request(method, concrete, params={parameter["name"]: huge})
+                    misses += _unless_named(response, f"query.{parameter['name']}")
+        for field, schema in ((_json_body(document, operation) or {}).get("properties", {})).items():
+            if _resolve(document, schema).get("type") == "integer":
+                walked.append(f"{method} {path} body.{field}")
+                for huge in (2**63, 2**64):
+                    misses += _unless_named(await client.request(method, concrete, json={field: huge}), f"body.{field}")
+    assert walked
+    assert misses == []
+
+
+def _unless_named(response: Any, field: str) -> list[str]:
+    errors = response.json().get("errors", []) if response.status_code == 422 else []
+    named = field in {error["field"] for error in errors}
+    return [] if named else [f"{response.request.method} {response.request.url} {field}: {response.status_code}"]
