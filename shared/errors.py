@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://firstcall.dev/problems/"
@@ -163,7 +164,28 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code, "http-error")
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        headers = {"Allow": _allowed_methods(request)}
     return problem_response(request, status=exc.status_code, slug=slug, title=str(exc.detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes (RFC 9110: a 405 lists them all), not only the first matching route's.
+
+    Starlette answers 405 from the first route whose path matches, and a path served by several routes
+    (GET and POST /v1/subscriptions) would otherwise name one of them. Each method is tried against the
+    app's routes, which also sees into included routers.
+    """
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

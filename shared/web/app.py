@@ -12,16 +12,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import blas, heap
-from shared.errors import Problem, install_problem_handlers
+from shared.errors import install_problem_handlers
 from shared.runtime import ServiceRuntime
 from shared.web.admission import AdmissionMiddleware
 from shared.web.json_guard import JsonGuardMiddleware
 from shared.web.middleware import BodyLimitMiddleware, CorrelationAndMetricsMiddleware
+from shared.web.openapi import install_openapi
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    "4XX": {"model": Problem, "description": "Client error (application/problem+json)"},
-    "5XX": {"model": Problem, "description": "Server error (application/problem+json)"},
-}
+# What /readyz answers, ready or not (a JSON report, not a problem: probes and people read it).
+_READINESS = {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}
 
 
 def create_service_app(
@@ -53,8 +52,8 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
-        responses=PROBLEM_RESPONSES,
     )
+    install_openapi(app)  # each operation's real error statuses, derived from the routes (shared/web/openapi.py)
     app.state.runtime = runtime
     app.add_middleware(JsonGuardMiddleware)  # inside the body limit: what it buffers is bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
@@ -83,13 +82,21 @@ def _operations_router() -> APIRouter:
     @router.get(
         "/readyz",
         summary="Readiness: database reachable (503 if not); bus reported, degraded while down",
-        responses={503: {"description": "The database is unreachable"}},
+        responses={
+            200: {"content": _READINESS},
+            503: {"description": "The database is unreachable", "content": _READINESS},
+        },
     )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         ready, report = await runtime.readiness()
         return JSONResponse(report, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
     async def metrics(runtime: RuntimeDep) -> Response:
         return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
