@@ -1,12 +1,32 @@
 """Prometheus metrics every service exposes on /metrics.
 
 Each service has its own registry, so in embedded mode (three services in one process) every /metrics
-endpoint still reports only its own service.
+endpoint still reports only its own service. Beside the families below, each registry carries
+prometheus_client's process and runtime collectors (`process_*`, `python_*`) and the consumer lag of the
+service's consumer groups, read from the bus consumers at scrape time (docs/operations.md lists them all).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+import time
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 # `*_created` series double every counter's cardinality and no dashboard of ours reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -21,6 +41,9 @@ class ServiceMetrics:
         self.service = service
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        for default in (ProcessCollector, PlatformCollector, GCCollector):
+            default(registry=r)
+        r.register(ConsumerLagCollector(service))
         self.http_requests = Counter(
             "firstcall_http_requests_total",
             "HTTP requests answered",
@@ -64,7 +87,110 @@ class ServiceMetrics:
             "firstcall_outbox_publish_failures_total", "Relay batches the bus refused", registry=r
         )
         self.bus_up = Gauge("firstcall_bus_up", "1 when the event bus accepted the last operation", registry=r)
+        # Up until an operation fails, as the outbox relay assumes: a fresh process that has published
+        # nothing yet must not look (and page) as if Kafka were down.
+        self.bus_up.set(1)
+        self.component_ready = Gauge(
+            "firstcall_component_ready",
+            "1 when a part the service needs to do its work well is ready (an encoder, an index), else 0",
+            ["component"],
+            registry=r,
+        )
+
+    def set_ready(self, component: str, ready: bool) -> None:
+        """Report whether one of the service's parts (the notifier's encoder, a search index) is ready."""
+        self.component_ready.labels(component).set(1 if ready else 0)
 
     def render(self) -> bytes:
         """The text exposition format for a scrape."""
         return generate_latest(self.registry)
+
+
+@dataclass(frozen=True)
+class PartitionProgress:
+    """Where a consumer group stands on one partition that a member in this process owns."""
+
+    group: str
+    topic: str
+    partition: int
+    lag: int  # records on the partition that the group has not committed yet
+    oldest_unhandled_ms: int | None  # the first of them's record timestamp, when the member has it in hand
+
+
+class ConsumerProgress(Protocol):
+    """A bus consumer that can tell, without I/O, how far behind its partitions are."""
+
+    @property
+    def service(self) -> str: ...
+
+    def progress(self) -> Iterable[PartitionProgress]: ...
+
+
+# Consumers are created by the bus, which knows nothing of a service's metrics: they enrol here while they
+# run, and each service's registry reads those of its own service at scrape time. Weak, so a consumer
+# that was never stopped cannot keep reporting (or stay alive) through this table.
+_CONSUMERS: weakref.WeakSet[ConsumerProgress] = weakref.WeakSet()
+
+
+def track_consumer(consumer: ConsumerProgress) -> None:
+    """Report this consumer's lag on its service's /metrics from now on."""
+    _CONSUMERS.add(consumer)
+
+
+def forget_consumer(consumer: ConsumerProgress) -> None:
+    _CONSUMERS.discard(consumer)
+
+
+class ConsumerLagCollector(Collector):
+    """Consumer lag and the oldest unhandled record's age, per group, topic and partition.
+
+    Computed when scraped, from what the consumers already know (no broker round trip), so a scrape
+    is never slowed by Kafka. Each replica reports the partitions it owns; sum or max by partition.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        lag, age = self._families()
+        now_ms = time.time() * 1000
+        for key, progress in sorted(self._progress().items()):
+            labels = [key[0], key[1], str(key[2])]
+            lag.add_metric(labels, progress.lag)
+            oldest = progress.oldest_unhandled_ms
+            waited = (now_ms - oldest) / 1000 if progress.lag and oldest is not None else 0.0
+            age.add_metric(labels, max(waited, 0.0))
+        yield lag
+        yield age
+
+    def _progress(self) -> dict[tuple[str, str, int], PartitionProgress]:
+        # During a rebalance two members here may both still claim a partition: one series each, the
+        # larger lag (a duplicate series would make Prometheus reject the whole scrape).
+        found: dict[tuple[str, str, int], PartitionProgress] = {}
+        for consumer in list(_CONSUMERS):
+            if consumer.service != self.service:
+                continue
+            for progress in consumer.progress():
+                key = (progress.group, progress.topic, progress.partition)
+                if key not in found or progress.lag > found[key].lag:
+                    found[key] = progress
+        return found
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        labels = ["group", "topic", "partition"]
+        return (
+            GaugeMetricFamily(
+                "firstcall_consumer_lag_records",
+                "Records on a partition that the consumer group has not committed yet",
+                labels=labels,
+            ),
+            GaugeMetricFamily(
+                "firstcall_consumer_oldest_unhandled_age_seconds",
+                "Age of the oldest record the group has not handled yet (0 when it has caught up)",
+                labels=labels,
+            ),
+        )

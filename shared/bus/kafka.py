@@ -25,6 +25,7 @@ from shared.bus.delivery import deliver
 from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
 from shared.events.envelope import EncodedEvent, Headers
 from shared.events.topics import TopicSpec
+from shared.metrics import PartitionProgress, forget_consumer, track_consumer
 
 log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
@@ -203,12 +204,39 @@ class KafkaConsumer(Consumer):
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.assigned = asyncio.Event()
+        # For the lag on /metrics: the group's next offset per partition, and the record in hand.
+        self._client: AIOKafkaConsumer | None = None
+        self._next: dict[TopicPartition, int] = {}
+        self._in_hand: dict[TopicPartition, tuple[int, int]] = {}  # offset, timestamp (ms)
+
+    @property
+    def service(self) -> str:
+        return self.subscription.service or self.subscription.group
+
+    def progress(self) -> list[PartitionProgress]:
+        """Lag of the partitions this member owns: the broker's high watermark (from the last fetch) less
+        the group's next offset; unknown, and left out, until the first fetch of a partition."""
+        client = self._client
+        found: list[PartitionProgress] = []
+        if client is None:
+            return found
+        for tp in client.assignment():
+            highwater, next_offset = client.highwater(tp), self._next.get(tp)
+            if highwater is None or next_offset is None:
+                continue
+            in_hand = self._in_hand.get(tp)
+            oldest = in_hand[1] if in_hand is not None and in_hand[0] == next_offset else None
+            lag = max(highwater - next_offset, 0)
+            found.append(PartitionProgress(self.subscription.group, tp.topic, tp.partition, lag, oldest))
+        return found
 
     async def start(self) -> None:
+        track_consumer(self)
         self._task = asyncio.create_task(self._run(), name=f"kafka-consumer-{self.subscription.group}")
 
     async def stop(self) -> None:
         self._stopping.set()
+        forget_consumer(self)
         if self._task is not None:
             await self._task
             self._task = None
@@ -235,9 +263,11 @@ class KafkaConsumer(Consumer):
                 await _close_quietly(consumer)
                 await self._pause(RECONNECT_SECONDS)
                 continue
+            self._client, self._next, self._in_hand = consumer, {}, {}
             try:
                 await self._consume(consumer)
             finally:
+                self._client = None
                 # Leaving the group hands our partitions over at once instead of after a session timeout.
                 await _close_quietly(consumer)
 
@@ -248,6 +278,15 @@ class KafkaConsumer(Consumer):
                 self.assigned.set()
             for partition, messages in batches.items():
                 await self._handle_partition(consumer, partition, messages)
+            await self._note_positions(consumer)
+
+    async def _note_positions(self, consumer: AIOKafkaConsumer) -> None:
+        """Nothing is in hand between two polls: the group's next offset is the consumer's position."""
+        for tp in consumer.assignment():
+            if consumer.highwater(tp) is None:
+                continue  # not fetched yet, so no position to read without waiting for the broker
+            with contextlib.suppress(IllegalStateError, KafkaError, TimeoutError):
+                self._next[tp] = await asyncio.wait_for(consumer.position(tp), 1.0)
 
     async def _handle_partition(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, messages: list[ConsumerRecord]
@@ -264,6 +303,8 @@ class KafkaConsumer(Consumer):
                 list(message.headers or ()),
                 message.timestamp,
             )
+            self._in_hand[partition] = (message.offset, message.timestamp)
+            self._next.setdefault(partition, message.offset)
             try:
                 await deliver(record, self.subscription, self._dead_letter)
             except BusUnavailable as exc:
@@ -274,6 +315,7 @@ class KafkaConsumer(Consumer):
                 return
             try:
                 await consumer.commit({partition: message.offset + 1})
+                self._next[partition] = message.offset + 1
             except (CommitFailedError, IllegalStateError) as exc:
                 # The partition moved to another member during a rebalance; it will redeliver from the last
                 # committed offset and the inbox will recognise what we already handled.

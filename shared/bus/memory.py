@@ -19,6 +19,7 @@ from shared.bus.delivery import deliver
 from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
 from shared.events.envelope import EncodedEvent, Headers
 from shared.events.topics import TopicSpec
+from shared.metrics import PartitionProgress, forget_consumer, track_consumer
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +130,28 @@ class MemoryConsumer(Consumer):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
+    @property
+    def service(self) -> str:
+        return self.subscription.service or self.subscription.group
+
+    def progress(self) -> list[PartitionProgress]:
+        """The lag of every partition this member owns, and the timestamp of the first record not committed."""
+        found = []
+        for topic, partition in self.bus._assigned(self):
+            records = self.bus._logs[topic][partition]
+            committed = self.bus._committed[(self.subscription.group, topic, partition)]
+            oldest = records[committed].timestamp_ms if committed < len(records) else None
+            found.append(PartitionProgress(self.subscription.group, topic, partition, len(records) - committed, oldest))
+        return found
+
     async def start(self) -> None:
         self.bus._members[self.subscription.group].append(self)
+        track_consumer(self)
         self._task = asyncio.create_task(self._run(), name=f"memory-consumer-{self.subscription.group}")
 
     async def stop(self) -> None:
         self._stopping = True
+        forget_consumer(self)
         if self._task is not None:
             await self.bus._wake()
             await self._task
