@@ -21,6 +21,8 @@ from shared.settings import ServiceSettings
 from shared.text.encoders import EncoderUnavailable, load_encoder, model_cache
 
 SERVICES = ("router", "knowledge", "notifier")
+# The helpdesk bridge runs beside the three services as a process of its own (docs/helpdesk.md).
+PROCESSES = (*SERVICES, "helpdesk")
 
 
 def _bootstrap(service: str) -> ModuleType:
@@ -172,13 +174,15 @@ def cmd_topics(_: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="firstcall", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="all three services in one process (embedded mode)").set_defaults(func=cmd_run)
+    commands.add_parser(
+        "run", help="all three services in one process (embedded mode), and the helpdesk bridge if configured"
+    ).set_defaults(func=cmd_run)
     serve = commands.add_parser("serve", help="one service as its own process (real stack)")
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=PROCESSES)
     serve.set_defaults(func=cmd_serve)
     db = commands.add_parser("db", help="database migrations of one service")
     db.add_argument("action", choices=("upgrade", "revision"))
-    db.add_argument("service", choices=SERVICES)
+    db.add_argument("service", choices=PROCESSES)
     db.add_argument("-m", "--message", default="change", help="revision message")
     db.set_defaults(func=cmd_db)
     topics = commands.add_parser("topics", help="create the declared Kafka topics and list them")

@@ -1,0 +1,16 @@
+"""What effects are carried out with: the helpdesk, the router (for reads), and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.helpdesk.desk.port import Helpdesk
+from services.helpdesk.firstcall.client import RouterClient
+from services.helpdesk.settings import HelpdeskSettings
+
+
+@dataclass(frozen=True)
+class Sides:
+    helpdesk: Helpdesk
+    router: RouterClient
+    settings: HelpdeskSettings

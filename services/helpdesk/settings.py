@@ -1,0 +1,99 @@
+"""The helpdesk bridge's settings (FIRSTCALL_* and FIRSTCALL_HELPDESK_* variables)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Self
+
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
+
+from shared.settings import Environment, ServiceSettings
+
+
+class HelpdeskSettings(ServiceSettings):
+    service_name: ClassVar[str] = "helpdesk"
+
+    port: int = Field(8003, ge=1, le=65535, description="HTTP port of the helpdesk bridge")
+    rt_url: HttpUrl | None = Field(
+        None, description="Request Tracker's base URL (REST 2.0 under /REST/2.0); unset: the bridge does not run"
+    )
+    rt_token: SecretStr | None = Field(None, description="auth token of RT's integration user (required with rt_url)")
+    rt_user: str = Field(
+        "firstcall-bridge", min_length=1, max_length=200, description="RT name of that integration user"
+    )
+    rt_timeout_seconds: float = Field(10.0, gt=0, le=120, description="time RT gets to answer one request")
+    router_url: HttpUrl = Field(HttpUrl("http://127.0.0.1:8000"), description="the router's public API")
+    router_api_key: SecretStr | None = Field(
+        None, description="agent-scoped router key not bound to an agent (default outside production: admin)"
+    )
+    router_timeout_seconds: float = Field(5.0, gt=0, le=60, description="time the router gets to answer")
+    article_url: str = Field(
+        "http://127.0.0.1:8001/v1/articles/{id}",
+        max_length=500,
+        pattern=r"\{id\}",
+        description="link to an article in RT's comments; {id} is the article's id",
+    )
+    poll_interval_seconds: float = Field(2.0, ge=0.1, le=3600, description="how often RT is asked what changed")
+    poll_overlap_seconds: int = Field(
+        120, ge=0, le=86_400, description="the LastUpdated cursor is read back this far (clock and commit skew)"
+    )
+    settle_seconds: float = Field(
+        1.0, ge=0, le=60, description="RT changes younger than this wait a poll (a form's fields arrive together)"
+    )
+    queue_map: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="RT queue per `team:<team>` or `intent:<intent>` (JSON; `intent:unknown`: not classified); the team wins once assigned",
+    )
+    default_queue: str = Field("firstcall", min_length=1, max_length=200, description="RT queue otherwise")
+    placeholder_email_domain: str = Field(
+        "phone.firstcall.invalid",
+        pattern=r"^[A-Za-z0-9.-]{1,200}$",
+        description="requestor address domain for customers without email (customer-<id>@domain)",
+    )
+    effect_batch_size: int = Field(20, ge=1, le=500, description="RT writes one worker cycle takes on")
+    effect_backoff_initial_seconds: float = Field(1.0, gt=0, le=60, description="first retry delay, doubled")
+    effect_backoff_max_seconds: float = Field(300.0, gt=0, le=3600, description="longest retry delay")
+    effect_unlinked_expiry_hours: int = Field(
+        24, ge=1, le=720, description="an effect on a ticket never created in RT is dropped after this"
+    )
+    lease_seconds: float = Field(
+        15.0, ge=1, le=600, description="one replica polls and writes to RT; another takes over after this"
+    )
+
+    @field_validator("queue_map")
+    @classmethod
+    def _queue_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, queue in value.items():
+            kind, _, name = key.partition(":")
+            if kind not in ("team", "intent") or not name or len(key) > 200:
+                raise ValueError(f"queue_map key {key!r} must be `team:<name>` or `intent:<name>`")
+            if not queue or len(queue) > 200:
+                raise ValueError(f"queue_map[{key!r}] must name a queue")
+        return value
+
+    @model_validator(mode="after")
+    def _connected_needs_credentials(self) -> Self:
+        if self.rt_url is not None and self.rt_token is None:
+            raise ValueError("FIRSTCALL_HELPDESK_RT_TOKEN is required with FIRSTCALL_HELPDESK_RT_URL")
+        if self.environment is Environment.PRODUCTION and self.rt_url is not None and self.router_api_key is None:
+            raise ValueError("FIRSTCALL_HELPDESK_ROUTER_API_KEY is required in production")
+        return self
+
+    @property
+    def connected(self) -> bool:
+        """Whether an RT is configured (the bridge has something to do)."""
+        return self.rt_url is not None
+
+    def router_key(self) -> str:
+        """The key the bridge calls the router with: its own, or (outside production) the admin key."""
+        key = self.router_api_key or self.admin_api_key
+        assert key is not None, "the settings validator sets the admin key outside production"
+        return key.get_secret_value()
+
+    def queue_for(self, *, team: str | None = None, intent: str | None = None) -> str | None:
+        """The mapped queue of a team or an intent, if any."""
+        if team and f"team:{team}" in self.queue_map:
+            return self.queue_map[f"team:{team}"]
+        if intent and f"intent:{intent}" in self.queue_map:
+            return self.queue_map[f"intent:{intent}"]
+        return None
