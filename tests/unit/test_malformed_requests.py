@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from shared.web.json_guard import body_fault
 from tests.factories import ticket_request
 from tests.unit.conftest import Stack
 from tests.unit.test_bad_input import assert_nothing_written
@@ -103,8 +104,19 @@ async def test_a_knowledge_import_line_with_a_nul_is_a_422_naming_its_line(stack
     assert response.json()["errors"][0]["field"] == "body.1.title"
 
 
+def test_the_guard_admits_every_64_bit_integer_and_nothing_beyond() -> None:
+    assert body_fault(orjson.dumps({"n": [2**63 - 1, -(2**63)]})) is None
+    assert body_fault(
+        orjson.dumps({"n": [1, {"m": 2**63 - 1}]}).replace(b"9223372036854775807", b"9223372036854775808")
+    ) == (
+        422,
+        "body.n.1.m",
+        "integers must lie between -9223372036854775808 and 9223372036854775807",
+    )
+
+
 async def test_ordinary_bodies_pass_the_guard_unchanged(stack: Stack) -> None:
-    body = ticket_request(attributes={"account": 2**63 - 1, "vip": True, "score": 0.5, "note": "naïve café"})
+    body = ticket_request(attributes={"account": 2**53 - 1, "vip": True, "score": 0.5, "note": "naïve café"})
     response = await stack.router.post("/v1/tickets", json=body)
     assert response.status_code == 201, response.text
     assert response.json()["attributes"] == body["attributes"]
