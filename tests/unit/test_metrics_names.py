@@ -10,6 +10,7 @@ import asyncio
 import importlib.util
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,10 +41,13 @@ def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
 
 def load(path: Path) -> ModuleType:
     """A script under deploy/ (not a package) as a module."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    name = f"firstcall_deploy_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -115,3 +119,38 @@ async def test_lag_and_the_oldest_unhandled_age_show_what_a_group_has_not_handle
 
 async def _aged(metrics: ServiceMetrics, partition: str) -> bool:
     return samples(metrics, "firstcall_consumer_oldest_unhandled_age_seconds")[("svc.group", "in", partition)] > 0
+
+
+def test_the_alert_rules_pass_promtool_check_and_their_unit_tests() -> None:
+    for args in (("check", "rules", "alerts.yml"), ("test", "rules", "alerts.test.yml")):
+        done = promtool(*args[:2], str(PROMETHEUS / args[2]))
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def exported_names(text: str) -> set[str]:
+    """Every series name a scrape can hold: declared families (with a histogram's parts) and samples."""
+    names = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            names |= {name, *(f"{name}_{part}" for part in ("bucket", "sum", "count") if kind == "histogram")}
+    names |= {s.name for family in text_string_to_metric_families(text) for s in family.samples}
+    return names
+
+
+async def test_dashboards_and_alert_rules_read_only_metrics_the_services_export(stack: Stack) -> None:
+    exported = set().union(*(exported_names(text) for text in (await scrapes(stack)).values()))
+    monitoring = load(PROMETHEUS / "monitoring.py")
+    recorded = {name for name in monitoring.expressions() if ":" in name}
+    expressions = [*monitoring.expressions().values()]
+    expressions += [
+        e for exprs in load(ROOT / "deploy" / "grafana" / "dashboards.py").queries().values() for e in exprs
+    ]
+    read = {selector.split("{")[0] for e in expressions for selector in monitoring.vector_selectors(e)}
+    assert read, "no selector found: the selector pattern no longer matches the expressions"
+    assert read - exported - recorded - {"up"} == set()
+
+
+def test_the_generated_dashboards_and_kubernetes_rules_are_current() -> None:
+    assert load(ROOT / "deploy" / "grafana" / "dashboards.py").main(["--check"]) == 0
+    assert load(PROMETHEUS / "monitoring.py").main(["--check"]) == 0
