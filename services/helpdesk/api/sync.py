@@ -18,7 +18,7 @@ from services.helpdesk.links import service as links
 from services.helpdesk.links.schemas import TicketLinkRead
 from shared.errors import NotFound
 from shared.web.app import SessionDep
-from shared.web.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from shared.web.pagination import Cursor, Limit, decode_cursor, encode_cursor, invalid_cursor
 
 router = APIRouter(tags=["sync"])
 
@@ -45,9 +45,9 @@ async def list_effects(
     limit: Limit = 50,
 ) -> EffectPage:
     after = decode_cursor(cursor, 1)[0] if cursor else None
-    rows = await effects.listing(
-        session=session, status=effect_status, after=int(after) if after is not None else None, limit=limit + 1
-    )
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+        raise invalid_cursor()
+    rows = await effects.listing(session=session, status=effect_status, after=after, limit=limit + 1)
     page = rows[:limit]
     return EffectPage(
         items=[EffectRead.model_validate(row) for row in page],

@@ -80,3 +80,9 @@ async def test_the_sync_status_shows_waiting_and_failed_writes_and_a_failed_one_
     assert {e["kind"] for e in listed} >= {"create"}
     retried = await desk.bridge_api.post(f"/v1/effects/{listed[0]['id']}/retry")
     assert retried.status_code == 409
+
+
+async def test_a_cursor_from_elsewhere_is_a_422_naming_it(desk: Desk) -> None:
+    response = await desk.bridge_api.get("/v1/effects", params={"cursor": "WyJub3QtYW4taW50Il0"})  # ["not-an-int"]
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.cursor"
