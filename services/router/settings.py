@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, HttpUrl, SecretStr, field_validator
 
+from services.router import money
 from shared.settings import ServiceSettings
 
 
@@ -47,3 +48,11 @@ class RouterSettings(ServiceSettings):
     knowledge_url: HttpUrl = Field(HttpUrl("http://127.0.0.1:8001"), description="knowledge service, for fallbacks")
     knowledge_api_key: SecretStr | None = Field(None, description="key for the knowledge fallback (default: admin)")
     knowledge_timeout_ms: int = Field(150, ge=10, description="the context never waits longer on knowledge")
+
+    @field_validator("customer_cap")
+    @classmethod
+    def _caps_in_known_currencies(cls, caps: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency in caps:
+            if currency not in money.MINOR_UNITS:
+                raise ValueError(f"{currency} is not an ISO 4217 currency one pays in")
+        return money.exact_map(caps)

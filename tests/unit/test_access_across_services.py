@@ -107,7 +107,7 @@ def _empty_body(operation: dict[str, Any]) -> dict[str, Any] | None:
     return {} if "requestBody" in operation else None
 
 
-@pytest.mark.parametrize("service", ["knowledge", "notifier"])
+@pytest.mark.parametrize("service", ["knowledge", "notifier", "router"])
 async def test_each_operation_admits_exactly_the_scopes_of_the_documented_table(stack: Stack, service: str) -> None:
     keys = {scope.value: await issue(stack, scope.value) for scope in Scope}
     client = stack.clients[service]
@@ -123,7 +123,7 @@ async def test_each_operation_admits_exactly_the_scopes_of_the_documented_table(
     assert documented["table"] == code, f"docs/{service}.md's scope table is not what the code does:\n{code}"
 
 
-@pytest.mark.parametrize("service", ["knowledge", "notifier"])
+@pytest.mark.parametrize("service", ["knowledge", "notifier", "router"])
 @pytest.mark.parametrize(
     "headers",
     [

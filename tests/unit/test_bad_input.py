@@ -33,6 +33,12 @@ async def assert_nothing_written(stack: Stack) -> None:
         (ticket_request(customer={"phone": "call me maybe"}), "body.customer.phone"),
         (ticket_request(customer={"external_id": "no-system-prefix"}), "body.customer.external_id"),
         (ticket_request(attributes={"nested": {"no": "objects"}}), "body.attributes.nested"),
+        (ticket_request(attributes={"n": 2**53}), "body.attributes.n"),
+        (ticket_request(attributes={"n": -(2**63) + 1}), "body.attributes.n"),
+        (ticket_request(attributes={"k" * 101: 1}), "body.attributes"),
+        (ticket_request(attributes={"": 1}), "body.attributes"),
+        (ticket_request(attributes={"text": "x" * 2_001}), "body.attributes.text"),
+        (ticket_request(attributes={f"k{i}": i for i in range(51)}), "body.attributes"),
         (ticket_request(unexpected="field"), "body.unexpected"),
         ([1, 2, 3], "body"),
     ],
@@ -47,6 +53,12 @@ async def assert_nothing_written(stack: Stack) -> None:
         "bad-phone",
         "bad-external-id",
         "nested-attribute",
+        "attribute-integer-beyond-2^53",
+        "attribute-integer-near-2^63",
+        "long-attribute-key",
+        "empty-attribute-key",
+        "long-attribute-text",
+        "too-many-attributes",
         "unknown-field",
         "not-an-object",
     ],
@@ -114,13 +126,18 @@ async def test_an_unknown_route_is_a_404_problem(stack: Stack) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-# The services the walks below cover; the router joins once its edits refuse null and its inputs are bounded.
-WALKED_SERVICES = ["knowledge", "notifier"]
+# The services the walks below cover.
+WALKED_SERVICES = ["knowledge", "notifier", "router"]
 # The fields of an edit (PATCH or PUT) where null means "clear it"; a null anywhere else in an edit is a 422
 # (an omitted field is kept). A field added here needs a test that clearing it works.
 NULL_CLEARS: dict[str, dict[str, set[str]]] = {
     "knowledge": {"PATCH /v1/known-issues/{issue_id}": {"workaround", "fix", "fix_version"}},
     "notifier": {"PUT /v1/customers/{customer_id}/preferences": {"email", "preferred_channel"}},
+    "router": {
+        "PATCH /v1/agents/{agent_id}": {"team"},
+        "PUT /v1/customers/{customer_id}/owner": {"agent_id"},
+        "PUT /v1/intents/{intent}/profile": {"likely_resolution", "priority"},
+    },
 }
 
 

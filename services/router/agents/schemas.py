@@ -7,16 +7,28 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from services.router.money import Amount, Currency, exact_map, written_map
 from shared.events.catalogue import AgentStatus, Channel, ResolutionType
 
 Role = Literal["agent", "team_lead", "supervisor"]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-Currency = Annotated[str, Field(pattern="^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])]
+SkillName = Annotated[str, Field(min_length=1, max_length=100)]
 SkillLevel = Annotated[int, Field(ge=1, le=5)]
 Capacity = Annotated[int, Field(ge=0, le=1000)]
-Authority = dict[ResolutionType, dict[Currency, Money]]
+
+
+def _exact_authority(authority: dict[Any, dict[str, Decimal]]) -> dict[Any, dict[str, Decimal]]:
+    """Each limit in its currency's minor units (a JPY limit of 0.5 is refused)."""
+    return {kind: exact_map(limits) for kind, limits in authority.items()}
+
+
+def _skill_names(skills: dict[str, int]) -> dict[str, int]:
+    """Skills match case- and space-insensitively, as routing compares them."""
+    return {name.strip().lower(): level for name, level in skills.items() if name.strip()}
+
+
+Authority = Annotated[dict[ResolutionType, dict[Currency, Amount]], AfterValidator(_exact_authority)]
 
 _EXAMPLE: dict[str, Any] = {
     "display_name": "Grace Hopper",
@@ -37,7 +49,7 @@ class AgentCreate(BaseModel):
     email: str | None = Field(None, max_length=320)
     team: str | None = Field(None, max_length=100)
     role: Role = "agent"
-    skills: dict[str, SkillLevel] = Field(default_factory=dict, max_length=100)
+    skills: dict[SkillName, SkillLevel] = Field(default_factory=dict, max_length=100)
     capacity: dict[Channel, Capacity] = Field(default_factory=dict)
     authority: Authority = Field(default_factory=dict)
     status: AgentStatus = "offline"
@@ -45,21 +57,26 @@ class AgentCreate(BaseModel):
     @field_validator("skills")
     @classmethod
     def _skill_names(cls, skills: dict[str, int]) -> dict[str, int]:
-        return {name.strip().lower(): level for name, level in skills.items() if name.strip()}
+        return _skill_names(skills)
 
 
 class AgentUpdate(BaseModel):
-    """Only the fields given change."""
+    """Only the fields given change; null clears the team and is a 422 for any other field."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "available"}]})
 
-    display_name: str | None = Field(None, min_length=1, max_length=200)
-    team: str | None = Field(None, max_length=100)
-    role: Role | None = None
-    skills: dict[str, SkillLevel] | None = None
-    capacity: dict[Channel, Capacity] | None = None
-    authority: Authority | None = None
-    status: AgentStatus | None = None
+    display_name: str | MISSING = Field(MISSING, min_length=1, max_length=200)
+    team: str | MISSING | None = Field(MISSING, max_length=100)
+    role: Role | MISSING = MISSING
+    skills: dict[SkillName, SkillLevel] | MISSING = Field(MISSING, max_length=100)
+    capacity: dict[Channel, Capacity] | MISSING = MISSING
+    authority: Authority | MISSING = MISSING
+    status: AgentStatus | MISSING = MISSING
+
+    @field_validator("skills")
+    @classmethod
+    def _skill_names(cls, skills: dict[str, int]) -> dict[str, int]:
+        return _skill_names(skills)
 
 
 class AgentRead(BaseModel):
@@ -79,3 +96,8 @@ class AgentRead(BaseModel):
     status_changed_at: datetime
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("authority")
+    @classmethod
+    def _written(cls, authority: dict[str, dict[str, Decimal]]) -> dict[str, dict[str, Decimal]]:
+        return {kind: written_map(limits) for kind, limits in authority.items()}

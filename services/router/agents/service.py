@@ -67,9 +67,9 @@ async def register_agent(*, session: AsyncSession, request: AgentCreate, now: da
 async def update_agent(*, session: AsyncSession, agent_id: uuid.UUID, request: AgentUpdate, now: datetime) -> Agent:
     """Apply the given changes; the caller offers queued tickets if the agent gained room."""
     agent = await get_agent(session=session, agent_id=agent_id, lock=True)
-    changes = request.model_dump(exclude_unset=True, exclude_none=True)
+    changes = request.model_dump(exclude_unset=True)
     if "authority" in changes:
-        changes["authority"] = _authority_json(request.authority or {})
+        changes["authority"] = _authority_json(changes["authority"])
     changed = [name for name, value in changes.items() if getattr(agent, name) != value]
     for name in changed:
         setattr(agent, name, changes[name])

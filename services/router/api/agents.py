@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
@@ -15,6 +15,7 @@ from services.router.agents.schemas import AgentCreate, AgentRead, AgentUpdate
 from services.router.api.deps import AgentWork, Now, StaffReader, Supervisor, idempotency_scope
 from services.router.routing import service as routing
 from shared.errors import ProblemError
+from shared.events.catalogue import AgentStatus
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.auth import Scope
 from shared.web.idempotency import IdempotencyKey, respond_once
@@ -52,7 +53,7 @@ async def list_agents(
     session: SessionDep,
     _: StaffReader,
     team: str | None = Query(None, max_length=100),
-    agent_status: str | None = Query(None, alias="status", pattern="^(available|busy|away|offline)$"),
+    agent_status: Annotated[AgentStatus | None, Query(alias="status")] = None,
 ) -> list[AgentRead]:
     agents = await agent_service.list_agents(session=session, team=team, status=agent_status)
     loads = await agent_service.loads(session=session, agent_ids=[a.id for a in agents])
@@ -72,6 +73,7 @@ async def get_agent(agent_id: uuid.UUID, session: SessionDep, _: StaffReader) ->
 async def update(
     agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep, now: Now, principal: AgentWork
 ) -> AgentRead:
+    await agent_service.get_agent(session=session, agent_id=agent_id)  # a 404 before any rule about who
     own_status_only = principal.agent_id == agent_id and body.model_fields_set <= {"status"}
     if not (own_status_only or principal.allows(Scope.SUPERVISOR)):
         raise ProblemError(

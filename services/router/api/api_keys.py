@@ -34,7 +34,7 @@ class KeyCreate(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=200)
-    scopes: list[Scope] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     agent_id: uuid.UUID | None = Field(None, description="for an agent's own key: acts as this agent")
     rate_limit_per_minute: int | None = Field(None, ge=1, le=1_000_000)
 

@@ -18,11 +18,23 @@ from shared.web.idempotency import IdempotencyKey, respond_once
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
+_LOCATION = {"Location": {"description": "where the order lives", "schema": {"type": "string"}}}
+
+
 @router.post(
     "",
     response_model=OrderRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record an order (201), or get the one already recorded under the same source and reference (200)",
+    responses={
+        201: {"description": "The order, recorded now", "headers": _LOCATION},
+        200: {
+            "model": OrderRead,
+            "description": "An order with this `source` and `external_ref` was recorded before: that order, as "
+            "recorded (nothing is written; the body's other fields are not compared)",
+            "headers": _LOCATION,
+        },
+    },
 )
 async def record_order(
     body: OrderCreate,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
@@ -81,7 +81,7 @@ async def resolve(
 async def list_approvals(
     session: SessionDep,
     _: Supervisor,
-    approval_status: str | None = Query(None, alias="status", pattern="^(pending|approved|denied)$"),
+    approval_status: Literal["pending", "approved", "denied"] | None = Query(None, alias="status"),
 ) -> list[ApprovalRead]:
     items = await ledger_service.approvals(session=session, status=approval_status)
     return [ApprovalRead.model_validate(a) for a in items]

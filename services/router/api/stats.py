@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -26,7 +26,7 @@ async def get_stats(
     _: Operations,
     start: Annotated[datetime | None, Query(alias="from", description="default: 7 days ago")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
-    group_by: Annotated[str | None, Query(pattern="^(intent|channel|team)$")] = None,
+    group_by: Annotated[Literal["intent", "channel", "team"] | None, Query()] = None,
 ) -> dict[str, Any]:
     end = end or now
     start = start or end - timedelta(days=7)

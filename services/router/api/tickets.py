@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
+from pydantic import MISSING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.access.tickets import actor_of
@@ -118,7 +119,7 @@ async def update_ticket(
         session=session,
         ticket_id=ticket_id,
         request=body,
-        actor=actor_of(principal, body.agent_id),
+        actor=actor_of(principal, None if body.agent_id is MISSING else body.agent_id),
         settings=components.settings,
         now=now,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.router.agents.schemas import SkillLevel
+from services.router.agents.schemas import SkillLevel, SkillName
 from shared.events.catalogue import Priority, ResolutionType
 
 IntentName = str
@@ -90,7 +90,7 @@ class ProfileIn(BaseModel):
         },
     )
 
-    required_skills: dict[str, SkillLevel] = Field(default_factory=dict, max_length=20)
+    required_skills: dict[SkillName, SkillLevel] = Field(default_factory=dict, max_length=20)
     likely_resolution: ResolutionType | None = None
     priority: Priority | None = Field(None, description="new tickets of this intent get at least this priority")
 

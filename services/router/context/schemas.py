@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from services.router.customers.schemas import ActivityRead, CustomerRead
 from services.router.ledger.schemas import ApprovalRead, LedgerEntryRead
+from services.router.money import written
 from services.router.orders.schemas import OrderRead
 from services.router.tickets.schemas import TicketRead
 
@@ -33,6 +34,11 @@ class OrderContext(BaseModel):
     refundable: Decimal = Field(description="still refundable after earlier refunds, returns and credits")
     returnable_until: datetime
     returnable: bool
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> Self:
+        self.refundable = written(self.refundable, self.order.currency)
+        return self
 
 
 class KnowledgeContext(BaseModel):
@@ -61,6 +67,12 @@ class AllowedAction(BaseModel):
     max_without_approval: Decimal | None = Field(description="null for an answer (no money)")
     order_id: uuid.UUID | None = None
     summary: str = Field(examples=["credit up to 50.00 EUR without approval"])
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> Self:
+        if self.max_without_approval is not None:
+            self.max_without_approval = written(self.max_without_approval, self.currency)
+        return self
 
 
 class TicketContext(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import money
 from services.router.agents.models import Agent
 from services.router.context.knowledge_client import KnowledgeClient
 from services.router.context.models import KnownIssueStatus, ProblemSnapshot, TicketKnowledge
@@ -220,7 +221,7 @@ async def _allowed(
                         currency=currency,
                         max_without_approval=room,
                         order_id=order.id if order else None,
-                        summary=f"{kind} up to {room:.2f} {currency}{target} without approval",
+                        summary=f"{kind} up to {money.written(room, currency)} {currency}{target} without approval",
                     )
                 )
     return actions

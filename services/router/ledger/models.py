@@ -14,7 +14,8 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.router.db import Base
-from shared.db import Money, UtcDateTime
+from services.router.money import StoredMoney
+from shared.db import UtcDateTime
 
 
 class LedgerEntry(Base):
@@ -26,7 +27,7 @@ class LedgerEntry(Base):
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), index=True)
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"), index=True)
     type: Mapped[str] = mapped_column(String(20))
-    amount: Mapped[Decimal] = mapped_column(Money())
+    amount: Mapped[Decimal] = mapped_column(StoredMoney())
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(Text)
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"))
@@ -47,7 +48,7 @@ class Approval(Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"))
     type: Mapped[str] = mapped_column(String(20))
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"))
-    amount: Mapped[Decimal] = mapped_column(Money())
+    amount: Mapped[Decimal] = mapped_column(StoredMoney())
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(Text)
     resolution_note: Mapped[str | None] = mapped_column(Text)

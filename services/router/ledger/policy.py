@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from services.router import money
+
 Outcome = Literal["execute", "approval", "refuse"]
 MONEY_TYPES = frozenset({"refund", "return", "credit"})
 NEEDS_ORDER = frozenset({"refund", "return", "replacement"})
@@ -144,4 +146,4 @@ def _refuse(rule: str, explanation: str) -> Verdict:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:.2f} {currency}"
+    return f"{money.written(amount, currency)} {currency}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from services.router.agents.schemas import Currency, Money
+from services.router.money import Amount, Currency, exact, written
 from shared.events.catalogue import ResolutionType
 
 
@@ -33,12 +33,19 @@ class ResolutionCreate(BaseModel):
 
     type: ResolutionType
     order_id: uuid.UUID | None = None
-    amount: Money = Decimal("0")
-    currency: Currency | None = Field(None, description="required with an amount")
+    # Before the amount, which is checked against its minor units.
+    currency: Currency | None = Field(None, description="required with an amount (or taken from the order)")
+    amount: Amount = Decimal("0")
     reason: str = Field(min_length=1, max_length=2_000)
     note: str | None = Field(None, max_length=20_000, description="the resolution note (may become an article)")
     article_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20, description="articles used")
     agent_id: uuid.UUID | None = Field(None, description="the acting agent, when the key is not an agent's own")
+
+    @field_validator("amount")
+    @classmethod
+    def _in_minor_units(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        currency = info.data.get("currency")
+        return amount if currency is None else exact(amount, currency)
 
 
 class LedgerEntryRead(BaseModel):
@@ -54,6 +61,11 @@ class LedgerEntryRead(BaseModel):
     agent_id: uuid.UUID
     approved_by: uuid.UUID | None
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> Self:
+        self.amount = written(self.amount, self.currency)
+        return self
 
 
 class ApprovalRead(BaseModel):
@@ -75,6 +87,11 @@ class ApprovalRead(BaseModel):
     decision_note: str | None
     requested_at: datetime
     decided_at: datetime | None
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> Self:
+        self.amount = written(self.amount, self.currency)
+        return self
 
 
 class ResolutionOutcome(BaseModel):

@@ -10,7 +10,8 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.router.db import Base
-from shared.db import Money, UtcDateTime
+from services.router.money import StoredMoney
+from shared.db import UtcDateTime
 
 
 class Order(Base):
@@ -23,7 +24,7 @@ class Order(Base):
     source: Mapped[str] = mapped_column(String(40), default="api")
     external_ref: Mapped[str | None] = mapped_column(String(100))
     currency: Mapped[str] = mapped_column(String(3))
-    total: Mapped[Decimal] = mapped_column(Money())
+    total: Mapped[Decimal] = mapped_column(StoredMoney())
     ordered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -39,4 +40,4 @@ class OrderItem(Base):
     sku: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(300))
     quantity: Mapped[int]
-    unit_price: Mapped[Decimal] = mapped_column(Money())
+    unit_price: Mapped[Decimal] = mapped_column(StoredMoney())

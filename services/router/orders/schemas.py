@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from services.router.agents.schemas import Currency, Money
 from services.router.customers.schemas import CustomerRef
+from services.router.money import MAX_AMOUNT, Amount, Currency, exact, written
 
 
 class OrderLineIn(BaseModel):
@@ -19,7 +19,7 @@ class OrderLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
     description: str = Field(min_length=1, max_length=300)
     quantity: int = Field(ge=1, le=100_000)
-    unit_price: Money
+    unit_price: Amount
 
 
 class OrderCreate(BaseModel):
@@ -45,9 +45,30 @@ class OrderCreate(BaseModel):
     external_ref: str | None = Field(None, min_length=1, max_length=100, description="its order number there")
     currency: Currency
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
-    total: Money | None = Field(None, description="defaults to the sum of the lines; if given, must match it")
+    total: Amount | None = Field(None, description="defaults to the sum of the lines; if given, must match it")
     ordered_at: datetime
     delivered_at: datetime | None = None
+
+    @field_validator("lines")
+    @classmethod
+    def _lines_in_minor_units(cls, lines: list[OrderLineIn], info: ValidationInfo) -> list[OrderLineIn]:
+        currency = info.data.get("currency")
+        if currency is None:
+            return lines  # the currency itself is refused
+        for number, line in enumerate(lines):
+            try:
+                line.unit_price = exact(line.unit_price, currency)
+            except ValueError as exc:
+                raise ValueError(f"line {number}: unit_price: {exc}") from exc
+        if sum((line.unit_price * line.quantity for line in lines), Decimal("0")) > MAX_AMOUNT:
+            raise ValueError(f"the order's total is above {MAX_AMOUNT} {currency}")
+        return lines
+
+    @field_validator("total")
+    @classmethod
+    def _total_in_minor_units(cls, total: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        currency = info.data.get("currency")
+        return total if total is None or currency is None else exact(total, currency)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -87,3 +108,11 @@ class OrderRead(BaseModel):
     delivered_at: datetime | None
     created_at: datetime
     lines: list[OrderLineRead] = Field(validation_alias="items")
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> Self:
+        """Written as the currency has them, whether read back or just created from what a client sent."""
+        self.total = written(self.total, self.currency)
+        for line in self.lines:
+            line.unit_price = written(line.unit_price, self.currency)
+        return self

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
 
 from services.router.customers.schemas import CustomerRef
 from shared.events.catalogue import Channel, Priority, ResolutionType, TransferReason
 
 TicketStatus = Literal["open", "pending_approval", "resolved", "closed"]
-Attribute = str | int | float | bool | None
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_KEY = 100
+MAX_ATTRIBUTE_TEXT = 2_000
+# Integers every JSON reader holds exactly (I-JSON, RFC 7493): a larger one would be rounded downstream.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _attribute(value: Any) -> str | int | float | bool | None:
+    """One flat fact: a bounded string, an exactly representable number, a boolean or null."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"integers are limited to +/-{MAX_SAFE_INTEGER} (2^53 - 1); send larger ones as text")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_ATTRIBUTE_TEXT:
+            raise ValueError(f"at most {MAX_ATTRIBUTE_TEXT} characters")
+        return value
+    raise ValueError("a string, number, boolean or null (no objects or lists)")
+
+
+Attribute = Annotated[
+    str | int | float | bool | None,
+    PlainValidator(_attribute),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_ATTRIBUTE_TEXT},
+                {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+AttributeKey = Annotated[str, Field(min_length=1, max_length=MAX_ATTRIBUTE_KEY)]
 
 
 class TicketCreate(BaseModel):
@@ -37,8 +79,12 @@ class TicketCreate(BaseModel):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20_000)
     priority: Priority = "normal"
-    attributes: dict[str, Attribute] = Field(
-        default_factory=dict, max_length=50, description="free facts from the channel: product, order, language"
+    attributes: dict[AttributeKey, Attribute] = Field(
+        default_factory=dict,
+        max_length=MAX_ATTRIBUTES,
+        description="free facts from the channel (product, order, language): flat values, at most "
+        f"{MAX_ATTRIBUTES} keys of {MAX_ATTRIBUTE_KEY} characters, texts of {MAX_ATTRIBUTE_TEXT}, "
+        "integers within +/-(2^53 - 1)",
     )
 
     @field_validator("subject")
@@ -94,15 +140,18 @@ class OpenedTicket(TicketRead):
 
 
 class TicketUpdate(BaseModel):
-    """Corrections by an agent: a better subject, the real intent, another priority."""
+    """Corrections by an agent: a better subject, the real intent, another priority. Only the fields sent
+    change; each has a value when sent (null is a 422 naming it)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"intent": "card_payment_declined"}]})
 
-    subject: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, max_length=20_000)
-    priority: Priority | None = None
-    intent: str | None = Field(None, min_length=1, max_length=100)
-    agent_id: uuid.UUID | None = Field(None, description="the correcting agent, when the key is not an agent's own")
+    subject: str | MISSING = Field(MISSING, min_length=1, max_length=300)
+    description: str | MISSING = Field(MISSING, max_length=20_000)
+    priority: Priority | MISSING = MISSING
+    intent: str | MISSING = Field(MISSING, min_length=1, max_length=100)
+    agent_id: uuid.UUID | MISSING = Field(
+        MISSING, description="the correcting agent, when the key is not an agent's own"
+    )
 
 
 class NoteCreate(BaseModel):

@@ -175,7 +175,7 @@ async def update_ticket(
     ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.UPDATE)
     if ticket.status in ("resolved", "closed"):
         raise Conflict("ticket-not-open", f"the ticket is {ticket.status}")
-    changes = request.model_dump(exclude_unset=True, exclude_none=True, exclude={"agent_id"})
+    changes = request.model_dump(exclude_unset=True, exclude={"agent_id"})
     changed = [name for name, value in changes.items() if getattr(ticket, name) != value]
     if not changed:
         return ticket
