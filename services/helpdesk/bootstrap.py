@@ -56,10 +56,10 @@ def build_runtime(
     if connected:
         sides = Sides(helpdesk or _request_tracker(settings), router or _router(settings), settings)
         runtime.extensions["sides"] = sides
-        bridge = Bridge(database=runtime.database, sides=sides, metrics=HelpdeskMetrics(runtime.metrics))
+        metrics = HelpdeskMetrics(runtime.metrics)
+        bridge = Bridge(database=runtime.database, sides=sides, metrics=metrics, loops=run_bridge)
         runtime.extensions["bridge"] = bridge
-        if run_bridge:
-            runtime.components.append(bridge)
+        runtime.components.append(bridge)
     return runtime
 
 

@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 class Bridge:
     """The runtime component: started after migrations, stopped before the database closes."""
 
-    def __init__(self, *, database: Database, sides: Sides, metrics: HelpdeskMetrics) -> None:
-        self.database, self.sides = database, sides
+    def __init__(self, *, database: Database, sides: Sides, metrics: HelpdeskMetrics, loops: bool = True) -> None:
+        self.database, self.sides, self.loops = database, sides, loops
         self.worker = EffectWorker(database=database, sides=sides, metrics=metrics)
         self.reader = ChangeReader(database=database, sides=sides, metrics=metrics)
         self.holder = secrets.token_hex(8)
@@ -46,7 +46,10 @@ class Bridge:
             self._wake.set()
 
     async def start(self) -> None:
+        """Start the two loops (unless a test drives the worker and the reader itself)."""
         self._stopping = False
+        if not self.loops:
+            return
         self._tasks = [
             asyncio.create_task(self._loop(self.worker.run_once, woken=True), name="helpdesk-effects"),
             asyncio.create_task(self._loop(self.reader.read_once, woken=False), name="helpdesk-reader"),

@@ -32,7 +32,9 @@ class Effect(Base):
     ticket_id: Mapped[uuid.UUID] = mapped_column(comment="firstcall ticket: effects of one ticket go in order")
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    cause: Mapped[str] = mapped_column(String(120), comment="what decided it: an event and its aggregate, or an RT transaction")
+    cause: Mapped[str] = mapped_column(
+        String(120), comment="what decided it: an event and its aggregate, or an RT transaction"
+    )
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime(), comment="when firstcall decided (the event's time)")
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -190,7 +190,6 @@ async def desk(tmp_path: Path, desk_overrides: dict[str, Any]) -> AsyncIterator[
     yield Desk(bus, runtimes, router, api, runtime, rt, router_link)
     await api.aclose()
     await router.aclose()
-    await router_client.aclose()
     await runtime.stop()
     for runtime in runtimes:
         await runtime.stop()
