@@ -72,6 +72,7 @@ class Desk:
     bus: InMemoryBus
     runtimes: list[ServiceRuntime]
     router: httpx.AsyncClient
+    notifier: httpx.AsyncClient
     bridge_api: httpx.AsyncClient
     bridge_runtime: ServiceRuntime
     rt: FakeRT
@@ -175,6 +176,7 @@ async def desk(tmp_path: Path, desk_overrides: dict[str, Any]) -> AsyncIterator[
         await runtime.start()
     router_app = apps[0]
     router = httpx.AsyncClient(transport=httpx.ASGITransport(app=router_app), base_url="http://router", headers=ADMIN)
+    notifier = httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[2]), base_url="http://notifier", headers=ADMIN)
     key = await _agent_key(router)
     rt = FakeRT(queues=("firstcall", "firstcall-billing"))
     router_link = SwitchableTransport(router_app)
@@ -187,9 +189,10 @@ async def desk(tmp_path: Path, desk_overrides: dict[str, Any]) -> AsyncIterator[
         base_url="http://helpdesk",
         headers=ADMIN,
     )
-    yield Desk(bus, runtimes, router, api, runtime, rt, router_link)
+    yield Desk(bus, runtimes, router, notifier, api, runtime, rt, router_link)
     await api.aclose()
     await router.aclose()
+    await notifier.aclose()
     await runtime.stop()
     for runtime in runtimes:
         await runtime.stop()

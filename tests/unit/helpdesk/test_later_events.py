@@ -14,6 +14,8 @@ from shared.events.catalogue import (
     KnownIssueUpdated,
     SuggestedArticle,
 )
+from tests.conftest import wait_until
+from tests.notifier_factories import OUTAGE_REPORTS
 from tests.unit.helpdesk.conftest import Desk
 
 
@@ -97,3 +99,33 @@ def _fixed(issue_id: uuid.UUID, now: datetime, **overrides: Any) -> KnownIssueUp
     }
     fields.update(overrides)
     return KnownIssueUpdated(**fields)
+
+
+async def test_customers_reporting_one_outage_in_their_words_each_hear_of_the_problem_and_its_fix(desk: Desk) -> None:
+    tickets = [
+        await desk.open_ticket(customer={"email": f"outage-{i}@example.com"}, subject=subject, description=text)
+        for i, (subject, text) in enumerate(OUTAGE_REPORTS)
+    ]
+    await desk.carry_out_effects()
+    rt_ids = [await desk.rt_ticket_of(ticket) for ticket in tickets]
+
+    async def problem() -> str | None:
+        report = (await desk.notifier.get(f"/v1/reports/{tickets[0]['id']}")).json()
+        return report.get("problem_id")
+
+    problem_id = await wait_until(problem, timeout=30)
+    await desk.carry_out_effects()
+    members = [rt_id for rt_id in rt_ids if desk.rt.tickets[rt_id].fields.get("problem")]
+    assert len(members) >= 3
+    for rt_id in members:
+        told = [c for c in desk.rt.comments(rt_id) if "This ticket is part of a problem" in c]
+        assert len(told) == 1
+
+    resolved = await desk.notifier.post(
+        f"/v1/problems/{problem_id}/resolve", json={"resolution": "The payment provider renewed its certificate."}
+    )
+    assert resolved.status_code == 200, resolved.text
+    await desk.carry_out_effects()
+    for rt_id in members:
+        assert desk.rt.tickets[rt_id].fields["problem"] == "resolved: The payment provider renewed its certificate."
+        assert sum("problem this ticket belongs to is resolved" in c for c in desk.rt.comments(rt_id)) == 1
