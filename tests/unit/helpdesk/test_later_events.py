@@ -111,7 +111,7 @@ async def test_customers_reporting_one_outage_in_their_words_each_hear_of_the_pr
 
     async def problem() -> str | None:
         report = (await desk.notifier.get(f"/v1/reports/{tickets[0]['id']}")).json()
-        return report.get("problem_id")
+        return str(report["problem_id"]) if report.get("problem_id") else None
 
     problem_id = await wait_until(problem, timeout=30)
     await desk.carry_out_effects()
