@@ -1,4 +1,8 @@
-"""/v1/articles: writing, versioning, importing and rating the answers agents read."""
+"""/v1/articles: writing, versioning, importing and rating the answers agents read.
+
+Ids in paths are UUIDs by the route itself (`{article_id:uuid}`): `/v1/articles/import` is never read as an
+article id (a method it does not take is a 405), and a path naming no UUID names nothing (404).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.api.access import EDIT, FEEDBACK, READ
-from services.knowledge.api.deps import idempotent_write, only_params
+from services.knowledge.api.deps import LOCATION, conflict, idempotent_write, only_params
 from services.knowledge.articles import importer
 from services.knowledge.articles import service as article_service
 from services.knowledge.articles.schemas import (
     ArticleCreate,
+    ArticleImportLine,
     ArticlePage,
     ArticleRead,
     ArticleStatus,
@@ -27,9 +32,10 @@ from services.knowledge.feedback import service as feedback_service
 from services.knowledge.feedback.schemas import FeedbackCreate, FeedbackRead
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey
+from shared.web.openapi import ndjson_body
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"], dependencies=[READ])
-NDJSON = {"application/x-ndjson": {"schema": {"type": "string", "description": "one ArticleImportLine per line"}}}
+ARCHIVED = "`article-archived`: archived articles are not edited"
 
 
 def _location(body: Any) -> str | None:
@@ -42,6 +48,7 @@ def _location(body: Any) -> str | None:
     response_model=ArticleRead,
     summary="Write a new article",
     dependencies=[EDIT],
+    responses={201: {"description": "The article, written now", "headers": LOCATION}},
 )
 async def create_article(
     body: ArticleCreate, runtime: RuntimeDep, request: Request, idempotency_key: IdempotencyKey = None
@@ -81,7 +88,13 @@ async def list_articles(
     dependencies=[EDIT],
     response_model=ImportReport,
     summary="Import articles from JSON lines, idempotent on `external_id` (all lines or none)",
-    openapi_extra={"requestBody": {"required": True, "content": NDJSON}},
+    openapi_extra=ndjson_body(ArticleImportLine, description="one ArticleImportLine per line (at most 5,000)"),
+    responses=conflict(
+        f"A line's `external_id` names an archived article ({ARCHIVED}): nothing was imported",
+        slug="article-archived",
+        detail="Line 3: article 3f2b8c1e-6d4a-4e0f-9b7c-2a1d5e8f4c30 (zendesk:1042) is archived and cannot be "
+        "re-imported.",
+    ),
 )
 async def import_articles(
     request: Request, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None
@@ -98,16 +111,23 @@ async def import_articles(
     )
 
 
-@router.get("/{article_id}", response_model=ArticleRead, summary="Read an article as readers see it")
+@router.get("/{article_id:uuid}", response_model=ArticleRead, summary="Read an article as readers see it")
 async def get_article(article_id: uuid.UUID, session: SessionDep) -> ArticleRead:
     return await article_service.get_article(session=session, article_id=article_id)
 
 
 @router.patch(
-    "/{article_id}",
+    "/{article_id:uuid}",
     dependencies=[EDIT],
     response_model=ArticleRead,
     summary="Edit an article: a new version, if `version` is the latest (409 otherwise)",
+    responses=conflict(
+        "`stale-version`: `version` is not the latest (`current_version` names it: read the article again and "
+        f"reapply the edit); {ARCHIVED}",
+        slug="stale-version",
+        detail="Version 2 is not the latest (3): read it again and reapply.",
+        current_version=3,
+    ),
 )
 async def update_article(
     article_id: uuid.UUID,
@@ -131,14 +151,14 @@ async def update_article(
     )
 
 
-@router.get("/{article_id}/versions", response_model=ArticleVersionList, summary="Every version, oldest first")
+@router.get("/{article_id:uuid}/versions", response_model=ArticleVersionList, summary="Every version, oldest first")
 async def list_versions(article_id: uuid.UUID, session: SessionDep) -> ArticleVersionList:
     versions = await article_service.list_versions(session=session, article_id=article_id)
     return ArticleVersionList(article_id=article_id, versions=[ArticleVersionRead.model_validate(v) for v in versions])
 
 
 @router.post(
-    "/{article_id}/feedback",
+    "/{article_id:uuid}/feedback",
     dependencies=[FEEDBACK],
     status_code=status.HTTP_201_CREATED,
     response_model=FeedbackRead,

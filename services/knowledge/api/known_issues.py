@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.api.access import KNOWN_ISSUES, READ
-from services.knowledge.api.deps import idempotent_write, only_params
+from services.knowledge.api.deps import LOCATION, conflict, idempotent_write, only_params
 from services.knowledge.known_issues import service as known_issue_service
 from services.knowledge.known_issues.schemas import (
     KnownIssueCreate,
@@ -35,6 +35,14 @@ def _location(body: Any) -> str | None:
     response_model=KnownIssueRead,
     summary="Record a known issue",
     dependencies=[KNOWN_ISSUES],
+    responses={
+        201: {"description": "The known issue, recorded now (revision 1)", "headers": LOCATION},
+        **conflict(
+            "`known-issue-exists`: the problem named in `problem_id` has its known issue already (one per problem)",
+            slug="known-issue-exists",
+            detail="Problem 0b6f3a52-8a7e-4d47-9f0e-3c2d1a4b5e60 already has a known issue.",
+        ),
+    },
 )
 async def create_known_issue(
     body: KnownIssueCreate, runtime: RuntimeDep, request: Request, idempotency_key: IdempotencyKey = None
@@ -69,16 +77,23 @@ async def list_known_issues(
     return KnownIssuePage(items=[KnownIssueRead.model_validate(i) for i in issues], next_cursor=next_cursor)
 
 
-@router.get("/{issue_id}", response_model=KnownIssueRead, summary="Read a known issue")
+@router.get("/{issue_id:uuid}", response_model=KnownIssueRead, summary="Read a known issue")
 async def get_known_issue(issue_id: uuid.UUID, session: SessionDep) -> KnownIssueRead:
     return KnownIssueRead.model_validate(await known_issue_service.get_known_issue(session=session, issue_id=issue_id))
 
 
 @router.patch(
-    "/{issue_id}",
+    "/{issue_id:uuid}",
     dependencies=[KNOWN_ISSUES],
     response_model=KnownIssueRead,
     summary="Change a known issue (status, workaround, fix), if `revision` is the latest (409 otherwise)",
+    responses=conflict(
+        "`stale-revision`: `revision` is not the latest (`current_revision` names it: read the known issue again "
+        "and reapply the change)",
+        slug="stale-revision",
+        detail="Revision 1 is not the latest (2): read it again and reapply.",
+        current_revision=2,
+    ),
 )
 async def update_known_issue(
     issue_id: uuid.UUID,

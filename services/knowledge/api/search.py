@@ -28,7 +28,15 @@ async def search(
     session: SessionDep,
     replica: ReplicaDep,
     _: Annotated[None, Depends(only_params("q", "product", "tag", "locale", "kind", "limit", "cursor"))],
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="the customer's words")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            description="the customer's words",
+            examples=["card declined but I have money"],
+        ),
+    ],
     product: Facet = [],  # noqa: B006 - FastAPI copies defaults per request
     tag: Facet = [],  # noqa: B006
     locale: Facet = [],  # noqa: B006

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/tickets", tags=["suggestions"], dependencies=[REA
 
 
 @router.get(
-    "/{ticket_id}/suggestions",
+    "/{ticket_id:uuid}/suggestions",
     response_model=TicketSuggestionRead,
     summary="Articles and known issue suggested for a ticket (404 until its TicketOpened event has arrived)",
 )

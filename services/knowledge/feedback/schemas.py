@@ -33,7 +33,22 @@ class FeedbackCreate(BaseModel):
 
 
 class FeedbackRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9d3b5f7a-1c2e-4a4b-8d6f-0e1a2b3c4d50",
+                    "article_id": "3f2b8c1e-6d4a-4e0f-9b7c-2a1d5e8f4c30",
+                    "outcome": "resolved",
+                    "query": "card declined but I have money",
+                    "ticket_id": "5f0c2f1e-3d2a-4f7e-9a59-0a6c1f3b2d10",
+                    "source": "agent",
+                    "created_at": "2026-11-24T10:05:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     article_id: uuid.UUID

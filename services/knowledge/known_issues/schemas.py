@@ -7,12 +7,27 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from services.knowledge.articles.schemas import MAX_LABELS, MAX_VERSION, Label, Title
 from shared.events.catalogue import KnownIssueStatus
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 FixVersion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+KNOWN_ISSUE_EXAMPLE: JsonDict = {
+    "id": "5c7e9a1b-2d4f-4a6c-8e0b-1d3f5a7c9e20",
+    "problem_id": "0b6f3a52-8a7e-4d47-9f0e-3c2d1a4b5e60",
+    "title": "Card payments declined after the 4.2 app update",
+    "symptoms": "Payments are declined at checkout although the account has funds.",
+    "affected_products": ["debit-card"],
+    "status": "fix_available",
+    "workaround": "Pay with the card's number instead of the wallet.",
+    "fix": "Update the app to 4.2.1: wallet payments go through again.",
+    "fix_version": "4.2.1",
+    "revision": 3,
+    "created_at": "2026-11-24T07:40:00Z",
+    "updated_at": "2026-11-24T09:30:00Z",
+}
 
 
 class KnownIssueCreate(BaseModel):
@@ -69,7 +84,7 @@ class KnownIssueUpdate(BaseModel):
 
 
 class KnownIssueRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [KNOWN_ISSUE_EXAMPLE]})
 
     id: uuid.UUID
     problem_id: uuid.UUID | None
@@ -86,5 +101,16 @@ class KnownIssueRead(BaseModel):
 
 
 class KnownIssuePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [KNOWN_ISSUE_EXAMPLE],
+                    "next_cursor": "WyIyMDI2LTExLTI0VDA5OjMwOjAwKzAwOjAwIiwiNWM3ZTlhMWItMmQ0Zi00YTZjLThlMGItMWQzZjVhN2M5ZTIwIl0",
+                }
+            ]
+        }
+    )
+
     items: list[KnownIssueRead]
     next_cursor: str | None
