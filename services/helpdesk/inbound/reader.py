@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.desk.port import ChangedTicket
+from services.helpdesk.desk.port import ChangedTicket, HelpdeskRejected
 from services.helpdesk.effects import service as effects
 from services.helpdesk.firstcall.client import RouterUnavailable
 from services.helpdesk.inbound.actions import group
@@ -54,7 +54,13 @@ class ChangeReader:
             round_start = round_start or changed.now
             settled_before = changed.now - timedelta(seconds=settings.settle_seconds)
             for ticket in changed.tickets:
-                result, count = await self._read_ticket(ticket, settled_before)
+                try:
+                    result, count = await self._read_ticket(ticket, settled_before)
+                except HelpdeskRejected as exc:
+                    # One ticket RT will not show (deleted, rights taken away) must not hold back the others.
+                    log.error("RT ticket %s cannot be read back; left out until it changes again: %s", ticket.id, exc)
+                    self.metrics.actions.labels("unreadable").inc()
+                    continue
                 applied += count
                 if not result.finished:
                     unfinished.append(ticket.updated_at)

@@ -55,6 +55,7 @@ class FakeRT(Helpdesk):
         self.tickets: dict[int, FakeTicket] = {}
         self.history: list[Change] = []
         self.down = False
+        self.hidden: set[int] = set()  # tickets whose history RT refuses to show (deleted, rights taken away)
         self.kill_after: set[str] = set()  # operation names that 'kill the bridge' once after writing
         self.writes: list[tuple[str, int]] = []
         self._ids, self._changes = count(1), count(1)
@@ -117,6 +118,8 @@ class FakeRT(Helpdesk):
 
     async def changes(self, ticket_id: int, *, after: int, limit: int) -> Sequence[Change]:
         self._reachable()
+        if ticket_id in self.hidden:
+            raise HelpdeskRejected(f"403 ticket {ticket_id}")
         return [c for c in self.history if c.ticket_id == ticket_id and c.id > after][:limit]
 
     async def change_text(self, change: Change) -> str:

@@ -153,6 +153,20 @@ async def test_while_the_router_is_down_rt_changes_wait_behind_the_cursor_and_ap
     assert await desk.count_in_router(TicketNote, body="First answer.") == 1
 
 
+async def test_a_ticket_rt_will_not_show_does_not_hold_back_the_others(desk: Desk) -> None:
+    await desk.agent("Grace", capacity={"phone": 5})
+    hidden, shown = await desk.open_ticket(subject="First"), await desk.open_ticket(subject="Second")
+    await desk.carry_out_effects()
+    hidden_id, shown_id = await desk.rt_ticket_of(hidden), await desk.rt_ticket_of(shown)
+    desk.rt.reply(hidden_id, "grace", "Reply on a ticket RT then hides.")
+    desk.rt.reply(shown_id, "grace", "Reply on a visible ticket.")
+    desk.rt.hidden.add(hidden_id)
+    await desk.read_rt()
+
+    assert (await desk.firstcall_ticket(shown))["first_responded_at"] is not None
+    assert (await desk.firstcall_ticket(hidden))["first_responded_at"] is None
+
+
 class KilledBeforeCommit(Exception):
     pass
 
