@@ -1,6 +1,6 @@
 """Run the benchmarks and print one Markdown table per benchmark, each with its baseline from this run.
 
-    python -m bench                      # all of them (about 3 minutes), as `make bench` does
+    python -m bench                      # all of them, as `make bench` does (notifier_scale alone: 20-40 min)
     python -m bench ticket_open --quick  # one of them, short durations (a smoke run, not a measurement)
 
 The real stack must be running (`make up`) and its environment exported (`source var/stack.env`).

