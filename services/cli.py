@@ -76,7 +76,7 @@ def cmd_encoder(args: argparse.Namespace) -> int:
 
 def asyncapi_document() -> str:
     """The AsyncAPI document: the catalogue, plus which consumer group handles which event."""
-    return render_asyncapi({name: _bootstrap(name).HANDLERS for name in SERVICES})
+    return render_asyncapi({name: _bootstrap(name).HANDLERS for name in PROCESSES})
 
 
 def settings_table() -> str:
@@ -84,13 +84,13 @@ def settings_table() -> str:
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in ServiceSettings.model_fields.items():
         if name == "port":
-            default = ", ".join(f"{s}: {_settings_class(s).model_fields['port'].default}" for s in SERVICES)
+            default = ", ".join(f"{s}: {_settings_class(s).model_fields['port'].default}" for s in PROCESSES)
         else:
             default = _default(field.default)
         if name in ("secret_key", "admin_api_key"):
             default = "a development-only value (refused in production)"
         lines.append(f"| `FIRSTCALL_{name.upper()}` | `{default}` | {field.description} |")
-    for service in SERVICES:
+    for service in PROCESSES:
         own = {
             name: field
             for name, field in _settings_class(service).model_fields.items()
@@ -99,7 +99,8 @@ def settings_table() -> str:
         if own:
             lines += ["", f"Only the {service}:", "", "| variable | default | meaning |", "| --- | --- | --- |"]
             lines += [
-                f"| `FIRSTCALL_{service.upper()}_{name.upper()}` | `{_default(field.default)}` | {field.description} |"
+                f"| `FIRSTCALL_{service.upper()}_{name.upper()}` | `{_default(field.get_default(call_default_factory=True))}` "
+                f"| {field.description} |"
                 for name, field in own.items()
             ]
     return "\n".join(lines) + "\n"

@@ -26,6 +26,8 @@ from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
 SERVICES = ("router", "knowledge", "notifier")
+# Started only when their bootstrap says they are configured (the bridge needs an RT to talk to).
+OPTIONAL_SERVICES = ("helpdesk",)
 log = logging.getLogger("firstcall.embedded")
 
 
@@ -39,12 +41,14 @@ class _SharedSignalServer(uvicorn.Server):
 
 def build_embedded(
     settings: Sequence[ServiceSettings] | None = None,
+    *,
+    names: Sequence[str] = SERVICES,
 ) -> tuple[InMemoryBus, list[ServiceRuntime], list[FastAPI]]:
-    """The three services wired to one in-memory bus (the runtimes are not started).
+    """The services `names` wired to one in-memory bus (the runtimes are not started).
 
-    `settings` (router, knowledge, notifier) default to each service's settings from the environment.
+    `settings` (one per name, in order) default to each service's settings from the environment.
     """
-    modules = [importlib.import_module(f"services.{name}.bootstrap") for name in SERVICES]
+    modules = [importlib.import_module(f"services.{name}.bootstrap") for name in names]
     settings = list(settings) if settings is not None else [module.SETTINGS() for module in modules]
     bus = InMemoryBus(physical_topics(settings[0]))
     runtimes = [module.build_runtime(s, bus=bus) for module, s in zip(modules, settings, strict=True)]
@@ -63,8 +67,14 @@ async def drain(bus: InMemoryBus, runtimes: Sequence[ServiceRuntime], timeout: f
             return
 
 
+def configured_services() -> tuple[str, ...]:
+    """The three services, and the optional ones that are configured."""
+    optional = [n for n in OPTIONAL_SERVICES if importlib.import_module(f"services.{n}.bootstrap").configured()]
+    return (*SERVICES, *optional)
+
+
 async def serve_embedded() -> None:
-    bus, runtimes, apps = build_embedded()
+    bus, runtimes, apps = build_embedded(names=configured_services())
     first = runtimes[0].settings
     configure_logging(service="firstcall", level=first.log_level, fmt=first.log_format)
     blas.use_one_thread()  # shared/blas.py: no BLAS thread left spinning beside the services

@@ -116,6 +116,7 @@ def configure_logging(*, service: str, level: str, fmt: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request: the bridge polls RT every 2 s
     handler.addFilter(_AiokafkaRepeats())
 
 

@@ -55,8 +55,9 @@ COMMERCE = TopicSpec(
 )
 ACCESS = TopicSpec("firstcall.access", 1, 0, "API keys issued and revoked, keyed by key id.", compacted=True)
 
-# One consumer group per service; its poison messages go to its own dead-letter topic.
-CONSUMER_GROUPS = ("router", "knowledge", "notifier")
+# One consumer group per service (and the helpdesk bridge); its poison messages go to its own
+# dead-letter topic.
+CONSUMER_GROUPS = ("router", "knowledge", "notifier", "helpdesk")
 
 
 def dead_letter_topic(group: str) -> TopicSpec:
