@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from services.router.inputs import Integer
 from services.router.money import Amount, Currency, exact_map, written_map
 from shared.events.catalogue import AgentStatus, Channel, ResolutionType
 
 Role = Literal["agent", "team_lead", "supervisor"]
 SkillName = Annotated[str, Field(min_length=1, max_length=100)]
-SkillLevel = Annotated[int, Field(ge=1, le=5)]
-Capacity = Annotated[int, Field(ge=0, le=1000)]
+SkillLevel = Annotated[Integer, Field(ge=1, le=5)]
+Capacity = Annotated[Integer, Field(ge=0, le=1000)]
 
 
 def _exact_authority(authority: dict[Any, dict[str, Decimal]]) -> dict[Any, dict[str, Decimal]]:

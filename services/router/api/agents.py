@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.router.agents import service as agent_service
 from services.router.agents.models import Agent
 from services.router.agents.schemas import AgentCreate, AgentRead, AgentUpdate
-from services.router.api.deps import AgentWork, Now, StaffReader, Supervisor, idempotency_scope
+from services.router.api.deps import AgentWork, Now, StaffReader, Supervisor, declared, idempotency_scope
 from services.router.routing import service as routing
 from shared.errors import ProblemError
 from shared.events.catalogue import AgentStatus
@@ -28,7 +28,18 @@ async def _read(session: AsyncSession, agent: Agent) -> AgentRead:
     return AgentRead.model_validate(agent).model_copy(update={"load": load})
 
 
-@router.post("", response_model=AgentRead, status_code=status.HTTP_201_CREATED, summary="Register an agent")
+@router.post(
+    "",
+    response_model=AgentRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register an agent",
+    responses=declared(
+        409,
+        "`agent-email-taken`: another agent has this email",
+        slug="agent-email-taken",
+        detail="an agent with email grace@contact.example exists",
+    ),
+)
 async def register(
     body: AgentCreate, runtime: RuntimeDep, now: Now, principal: Supervisor, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:

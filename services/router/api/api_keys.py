@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.access import service as access_service
 from services.router.api.deps import Admin, Now, idempotency_scope
+from services.router.inputs import Integer
 from shared.errors import Problem, ProblemError
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.auth import Scope
@@ -36,7 +37,7 @@ class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     agent_id: uuid.UUID | None = Field(None, description="for an agent's own key: acts as this agent")
-    rate_limit_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    rate_limit_per_minute: Integer | None = Field(None, ge=1, le=1_000_000)
 
 
 class KeyRead(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.api.deps import Now, Reader, Router, Supervisor, idempotency_scope
+from services.router.api.deps import Now, Reader, Router, Supervisor, declared, idempotency_scope
 from services.router.customers import merging
 from services.router.customers import service as customer_service
 from services.router.customers.identities import normalise_email, normalise_external_id
@@ -27,6 +27,9 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     "",
     response_model=CustomerRead,
     summary="Find the customer behind exactly one identity: ?email=, ?phone= or ?external_id=system:id",
+    responses=declared(
+        404, "No customer has this identity", slug="not-found", detail="No customer with id email ada@example.com"
+    ),
 )
 async def find_customer(
     session: SessionDep,

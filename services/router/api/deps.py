@@ -13,6 +13,7 @@ from services.router.classification.service import IntentClassifier, IntentProfi
 from services.router.context.knowledge_client import KnowledgeClient
 from services.router.metrics import RouterMetrics
 from services.router.settings import RouterSettings
+from shared.errors import PROBLEM_BASE, PROBLEM_JSON
 from shared.web.auth import Principal, Scope, require
 
 
@@ -60,6 +61,22 @@ AgentWork = Annotated[Principal, Depends(_admitting(Scope.AGENT, Scope.SUPERVISO
 Supervisor = Annotated[Principal, Depends(_admitting(Scope.SUPERVISOR))]
 Operations = Annotated[Principal, Depends(_admitting(Scope.OPS, Scope.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(_admitting(Scope.ADMIN))]
+
+
+def declared(status: int, description: str, *, slug: str, detail: str) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=` entry for a status only it sends (shared/web/openapi.py gives it the problem shape).
+
+    Undeclared, a client generated from the document cannot expect it, and the fuzzer fails on it.
+    """
+    example = {"type": PROBLEM_BASE + slug, "title": _TITLES.get(status, "Conflict"), "status": status}
+    return {status: {"description": description, "content": {PROBLEM_JSON: {"example": {**example, "detail": detail}}}}}
+
+
+_TITLES = {
+    404: "Not found",
+    409: "Conflict with the current state",
+    412: "The resource changed since it was read",
+}
 
 
 def idempotency_scope(principal: Principal, operation: str) -> str:

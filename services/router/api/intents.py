@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.api.deps import Now, Router, StaffReader, Supervisor, idempotency_scope
+from services.router.api.deps import Now, Router, StaffReader, Supervisor, declared, idempotency_scope
 from services.router.classification import service as intent_service
 from services.router.classification.schemas import (
     Alternative,
@@ -59,6 +59,12 @@ async def add_examples(
     response_model=ModelRead,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Train a model on every example (in the background); poll the model until it is ready",
+    responses=declared(
+        409,
+        "`training-in-progress`: a model is being trained; wait for it before starting another",
+        slug="training-in-progress",
+        detail="a model is being trained; wait for it before starting another",
+    ),
 )
 async def train(session: SessionDep, components: Router, now: Now, _: Supervisor) -> JSONResponse:
     model, examples = await intent_service.request_training(session=session, now=now)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.access.tickets import actor_of
-from services.router.api.deps import AgentWork, Intake, Now, Router, Supervisor, idempotency_scope
+from services.router.api.deps import AgentWork, Intake, Now, Router, Supervisor, declared, idempotency_scope
 from services.router.ledger import service as ledger_service
 from services.router.ledger.schemas import (
     ApprovalDecision,
@@ -176,6 +176,12 @@ async def transfer(
     "/v1/tickets/{ticket_id}/reopen",
     response_model=TicketRead,
     summary="Reopen a resolved ticket (within the window it no longer counts as resolved at first contact)",
+    responses=declared(
+        409,
+        "`ticket-not-resolved`: only a resolved ticket can be reopened",
+        slug="ticket-not-resolved",
+        detail="only a resolved ticket can be reopened; this one is open",
+    ),
 )
 async def reopen(
     ticket_id: uuid.UUID,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from services.router.api.deps import Now, Operations, Router
+from services.router.inputs import Instant
 from services.router.stats import service as stats_service
 from shared.errors import invalid
 from shared.web.app import SessionDep
@@ -24,15 +25,15 @@ async def get_stats(
     components: Router,
     now: Now,
     _: Operations,
-    start: Annotated[datetime | None, Query(alias="from", description="default: 7 days ago")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
+    start: Annotated[Instant | None, Query(alias="from", description="default: 7 days before `to`")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="default: now")] = None,
     group_by: Annotated[Literal["intent", "channel", "team"] | None, Query()] = None,
 ) -> dict[str, Any]:
     end = end or now
-    start = start or end - timedelta(days=7)
-    for name, value in (("from", start), ("to", end)):
-        if value.tzinfo is None:
-            raise invalid(f"query.{name}", "needs a timezone (e.g. 2026-11-01T00:00:00Z)")
+    try:
+        start = start or end - timedelta(days=7)
+    except OverflowError as exc:  # `to` in the first week of year 1
+        raise invalid("query.from", "give `from` explicitly: `to` minus 7 days is before year 1") from exc
     if start >= end:
         raise invalid("query.from", "must be before `to`")
     return await stats_service.first_contact_stats(

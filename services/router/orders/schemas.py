@@ -10,6 +10,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from services.router.customers.schemas import CustomerRef
+from services.router.inputs import Instant, Integer
 from services.router.money import MAX_AMOUNT, Amount, Currency, exact, written
 
 
@@ -18,7 +19,7 @@ class OrderLineIn(BaseModel):
 
     sku: str = Field(min_length=1, max_length=100)
     description: str = Field(min_length=1, max_length=300)
-    quantity: int = Field(ge=1, le=100_000)
+    quantity: Integer = Field(ge=1, le=100_000)
     unit_price: Amount
 
 
@@ -46,8 +47,8 @@ class OrderCreate(BaseModel):
     currency: Currency
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     total: Amount | None = Field(None, description="defaults to the sum of the lines; if given, must match it")
-    ordered_at: datetime
-    delivered_at: datetime | None = None
+    ordered_at: Instant
+    delivered_at: Instant | None = None
 
     @field_validator("lines")
     @classmethod
