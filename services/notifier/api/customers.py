@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import CustomerDesk, Reader, idempotency_scope
+from services.notifier.api.deps import CustomerDesk, CustomerId, Reader, idempotency_scope
 from services.notifier.customers import service as customer_service
 from services.notifier.customers.schemas import CustomerPreferencesRead, PreferencesUpdate
 from shared.web.app import RuntimeDep, SessionDep
@@ -17,19 +15,21 @@ from shared.web.idempotency import IdempotencyKey, respond_once
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.get("/{customer_id}/preferences", response_model=CustomerPreferencesRead, summary="How a customer is reached")
-async def get_preferences(customer_id: uuid.UUID, session: SessionDep, _: Reader) -> CustomerPreferencesRead:
+@router.get(
+    "/{customer_id:uuid}/preferences", response_model=CustomerPreferencesRead, summary="How a customer is reached"
+)
+async def get_preferences(customer_id: CustomerId, session: SessionDep, _: Reader) -> CustomerPreferencesRead:
     contact = await customer_service.get_contact(session=session, customer_id=customer_id)
     return CustomerPreferencesRead.model_validate(contact)
 
 
 @router.put(
-    "/{customer_id}/preferences",
+    "/{customer_id:uuid}/preferences",
     response_model=CustomerPreferencesRead,
     summary="Set a customer's email, preferred channel or opt-out (fields not sent are kept)",
 )
 async def put_preferences(
-    customer_id: uuid.UUID,
+    customer_id: CustomerId,
     body: PreferencesUpdate,
     runtime: RuntimeDep,
     caller: CustomerDesk,

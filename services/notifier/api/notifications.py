@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Offset, Ops, idempotency_scope
+from services.notifier.api.deps import NotificationId, Offset, Ops, conflict, idempotency_scope
 from services.notifier.delivery import service as delivery_service
 from services.notifier.delivery.schemas import NotificationList, NotificationRead, present
 from shared.web.app import RuntimeDep, SessionDep
@@ -27,11 +27,11 @@ Status = Literal["pending", "sending", "sent", "dead", "suppressed", "cancelled"
 async def list_notifications(
     session: SessionDep,
     _: Ops,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[Status | None, Query(description="`dead`: the dead letters", examples=["dead"])] = None,
     subscription_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
     problem_id: uuid.UUID | None = None,
-    event_type: Annotated[str | None, Query(max_length=100)] = None,
+    event_type: Annotated[str | None, Query(max_length=100, examples=["problem.detected"])] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> NotificationList:
@@ -49,20 +49,26 @@ async def list_notifications(
     return NotificationList(items=[present(d, attempts[d.id]) for d in deliveries], limit=limit, offset=offset)
 
 
-@router.get("/{notification_id}", response_model=NotificationRead, summary="A delivery and every attempt at it")
-async def get_notification(notification_id: uuid.UUID, session: SessionDep, _: Ops) -> NotificationRead:
+@router.get("/{notification_id:uuid}", response_model=NotificationRead, summary="A delivery and every attempt at it")
+async def get_notification(notification_id: NotificationId, session: SessionDep, _: Ops) -> NotificationRead:
     delivery = await delivery_service.get_delivery(session=session, delivery_id=notification_id)
     attempts = await delivery_service.attempts_of(session=session, delivery_ids=[delivery.id])
     return present(delivery, attempts[delivery.id])
 
 
 @router.post(
-    "/{notification_id}/replay",
+    "/{notification_id:uuid}/replay",
     response_model=NotificationRead,
     summary="Send a dead-lettered delivery again, with a fresh retry budget",
+    responses=conflict(
+        "`not-dead-lettered`: only a dead-lettered delivery is replayed (this one is pending, sending, sent, "
+        "suppressed or cancelled)",
+        slug="not-dead-lettered",
+        detail="Only dead-lettered notifications can be replayed; this one is sent.",
+    ),
 )
 async def replay(
-    notification_id: uuid.UUID, runtime: RuntimeDep, caller: Ops, idempotency_key: IdempotencyKey = None
+    notification_id: NotificationId, runtime: RuntimeDep, caller: Ops, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, object]:
         delivery = await delivery_service.replay(session=session, delivery_id=notification_id)

@@ -1,8 +1,11 @@
-"""/v1/problems: what ops see and do: list, inspect, merge, split, resolve."""
+"""/v1/problems: what ops see and do: list, inspect, merge, split, resolve.
+
+Ids in paths are UUIDs by the route itself (`{problem_id:uuid}`), as in every notifier route: a path naming no
+UUID names nothing (404).
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -11,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Instant, Offset, Ops, SettingsDep, idempotency_scope
+from services.notifier.api.deps import Instant, Offset, Ops, ProblemId, SettingsDep, conflict, idempotency_scope
 from services.notifier.problems import operations, presenting
 from services.notifier.problems import service as problem_service
 from services.notifier.problems.schemas import (
@@ -27,6 +30,17 @@ from shared.web.auth import Principal
 from shared.web.idempotency import IdempotencyKey, respond_once
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
+NOT_ACTIVE = conflict(
+    "`problem-not-active`: the problem (or the one named in the body) is resolved or merged; only forming and "
+    "open problems change",
+    slug="problem-not-active",
+    detail="Problem 1a393a70-4f8c-4183-87e7-a1deaf2bff90 is resolved; only active ones change.",
+)
+NOT_OPEN = conflict(
+    "`problem-not-open`: the problem is not open (still forming, resolved already, or merged into another)",
+    slug="problem-not-open",
+    detail="Only open problems can be resolved; this one is resolved.",
+)
 
 
 @router.get("", response_model=ProblemList, summary="Problems, most recently active first")
@@ -35,8 +49,14 @@ async def list_problems(
     _: Ops,
     status: Annotated[Literal["forming", "open", "resolved", "merged"] | None, Query()] = None,
     severity: Annotated[Literal["minor", "major"] | None, Query()] = None,
-    since: Annotated[Instant | None, Query(description="last report at or after (with its time zone)")] = None,
-    until: Annotated[Instant | None, Query(description="last report at or before (with its time zone)")] = None,
+    since: Annotated[
+        Instant | None,
+        Query(description="last report at or after (with its time zone)", examples=["2026-11-24T08:00:00Z"]),
+    ] = None,
+    until: Annotated[
+        Instant | None,
+        Query(description="last report at or before (with its time zone)", examples=["2026-11-24T18:00:00+01:00"]),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> ProblemList:
@@ -46,15 +66,20 @@ async def list_problems(
     return ProblemList(items=await presenting.summaries(session=session, problems=problems), limit=limit, offset=offset)
 
 
-@router.get("/{problem_id}", response_model=ProblemDetail, summary="A problem with its member tickets")
-async def get_problem(problem_id: uuid.UUID, session: SessionDep, _: Ops) -> ProblemDetail:
+@router.get("/{problem_id:uuid}", response_model=ProblemDetail, summary="A problem with its member tickets")
+async def get_problem(problem_id: ProblemId, session: SessionDep, _: Ops) -> ProblemDetail:
     problem = await problem_service.get_problem(session=session, problem_id=problem_id)
     return await presenting.detail(session=session, problem=problem)
 
 
-@router.post("/{problem_id}/merge", response_model=ProblemDetail, summary="Fold another problem into this one")
+@router.post(
+    "/{problem_id:uuid}/merge",
+    response_model=ProblemDetail,
+    summary="Fold another problem into this one",
+    responses=NOT_ACTIVE,
+)
 async def merge(
-    problem_id: uuid.UUID,
+    problem_id: ProblemId,
     body: MergeRequest,
     runtime: RuntimeDep,
     caller: Ops,
@@ -70,9 +95,14 @@ async def merge(
     return await _once(runtime, caller, f"/v1/problems/{problem_id}/merge", idempotency_key, body, write)
 
 
-@router.post("/{problem_id}/split", response_model=SplitResult, summary="Take wrongly grouped tickets out, for good")
+@router.post(
+    "/{problem_id:uuid}/split",
+    response_model=SplitResult,
+    summary="Take wrongly grouped tickets out, for good",
+    responses=NOT_ACTIVE,
+)
 async def split(
-    problem_id: uuid.UUID,
+    problem_id: ProblemId,
     body: SplitRequest,
     runtime: RuntimeDep,
     caller: Ops,
@@ -96,12 +126,13 @@ async def split(
 
 
 @router.post(
-    "/{problem_id}/resolve",
+    "/{problem_id:uuid}/resolve",
     response_model=ProblemDetail,
     summary="Resolve a problem: ProblemResolved, and every affected customer told once",
+    responses=NOT_OPEN,
 )
 async def resolve(
-    problem_id: uuid.UUID,
+    problem_id: ProblemId,
     body: ResolveRequest,
     runtime: RuntimeDep,
     caller: Ops,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.notifier.api.deps import Reader, SettingsDep
+from services.notifier.api.deps import Reader, SettingsDep, TicketId
 from services.notifier.detection import service as detection_service
 from services.notifier.reports import service as report_service
 from services.notifier.reports.schemas import ReportRead, SimilarReport, SimilarReports
@@ -17,16 +16,16 @@ router = APIRouter(tags=["reports"])
 
 
 @router.get(
-    "/v1/reports/{ticket_id}",
+    "/v1/reports/{ticket_id:uuid}",
     response_model=ReportRead,
     summary="The report of a ticket as indexed for duplicate detection (404 until it has arrived)",
 )
-async def get_report(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> ReportRead:
+async def get_report(ticket_id: TicketId, session: SessionDep, _: Reader) -> ReportRead:
     return ReportRead.model_validate(await report_service.get_report(session=session, ticket_id=ticket_id))
 
 
 @router.get(
-    "/v1/tickets/{ticket_id}/similar",
+    "/v1/tickets/{ticket_id:uuid}/similar",
     response_model=SimilarReports,
     summary="The reports from other customers most like this ticket's, within the window, best first",
     description=(
@@ -36,7 +35,7 @@ async def get_report(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> Re
     ),
 )
 async def similar_reports(
-    ticket_id: uuid.UUID,
+    ticket_id: TicketId,
     session: SessionDep,
     settings: SettingsDep,
     _: Reader,

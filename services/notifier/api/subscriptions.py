@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Ops, SettingsDep, idempotency_scope
+from services.notifier.api.deps import Ops, SettingsDep, SubscriptionId, idempotency_scope
 from services.notifier.subscriptions import service as subscription_service
 from services.notifier.subscriptions.schemas import SubscriptionCreate, SubscriptionList, SubscriptionRead
 from shared.web.app import RuntimeDep, SessionDep
@@ -46,20 +46,31 @@ async def create_subscription(
     )
 
 
-@router.get("", response_model=SubscriptionList, summary="Active subscriptions")
-async def list_subscriptions(session: SessionDep, _: Ops, include_inactive: bool = False) -> SubscriptionList:
+@router.get("", response_model=SubscriptionList, summary="Subscriptions, oldest first (the deleted ones on request)")
+async def list_subscriptions(
+    session: SessionDep,
+    _: Ops,
+    include_inactive: Annotated[
+        bool, Query(description="also the deleted subscriptions (`active` false), which past deliveries name")
+    ] = False,
+) -> SubscriptionList:
     items = await subscription_service.list_subscriptions(session=session, include_inactive=include_inactive)
     return SubscriptionList(items=[SubscriptionRead.model_validate(s) for s in items])
 
 
-@router.get("/{subscription_id}", response_model=SubscriptionRead, summary="A subscription")
-async def get_subscription(subscription_id: uuid.UUID, session: SessionDep, _: Ops) -> SubscriptionRead:
+@router.get("/{subscription_id:uuid}", response_model=SubscriptionRead, summary="A subscription (404 once deleted)")
+async def get_subscription(subscription_id: SubscriptionId, session: SessionDep, _: Ops) -> SubscriptionRead:
     subscription = await subscription_service.get_subscription(session=session, subscription_id=subscription_id)
     return SubscriptionRead.model_validate(subscription)
 
 
-@router.delete("/{subscription_id}", response_model=SubscriptionRead, summary="Stop a subscription")
-async def delete_subscription(subscription_id: uuid.UUID, session: SessionDep, _: Ops) -> SubscriptionRead:
-    subscription = await subscription_service.deactivate_subscription(session=session, subscription_id=subscription_id)
+@router.delete(
+    "/{subscription_id:uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a subscription: nothing more is sent to it, and what was queued is cancelled",
+    responses={204: {"description": "Deleted: reads answer 404 from now on (the delivery log keeps naming it)"}},
+)
+async def delete_subscription(subscription_id: SubscriptionId, session: SessionDep, _: Ops) -> None:
+    await subscription_service.delete_subscription(session=session, subscription_id=subscription_id)
     await session.commit()
-    return SubscriptionRead.model_validate(subscription)

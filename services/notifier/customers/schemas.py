@@ -7,8 +7,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, EmailStr, Field
+from pydantic.config import JsonDict
 
 TemplateName = Literal["acknowledgement", "resolution"]
+_TEMPLATE_EXAMPLE: JsonDict = {
+    "name": "acknowledgement",
+    "subject": "We are on it: {{ ticket_subject }}",
+    "body": "Hello {{ customer_name }},\n\n{{ other_customers }} other customers reported this too.",
+    "revision": 2,
+    "updated_at": "2026-11-24T09:00:00Z",
+    "variables": ["customer_name", "ticket_subject", "other_customers", "workaround"],
+}
 
 
 class PreferencesUpdate(BaseModel):
@@ -23,7 +32,21 @@ class PreferencesUpdate(BaseModel):
 
 
 class CustomerPreferencesRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "c1a2b3d4-e5f6-4a7b-8c9d-0e1f2a3b4c50",
+                    "name": "Ada Lovelace",
+                    "email": "ada@example.com",
+                    "preferred_channel": "email",
+                    "opted_out": False,
+                    "updated_at": "2026-11-24T09:12:00Z",
+                }
+            ]
+        },
+    )
 
     customer_id: uuid.UUID
     name: str | None
@@ -34,13 +57,26 @@ class CustomerPreferencesRead(BaseModel):
 
 
 class TemplateUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "We are on it: {{ ticket_subject }}",
+                    "body": "Hello {{ customer_name }},\n\n{{ other_customers }} other customers reported "
+                    '"{{ ticket_subject }}" too. {% if workaround %}Until it is fixed: {{ workaround }}{% endif %}',
+                }
+            ]
+        },
+    )
 
     subject: str = Field(min_length=1, max_length=500, description="Jinja template of the subject line")
     body: str = Field(min_length=1, max_length=20_000, description="Jinja template of the message body")
 
 
 class TemplateRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_TEMPLATE_EXAMPLE]})
+
     name: TemplateName
     subject: str
     body: str
@@ -50,4 +86,6 @@ class TemplateRead(BaseModel):
 
 
 class TemplateList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_TEMPLATE_EXAMPLE]}]})
+
     items: list[TemplateRead]

@@ -86,7 +86,7 @@ async def plan_delivery(*, session: AsyncSession, snapshot: Snapshot, settings: 
     else:
         subscription = await session.get(Subscription, snapshot.subscription_id) if snapshot.subscription_id else None
         if subscription is None or not subscription.active:
-            return Plan("cancelled", reason="subscription deactivated")
+            return Plan("cancelled", reason="subscription deleted")
         route = customer_service.Route("webhook", subscription.url, subscription.secret, subscription.id)
     key = circuit.endpoint_of(route.channel, route.endpoint, f"smtp://{settings.smtp_host}:{settings.smtp_port}")
     paused = await circuit.paused_until(session=session, endpoint=key, now=now)

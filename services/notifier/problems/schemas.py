@@ -66,13 +66,25 @@ class ProblemList(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"problem_id": "7e4c2a10-5b3d-4f6e-8a9c-1d2e3f4a5b60"}]}
+    )
 
     problem_id: uuid.UUID = Field(description="the problem folded into this one (it ends as `merged`)")
 
 
 class SplitRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticket_ids": ["5f0c2f1e-3d2a-4f7e-9a59-0a6c1f3b2d10", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c60"],
+                    "as_new_problem": True,
+                }
+            ]
+        },
+    )
 
     ticket_ids: list[uuid.UUID] = Field(min_length=1, max_length=500, description="member tickets wrongly grouped")
     as_new_problem: bool = Field(False, description="keep the split tickets together as a cluster of their own")
@@ -84,7 +96,18 @@ class SplitResult(BaseModel):
 
 
 class ResolveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "resolution": "The payment provider renewed its certificate; payments go through again.",
+                    "fix_version": "2.4.1",
+                    "article_id": "3f2b8c1e-6d4a-4e0f-9b7c-2a1d5e8f4c30",
+                }
+            ]
+        },
+    )
 
     resolution: str = Field(min_length=1, max_length=5000, description="what fixed it, in words customers read")
     fix_version: str | None = Field(None, max_length=100)

@@ -10,23 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.delivery import service as delivery_service
 from services.notifier.subscriptions.models import Subscription
-from services.notifier.subscriptions.schemas import SUBSCRIBABLE_TYPES, SubscriptionCreate
-from shared.errors import FieldError, NotFound, invalid_fields
+from services.notifier.subscriptions.schemas import SubscriptionCreate
+from shared.errors import NotFound, invalid
 from shared.events.catalogue import Event, ProblemEscalated
 from shared.messaging.outbox import add_events
 
 
 async def create_subscription(*, session: AsyncSession, request: SubscriptionCreate, allow_http: bool) -> Subscription:
     """Register a webhook after checking it can be trusted with signed deliveries."""
-    errors = [
-        FieldError(field=f"body.event_types.{i}", message=f"unknown event type {name!r}", type="unknown_event_type")
-        for i, name in enumerate(request.event_types)
-        if name not in SUBSCRIBABLE_TYPES
-    ]
     if request.url.scheme != "https" and not allow_http:
-        errors.append(FieldError(field="body.url", message="must be an https:// URL", type="insecure_url"))
-    if errors:
-        raise invalid_fields(errors)
+        raise invalid("body.url", "must be an https:// URL", type="insecure_url")
     subscription = Subscription(
         id=uuid.uuid4(),
         url=str(request.url),
@@ -45,26 +38,26 @@ async def create_subscription(*, session: AsyncSession, request: SubscriptionCre
 
 
 async def get_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> Subscription:
-    """A subscription, or a 404 problem."""
+    """A subscription, or a 404 problem: a deleted one is gone (its row stays for the delivery log only)."""
     subscription = await session.get(Subscription, subscription_id)
-    if subscription is None:
+    if subscription is None or not subscription.active:
         raise NotFound("Subscription", subscription_id)
     return subscription
 
 
 async def list_subscriptions(*, session: AsyncSession, include_inactive: bool = False) -> list[Subscription]:
-    """Every subscription, oldest first."""
+    """The live subscriptions, oldest first; with the deleted ones (`active` false) for an audit."""
     statement = select(Subscription).order_by(Subscription.created_at, Subscription.id)
     if not include_inactive:
         statement = statement.where(Subscription.active.is_(True))
     return list(await session.scalars(statement))
 
 
-async def deactivate_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> Subscription:
-    """Stop a subscription; what was already queued for it is cancelled, not sent."""
+async def delete_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    """Stop a subscription for good; what was queued for it is cancelled, not sent. The row stays (inactive),
+    as the deliveries made for it name it."""
     subscription = await get_subscription(session=session, subscription_id=subscription_id)
     subscription.active = False
-    return subscription
 
 
 async def publish(*, session: AsyncSession, events: list[Event]) -> None:

@@ -78,20 +78,15 @@ async def test_an_unknown_event_type_is_refused_naming_its_position(notifier: No
         "/v1/subscriptions", json=subscription(event_types=["problem.detected", "problem.exploded"])
     )
     assert response.status_code == 422
-    assert response.json()["errors"] == [
-        {
-            "field": "body.event_types.1",
-            "message": "unknown event type 'problem.exploded'",
-            "type": "unknown_event_type",
-        }
-    ]
+    [error] = response.json()["errors"]
+    assert (error["field"], error["type"]) == ("body.event_types.1", "literal_error")
+    assert "'problem.detected'" in error["message"], "the answer lists the types there are"
 
 
 @pytest.mark.parametrize(
     ("overrides", "field", "error_type"),
     [
         ({"products": ["cards", "p" * 101]}, "body.products.1", "string_too_long"),
-        ({"event_types": ["problem.detected" * 7]}, "body.event_types.0", "string_too_long"),
         ({"url": "https://ops.example.com/" + "x" * 2083}, "body.url", "url_too_long"),
     ],
 )
@@ -121,7 +116,7 @@ async def test_an_unknown_subscription_is_a_404_problem(notifier: Notifier) -> N
 
 async def test_a_deleted_subscription_is_no_longer_listed(notifier: Notifier) -> None:
     created = (await notifier.client.post("/v1/subscriptions", json=subscription())).json()
-    assert (await notifier.client.delete(f"/v1/subscriptions/{created['id']}")).json()["active"] is False
+    assert (await notifier.client.delete(f"/v1/subscriptions/{created['id']}")).status_code == 204
     assert (await notifier.client.get("/v1/subscriptions")).json()["items"] == []
 
 

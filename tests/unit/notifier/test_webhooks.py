@@ -128,7 +128,7 @@ async def test_a_down_receiver_opens_its_circuit_and_deliveries_wait_without_spe
     assert len(receiver.accepted()) == 1
 
 
-async def test_a_deactivated_subscription_gets_nothing_more(notifier: Notifier) -> None:
+async def test_a_deleted_subscription_gets_nothing_more(notifier: Notifier) -> None:
     async with webhook_receiver() as receiver:
         subscription_id = await subscribe(notifier, receiver, "problem.detected", "problem.updated")
         await notifier.publish(*outage(3))
