@@ -19,8 +19,8 @@ PG_SUPERUSER=postgres   # initdb -U; reached only over the unix socket (trust)
 START_TIMEOUT="${FIRSTCALL_PG_START_TIMEOUT:-30}"
 # A quarter of the machine's memory, PostgreSQL's documented starting point for shared_buffers ("Resource
 # Consumption"), not its compiled-in 128MB: the notifier's 1M-report window reads its newest index pages on
-# every report, and each page outside the buffers is a system call (docs/notifier.md, *Latency on a slower
-# machine*). Memory is used as pages are read, so a test run stays small.
+# every report, and each page outside the buffers is a system call
+# (docs/decisions/0026-postgresql-shared-buffers.md). Memory is used as pages are read, so a test run stays small.
 default_shared_buffers() {
     local kb limit
     kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || true)

@@ -13,7 +13,7 @@ glibc's malloc hands freed memory back to the kernel eagerly: a block of 128 KiB
 allocation and unmapped on free (the threshold rises only past blocks of the same size), and the top of the
 heap is trimmed once 128 KiB lie free there. Every page handed back faults again when next used, and in a
 virtual machine a fault costs microseconds: turning 512 stored vectors of the embedding index into a 1.5 MB
-matrix took 1.9 ms on the 2-core VM, 0.2 ms with the memory kept (bench note in docs/notifier.md).
+matrix took 1.9 ms on the 2-core VM, 0.2 ms with the memory kept (docs/decisions/0025-freed-memory-kept-for-reuse.md).
 `reuse_freed_memory` keeps it for reuse: RSS stays at its high-water mark, bounded by the process's peak
 working set plus the trim threshold.
 """
@@ -80,7 +80,8 @@ def collector_paused() -> Iterator[None]:
 
     For short sections that hold up others, the notifier's detection lock above all (it serialises every
     replica's intake): a report's detection allocates thousands of objects (rows, vectors), enough for
-    several young collections, and now and then an older one that took 2 ms (bench/notifier_phases.py).
+    several young collections, and now and then an older one that took 2 ms
+    (docs/decisions/0023-no-garbage-collection-under-the-detection-lock.md).
     Reference counting still frees as usual; only cycles wait. Sections may overlap in an event loop: the
     collector is on again when the last ends, and left off if something else had turned it off."""
     if _Pauses.inside == 0:

@@ -9,11 +9,11 @@ identifiers and stack frames, sink below reports that merely sound alike. Standa
 the candidates (how far above the others' mean, in their spread, SPREAD_FLOOR at least) before mixing
 them in equal shares lets each part order what it tells apart, whatever its scale. Hadoop recall@10
 through the service: 0.814 -> 0.845 with MiniLM; a StackFAQ paraphrase stays in the first ten
-(docs/notifier.md, bench/notifier_replay.py).
+(docs/decisions/0013-notifier-score-and-similar-order.md).
 
 Time is the third part. Customers meet one problem at about the same time (an outage, a bad release),
 which is what the notifier exists for: Hadoop's labelled duplicates were filed within 7 days of each other
-for 28% of them, two reports drawn at random for 0.9% (bench/notifier_time.py). So among candidates that
+for 28% of them, two reports drawn at random for 0.9% (docs/decisions/0014-time-in-the-similar-order.md). So among candidates that
 read alike, the one opened nearest the report comes first: closeness is -log(1 + days apart), standardised
 like the other parts but in a spread of TIME_SPREAD_FLOOR at least, so that hours apart within a day (the
 candidates of a burst) are not blown up into a full vote. Hadoop recall@10 through the service: 0.876 ->

@@ -134,7 +134,7 @@ async def lock_and_read(
     lock and then reads in a statement of its own, which under READ COMMITTED sees what was committed
     before the lock was granted: the previous holder's report and its postings. Each statement under the
     lock costs a round trip and the client's work around it, 0.5-1 ms in a VM where waking PostgreSQL's
-    process is slow (docs/notifier.md, *Latency on a slower machine*); the lock, the redelivery check and
+    process is slow (docs/decisions/0019-detection-lock-holds-only-database-work.md); the lock, the redelivery check and
     the indexing state were three."""
     if not index.is_postgres(session):
         return Locked(recorded=await session.get(Report, ticket_id) is not None)
