@@ -13,6 +13,7 @@ from services.knowledge.search.replica import SearchReplica, attach
 from services.knowledge.settings import KnowledgeSettings
 from shared.bus.port import MessageBus
 from shared.db import Database
+from shared.metrics import ServiceMetrics
 from shared.runtime import ServiceRuntime, assemble_runtime
 from shared.web.app import create_service_app
 
@@ -31,19 +32,21 @@ def build_runtime(settings: KnowledgeSettings | None = None, *, bus: MessageBus 
     replica = SearchReplica(refresh_seconds=settings.search_refresh_ms / 1000)
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumers.bind(replica), bus=bus)
     attach(runtime.database, replica)
-    runtime.components.append(IndexWarmup(runtime.database, replica))
+    runtime.components.append(IndexWarmup(runtime.database, replica, runtime.metrics))
     return runtime
 
 
 class IndexWarmup:
     """Builds the search index while the service starts, so the first search or ticket does not pay for it."""
 
-    def __init__(self, database: Database, replica: SearchReplica) -> None:
-        self.database, self.replica = database, replica
+    def __init__(self, database: Database, replica: SearchReplica, metrics: ServiceMetrics) -> None:
+        self.database, self.replica, self.metrics = database, replica, metrics
 
     async def start(self) -> None:
+        self.metrics.set_ready("search_index", False)
         async with self.database.session() as session:
             await self.replica.catch_up(session, force=True)
+        self.metrics.set_ready("search_index", True)
 
     async def stop(self) -> None:
         return None

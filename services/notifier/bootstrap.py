@@ -11,6 +11,7 @@ from services.notifier.consumers import handlers
 from services.notifier.delivery.worker import DeliveryWorker
 from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.metrics import NotifierMetrics
+from services.notifier.problems.census import ProblemCensus
 from services.notifier.settings import NotifierSettings
 from shared.bus.port import MessageBus
 from shared.metrics import ServiceMetrics
@@ -36,7 +37,8 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     # Loads the sentence encoder: a missing `mpnet` (or `minilm`) extra, or a graph that cannot be built,
     # fails here, at start, not on the first ticket.
     maintenance = IndexMaintenance(database=runtime.database, settings=settings, metrics=notifier_metrics)
-    runtime.components.extend([worker, maintenance])
+    census = ProblemCensus(database=runtime.database, metrics=notifier_metrics)
+    runtime.components.extend([worker, maintenance, census])
     runtime.extensions["delivery_worker"] = worker
     runtime.extensions["index_maintenance"] = maintenance
     return runtime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from shared.metrics import ServiceMetrics
 
@@ -10,6 +10,13 @@ from shared.metrics import ServiceMetrics
 class NotifierMetrics:
     def __init__(self, base: ServiceMetrics) -> None:
         registry = base.registry
+        self.set_ready = base.set_ready
+        self.problems_open = Gauge(
+            "firstcall_notifier_problems_open",
+            "Problems not resolved yet (forming or open), by severity",
+            ["severity"],
+            registry=registry,
+        )
         self.deliveries = Counter(
             "firstcall_notifier_delivery_attempts_total",
             "Delivery attempts, by channel and outcome (delivered, failed, rejected, dead, deferred, suppressed)",

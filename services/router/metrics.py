@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.orm import Session
 
 from shared.metrics import ServiceMetrics
+
+# session.info keys: what a transaction did that the metrics count once it has committed.
+FIRST_ASSIGNMENTS = "firstcall_first_assignments"
+RESOLVED = "firstcall_resolved_tickets"
 
 
 class RouterMetrics(ServiceMetrics):
@@ -44,3 +49,10 @@ class RouterMetrics(ServiceMetrics):
         self.resolutions = Counter(
             "firstcall_resolutions_total", "Resolution requests by outcome", ["type", "outcome"], registry=r
         )
+
+    def record_committed(self, session: Session) -> None:
+        """After a commit (Database.on_commit): the first assignments and resolutions it made."""
+        for channel, waited in session.info.pop(FIRST_ASSIGNMENTS, ()):
+            self.time_to_assignment.labels(channel).observe(waited)
+        for channel, intent, first_contact in session.info.pop(RESOLVED, ()):
+            self.tickets_resolved.labels(channel, intent, "true" if first_contact else "false").inc()

@@ -33,6 +33,8 @@ class IndexMaintenance:
             refresh=timedelta(days=settings.index_model_refresh_days),
             reports_per_bucket=settings.index_reports_per_bucket,
         )
+        if self.upkeep.encoder is not None:
+            metrics.set_ready("encoder", True)  # loaded above: a graph that cannot load fails the start
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_prune = datetime.min.replace(tzinfo=UTC)
@@ -66,7 +68,9 @@ class IndexMaintenance:
             if isinstance(more, upkeep.Sample):
                 await self._learn(more, now)
             elif not more:
+                self.metrics.set_ready("detection_index", True)
                 return False
+            self.metrics.set_ready("detection_index", False)  # a model is learned, filled or retired
         return True
 
     async def settle(self) -> None:

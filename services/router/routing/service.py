@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.agents import service as agent_service
 from services.router.agents.models import Agent
+from services.router.metrics import FIRST_ASSIGNMENTS
 from services.router.routing import engine
 from services.router.routing.models import RoutingDecision
 from services.router.tickets.models import ACTIVE_STATUSES, Ticket
@@ -249,6 +250,9 @@ async def assign(
     """Give the ticket to the agent (capacity already checked under the agent's lock)."""
     waited = (now - ticket.queued_at).total_seconds() if ticket.queued_at else 0.0
     ticket.agent_id, ticket.assigned_at, ticket.queued_at, ticket.updated_at = agent_id, now, None, now
+    if ticket.first_assigned_at is None:
+        waited_since_opening = (now - ticket.opened_at).total_seconds()
+        session.info.setdefault(FIRST_ASSIGNMENTS, []).append((ticket.channel, waited_since_opening))
     ticket.first_assigned_at = ticket.first_assigned_at or now
     agent = await session.get(Agent, agent_id)
     if agent is not None:
