@@ -136,6 +136,7 @@ class ServiceRuntime:
         """Ready when the database answers; a bus outage only degrades (the outbox holds the events)."""
         database_ok = await self.database.ping()
         bus = await self.bus.health()
+        self.metrics.bus_up.set(1 if bus.ok else 0)  # probes keep it current for an idle service too
         checks: dict[str, Any] = {
             "database": "ok" if database_ok else "unreachable",
             "bus": "ok" if bus.ok else f"degraded: {bus.detail}",
