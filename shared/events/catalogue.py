@@ -29,6 +29,7 @@ from shared.events.customers import (
     OrderPlaced,
     OrderRecorded,
 )
+from shared.events.desktop import SlaAtRisk, TicketProblemLinked
 from shared.events.knowledge import (
     ArticleArchived,
     ArticleDraftProposed,
@@ -114,11 +115,13 @@ __all__ = [
     "ResolutionType",
     "ReturnAuthorized",
     "Severity",
+    "SlaAtRisk",
     "SlaBreached",
     "SuggestedArticle",
     "TicketAssigned",
     "TicketOpened",
     "TicketPriorityChanged",
+    "TicketProblemLinked",
     "TicketQueued",
     "TicketReopened",
     "TicketResolved",
