@@ -6,11 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.router.api import agents, api_keys, customers, intents, orders, resolutions, stats, tickets
+from services.router.api import agents, api_keys, customers, desktop, intents, orders, resolutions, stats, tickets
 from services.router.api.deps import RouterComponents
 from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.consumers.events import handlers
 from services.router.context.knowledge_client import KnowledgeClient
+from services.router.desktop.problem_links import announcing_problem_links
+from services.router.desktop.push import install_desktop_push
 from services.router.metrics import RouterMetrics
 from services.router.routing.sla import SlaMonitor
 from services.router.settings import RouterSettings
@@ -32,6 +34,7 @@ API_ROUTERS = [
     intents.router,
     stats.router,
     api_keys.router,
+    desktop.router,
 ]
 DESCRIPTION = """The front door for contact-center software and the brain that decides who takes each ticket,
 so that the first person a customer reaches can resolve the issue.
@@ -46,7 +49,8 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
     """The router's runtime; pass `bus` to share one (embedded mode) instead of owning its own."""
     settings = settings or RouterSettings()
     metrics = RouterMetrics()
-    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=handlers(settings), bus=bus, metrics=metrics)
+    consumed = announcing_problem_links(handlers(settings))  # problems on open tickets reach the desktops
+    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus, metrics=metrics)
     key = settings.knowledge_api_key or settings.admin_api_key
     router = RouterComponents(
         settings=settings,
@@ -65,6 +69,7 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
         SlaMonitor(database=runtime.database, settings=settings, metrics=metrics),
     ]
     runtime.extensions["router"] = router
+    install_desktop_push(runtime, settings)
     return runtime
 
 
