@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.factories import ADMIN
+from tests.rt_stack import create_agent, require_rt, rt_token, rt_url
 from tests.stack import DATABASE_TEMPLATE, KAFKA, create_database, delete_topics, drop_database, unreachable_parts
 
 SERVICES = ("router", "knowledge", "notifier")
@@ -115,3 +117,68 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProces
         for name in databases.values():
             asyncio.run(drop_database(name))
         asyncio.run(delete_topics(topic_prefix))
+
+
+@dataclass
+class HelpdeskBridge:
+    """The helpdesk bridge as a process of its own beside the services, connected to the real RT."""
+
+    processes: ServiceProcesses
+    router_key: str  # the agent-scoped key bound to no agent that the bridge calls the router with
+
+    @property
+    def url(self) -> str:
+        return self.processes.url("helpdesk")
+
+    def log(self) -> str:
+        return self.processes.log("helpdesk")
+
+    async def link_agent(self, agent_id: str, name: str) -> tuple[str, str]:
+        """A new RT user in 'firstcall agents', linked to the agent: (RT user name, a token to act as them)."""
+        user, token = await asyncio.to_thread(create_agent, f"{name}-{uuid.uuid4().hex[:8]}")
+        async with httpx.AsyncClient(base_url=self.url, headers=ADMIN, timeout=30) as bridge:
+            linked = await bridge.put(f"/v1/agent-links/{agent_id}", json={"rt_user": user})
+        assert linked.status_code == 200, linked.text
+        return user, token
+
+
+@pytest.fixture(scope="session")
+def helpdesk(services: ServiceProcesses) -> Iterator[HelpdeskBridge]:
+    """`firstcall serve helpdesk` on its own database, the services' topics, and this checkout's RT.
+
+    It calls the router with an agent-scoped key bound to no agent, as production configures it, so the
+    router's rule on who may act on a ticket judges each RT action. Polling is faster than the default so
+    the tier does not wait on it; nothing asserts how fast.
+    """
+    require_rt()
+    issued = httpx.post(
+        f"{services.url('router')}/v1/api-keys",
+        headers=ADMIN,
+        json={"name": "helpdesk bridge", "scopes": ["agent"]},
+        timeout=30,
+    )
+    assert issued.status_code == 201, issued.text
+    database = f"fc_e2e_{uuid.uuid4().hex[:8]}_helpdesk"
+    port = _free_port()
+    env = {
+        **services.env,
+        "FIRSTCALL_HELPDESK_DATABASE_URL": asyncio.run(create_database(database)),
+        "FIRSTCALL_HELPDESK_PORT": str(port),
+        "FIRSTCALL_HELPDESK_RT_URL": rt_url(),
+        "FIRSTCALL_HELPDESK_RT_TOKEN": rt_token(),
+        "FIRSTCALL_HELPDESK_ROUTER_URL": services.url("router"),
+        "FIRSTCALL_HELPDESK_ROUTER_API_KEY": str(issued.json()["key"]),
+        "FIRSTCALL_HELPDESK_ARTICLE_URL": f"{services.url('knowledge')}/v1/articles/{{id}}",
+        "FIRSTCALL_HELPDESK_POLL_INTERVAL_SECONDS": "0.5",
+        "FIRSTCALL_HELPDESK_EFFECT_BACKOFF_INITIAL_SECONDS": "0.2",
+        "FIRSTCALL_HELPDESK_EFFECT_BACKOFF_MAX_SECONDS": "2",
+    }
+    processes = ServiceProcesses(env=env, logs=services.logs, topic_prefix=services.topic_prefix)
+    processes.ports["helpdesk"] = port
+    try:
+        processes.start("helpdesk")
+        yield HelpdeskBridge(processes, str(issued.json()["key"]))
+    finally:
+        if "helpdesk" in processes.processes:
+            processes.stop("helpdesk")
+        asyncio.run(drop_database(database))
