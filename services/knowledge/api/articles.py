@@ -48,7 +48,16 @@ def _location(body: Any) -> str | None:
     response_model=ArticleRead,
     summary="Write a new article",
     dependencies=[EDIT],
-    responses={201: {"description": "The article, written now", "headers": LOCATION}},
+    responses={
+        201: {"description": "The article, written now", "headers": LOCATION},
+        **conflict(
+            "`external-id-taken`: an article has this `external_id` already (`article_id` names it)",
+            slug="external-id-taken",
+            detail="Article 3f2b8c1e-6d4a-4e0f-9b7c-2a1d5e8f4c30 has external_id 'zendesk:1042': edit it (PATCH), or "
+            "import to update it.",
+            article_id="3f2b8c1e-6d4a-4e0f-9b7c-2a1d5e8f4c30",
+        ),
+    },
 )
 async def create_article(
     body: ArticleCreate, runtime: RuntimeDep, request: Request, idempotency_key: IdempotencyKey = None

@@ -25,6 +25,8 @@ async def create_article(
     *, session: AsyncSession, request: ArticleCreate, source_ticket_id: uuid.UUID | None = None
 ) -> ArticleRead:
     """Store version 1 of a new article and announce it (published, or a draft for review)."""
+    if request.external_id is not None:
+        await _refuse_taken_external_id(session, request.external_id)
     now = datetime.now(UTC)
     article = Article(
         id=uuid.uuid4(),
@@ -183,3 +185,15 @@ async def _announce(session: AsyncSession, article: Article, version: ArticleVer
         )
     await add_events(session, *events)
     await record_change(session, entity="article", entity_id=article.id)
+
+
+async def _refuse_taken_external_id(session: AsyncSession, external_id: str) -> None:
+    """An external id names one article; a second create must not end in the unique index (a 500). Two
+    creates racing: the loser's write conflicts at commit and runs again (run_once), and lands here."""
+    taken = await session.scalar(select(Article.id).where(Article.external_id == external_id))
+    if taken is not None:
+        raise Conflict(
+            "external-id-taken",
+            f"Article {taken} has external_id {external_id!r}: edit it (PATCH), or import to update it.",
+            article_id=str(taken),
+        )

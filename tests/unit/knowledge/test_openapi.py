@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from services.knowledge.articles.models import Article
 from tests.knowledge_factories import article_request
 from tests.unit.knowledge.conftest import Knowledge
 from tests.unit.knowledge.test_known_issues import known_issue_request
@@ -86,6 +87,15 @@ async def test_an_edit_of_an_archived_article_is_a_409_its_document_declares(kno
     response = await knowledge.client.patch(f"/v1/articles/{article['id']}", json={"version": 2, "title": "Back"})
     assert (response.status_code, response.json()["type"]) == (409, "https://firstcall.dev/problems/article-archived")
     conforms(await document_of(knowledge), "/v1/articles/{article_id}", "PATCH", response, article_id=article["id"])
+
+
+async def test_a_second_article_with_one_external_id_is_a_409_its_document_declares(knowledge: Knowledge) -> None:
+    [first] = await knowledge.create_articles([article_request(external_id="zendesk:1042")])
+    response = await knowledge.client.post("/v1/articles", json=article_request(external_id="zendesk:1042", title="x"))
+    assert (response.status_code, response.json()["type"]) == (409, "https://firstcall.dev/problems/external-id-taken")
+    assert response.json()["article_id"] == first["id"]
+    assert await knowledge.count(Article) == 1
+    conforms(await document_of(knowledge), "/v1/articles", "POST", response)
 
 
 async def test_a_stale_known_issue_edit_is_a_409_its_document_declares(knowledge: Knowledge) -> None:
