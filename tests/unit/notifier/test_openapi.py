@@ -170,6 +170,8 @@ async def test_every_operation_shows_examples_of_its_body_and_parameters(notifie
     document = await document_of(notifier)
     missing = []
     for method, path, operation in api_operations(document):
+        if not any(_shown(document, operation)):
+            missing.append(f"{method} {path}: no example at all")
         for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
             if not examples_of(document, content):
                 missing.append(f"{method} {path} request {media_type}")
@@ -184,6 +186,18 @@ async def test_every_operation_shows_examples_of_its_body_and_parameters(notifie
                     missing.append(f"{method} {path} {status}")
     assert len(api_operations(document)) >= 19
     assert missing == []
+
+
+def _shown(document: dict[str, Any], operation: dict[str, Any]) -> list[Any]:
+    """Every example an operation shows of its own: of its body, its parameters and its successful answers."""
+    contents = list(operation.get("requestBody", {}).get("content", {}).values())
+    contents += [
+        c for s, r in operation["responses"].items() if s.startswith("2") for c in r.get("content", {}).values()
+    ]
+    parameters = [p["schema"] for p in operation.get("parameters", [])]
+    return [e for c in contents for e in examples_of(document, c)] + [
+        e for schema in parameters for s in [schema, *schema.get("anyOf", [])] for e in s.get("examples", [])
+    ]
 
 
 async def test_every_example_is_valid_for_what_it_illustrates(notifier: Notifier) -> None:
