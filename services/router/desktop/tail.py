@@ -197,9 +197,12 @@ class OutboxTail:
         return Read([row for row in result if row.seq is not None], int(result[0].xmin), int(result[0].xmax))
 
     async def _numbering_restarted(self, session: AsyncSession) -> bool:
-        """SQLite numbers a row after the highest present: once retention emptied the table, numbers restart."""
+        """SQLite numbers a row after the highest present: once retention emptied the table, numbers restart.
+
+        Seen as an empty table (the next row is number 1), or as a table whose newest row is below the horizon.
+        """
         newest = await session.scalar(select(func.max(outbox.c.seq)))
-        if newest is None or int(newest) >= self.horizon.value:
+        if self.horizon.value == 0 or (newest is not None and int(newest) >= self.horizon.value):
             return False
         log.warning("the outbox numbering restarted (%s after %s): desktop streams start over", newest, self.position)
         self.horizon.restart(0)

@@ -22,6 +22,7 @@ import orjson
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import delete
 
 from services.router import bootstrap
 from services.router.desktop.horizon import Horizon
@@ -29,6 +30,7 @@ from services.router.desktop.push import EXTENSION, DesktopPush
 from services.router.routing.sla import SlaMonitor
 from services.router.tickets.models import Ticket
 from shared.events.catalogue import ProblemDetected
+from shared.messaging.tables import outbox
 from shared.runtime import ServiceRuntime
 from tests.factories import ADMIN, order_request, ticket_request
 from tests.unit.router.conftest import RouterHarness
@@ -303,6 +305,33 @@ async def test_a_cursor_beyond_every_event_is_answered_with_a_reset(desk: Desk) 
         assert reset.json["resume_after"] == int(reset.id or "")
         ticket = await desk.ticket()
         assert (await events.event()).json["subject"] == ticket["id"], "the stream goes on from the reset"
+
+
+async def test_a_stream_ends_after_its_lifetime_and_the_client_resumes_where_it_was(desk: Desk) -> None:
+    desk.push.config = replace(desk.push.config, stream_lifetime_seconds=0.5, heartbeat_seconds=0.1)
+    _, key = await desk.agent_with_key()
+    async with stream(desk.url, "/v1/agents/me/events", key) as events:
+        ready = await events.event()
+        assert await ended(events)
+    desk.push.config = replace(desk.push.config, stream_lifetime_seconds=60)
+    ticket = await desk.ticket()
+    async with stream(desk.url, "/v1/agents/me/events", key, last_event_id=ready.id) as events:
+        await events.event()
+        assert (await events.event()).json["subject"] == ticket["id"]
+
+
+async def test_when_sqlite_numbers_the_outbox_again_the_stream_resets_and_goes_on(desk: Desk) -> None:
+    _, key = await desk.agent_with_key()
+    async with stream(desk.url, "/v1/agents/me/events", key) as events:
+        await events.event()
+        async with desk.router.runtime.database.session() as session:
+            await session.execute(delete(outbox))  # what retention does to an idle router's outbox
+            await session.commit()
+        reset = await events.event()
+        ticket = await desk.ticket()  # its events are numbered from 1 again
+        assigned = await events.event()
+    assert (reset.event, reset.id) == ("reset", "0")
+    assert assigned.json["subject"] == ticket["id"]
 
 
 async def test_transfers_reach_both_agents_each_in_their_part(desk: Desk) -> None:
