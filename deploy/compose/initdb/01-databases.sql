@@ -3,3 +3,4 @@
 CREATE DATABASE firstcall_router;
 CREATE DATABASE firstcall_knowledge;
 CREATE DATABASE firstcall_notifier;
+CREATE DATABASE firstcall_helpdesk;
