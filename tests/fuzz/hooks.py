@@ -6,6 +6,7 @@ Bodies of JSON lines (the knowledge import) are documented as the array their li
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -15,4 +16,11 @@ import schemathesis
 @schemathesis.serializer("application/x-ndjson")
 def json_lines(_: schemathesis.SerializationContext, value: Any) -> bytes:
     items = value if isinstance(value, list) else [value]  # negative cases may be any JSON value
-    return b"".join(orjson.dumps(item) + b"\n" for item in items)
+    return b"".join(_line(item) + b"\n" for item in items)
+
+
+def _line(item: Any) -> bytes:
+    try:
+        return orjson.dumps(item)
+    except TypeError:  # an integer beyond 64 bits, as negative cases carry: the standard library writes any
+        return json.dumps(item).encode()
