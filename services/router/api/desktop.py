@@ -50,10 +50,7 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "An endless text/event-stream: `ready` (or `reset`), then one message per event that "
         "concerns the agent, each with its `id`, and `: keep-alive` comments (docs/desktop-push.md)"
     },
-    403: {
-        "description": "The key lacks the scope, or is an agent's and names another agent "
-        "(rule `own-agent-only`), or has no agent of its own for `me` (rule `key-without-agent`)"
-    },
+    403: {"description": "The key lacks the scope, or is an agent's and names another agent (rule `own-agent-only`)"},
     429: {
         "description": "The key has spent its per-minute limit, or holds as many streams as it may "
         "(`too-many-streams`); retry after `Retry-After` seconds"
@@ -135,12 +132,12 @@ async def own_stream(
 ) -> AsyncIterator[AgentStream]:
     cursor = _cursor(last_event_id, after)
     if principal.agent_id is None:
+        # Not a 403: the key may well stream agents' events (a supervisor's), only `me` names nobody here.
         raise ProblemError(
-            403,
-            "forbidden",
+            404,
+            "not-found",
             "This key acts for no agent",
             "`me` is the agent of an agent's own key; name the agent: /v1/agents/{agent_id}/events.",
-            rule="key-without-agent",
         )
     await _agent_exists(runtime, principal.agent_id)
     async with _opened(request, runtime, principal, principal.agent_id, cursor) as stream:
@@ -162,7 +159,7 @@ def _message(frame: Frame) -> ServerSentEvent:
     response_class=EventSourceResponse,
     operation_id="stream_my_events",
     summary="My desktop's events (an agent's key): assignments, transfers, approvals, SLAs, handoffs, problems",
-    responses=_STREAM_RESPONSES,
+    responses={**_STREAM_RESPONSES, 404: {"description": "The key acts for no agent (it was issued without one)"}},
 )
 async def my_events(stream: Annotated[AgentStream, Depends(own_stream)]) -> AsyncIterator[ServerSentEvent]:
     async for frame in stream.frames():

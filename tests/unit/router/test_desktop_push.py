@@ -241,8 +241,9 @@ async def test_an_agents_key_opens_only_that_agents_stream(desk: Desk) -> None:
 
 async def test_me_needs_a_key_that_acts_for_an_agent(desk: Desk) -> None:
     refused = await desk.router.client.get("/v1/agents/me/events")  # the admin key has no agent
-    assert refused.status_code == 403
-    assert refused.json()["rule"] == "key-without-agent"
+    assert refused.status_code == 404
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "acts for no agent" in refused.json()["title"]
 
 
 async def test_an_unknown_agent_and_a_malformed_cursor_are_refused_before_any_stream(desk: Desk) -> None:
