@@ -21,6 +21,10 @@ from shared.errors import PROBLEM_BASE, PROBLEM_JSON
 from shared.metrics import ServiceMetrics
 
 _NEVER_SHED = frozenset({"/healthz", "/readyz", "/metrics"})
+# Server-sent event streams (the router's /v1/agents/{id}/events) stay open for minutes: each would hold a
+# slot all that time, and a few dozen desktops would shut the process to every other request. They are
+# bounded by limits of their own (docs/desktop-push.md).
+_STREAM_SUFFIX = "/events"
 RETRY_AFTER_SECONDS = 1
 
 
@@ -33,7 +37,7 @@ class AdmissionMiddleware:
         self._slots = asyncio.Semaphore(max_in_flight)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _NEVER_SHED:
+        if scope["type"] != "http" or scope["path"] in _NEVER_SHED or _is_stream(scope):
             await self.app(scope, receive, send)
             return
         if not await self._admit():
@@ -75,3 +79,7 @@ class AdmissionMiddleware:
         ]
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_stream(scope: Scope) -> bool:
+    return bool(scope["method"] == "GET" and scope["path"].endswith(_STREAM_SUFFIX))

@@ -39,7 +39,8 @@ class SlowApp:
 
 
 def admitting(slow: SlowApp, metrics: ServiceMetrics, *, max_in_flight: int, queue_timeout: float) -> httpx.AsyncClient:
-    app = Starlette(routes=[Route("/work", slow.work), Route("/healthz", slow.healthz)])
+    routes = [Route("/work", slow.work), Route("/healthz", slow.healthz), Route("/v1/agents/me/events", slow.work)]
+    app = Starlette(routes=routes)
     guarded = AdmissionMiddleware(app, max_in_flight=max_in_flight, queue_timeout=queue_timeout, metrics=metrics)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=guarded), base_url="http://test")
 
@@ -93,6 +94,19 @@ async def test_probes_are_answered_even_at_capacity() -> None:
 
         slow.release.set()
         await running
+
+
+async def test_open_event_streams_take_no_request_slot() -> None:
+    slow, metrics = SlowApp(), ServiceMetrics("test")
+    async with admitting(slow, metrics, max_in_flight=2, queue_timeout=0.05) as client:
+        streams = [asyncio.create_task(client.get("/v1/agents/me/events")) for _ in range(2)]
+        await slow.until_started(2)
+        ordinary = asyncio.create_task(client.get("/work"))
+        await slow.until_started(3)  # admitted although two streams are open and the limit is 2
+
+        slow.release.set()
+        assert [r.status_code for r in await asyncio.gather(*streams, ordinary)] == [200, 200, 200]
+        assert sample(metrics, "firstcall_http_shed_total") == 0
 
 
 @pytest.mark.parametrize("abandoned", [1, 3])
