@@ -6,7 +6,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.router.api import agents, api_keys, customers, desktop, intents, orders, resolutions, stats, tickets
+from services.router.api import (
+    agents,
+    api_keys,
+    customers,
+    desktop,
+    intents,
+    orders,
+    resolutions,
+    stats,
+    ticket_life,
+    ticket_lists,
+    tickets,
+)
 from services.router.api.deps import RouterComponents
 from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.consumers.events import handlers
@@ -16,6 +28,7 @@ from services.router.desktop.push import install_desktop_push
 from services.router.metrics import RouterMetrics
 from services.router.routing.sla import SlaMonitor
 from services.router.settings import RouterSettings
+from services.router.tickets.closing import QuietPeriodCloser
 from shared.bus.port import MessageBus
 from shared.events.catalogue import Event
 from shared.messaging.inbox import EventHandler
@@ -27,6 +40,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 HANDLERS: dict[type[Event], EventHandler] = handlers(RouterSettings.model_construct())
 API_ROUTERS = [
     tickets.router,
+    ticket_lists.router,
+    ticket_life.router,
     resolutions.router,
     customers.router,
     orders.router,
@@ -51,6 +66,7 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
     metrics = RouterMetrics()
     consumed = announcing_problem_links(handlers(settings))  # problems on open tickets reach the desktops
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus, metrics=metrics)
+    runtime.database.on_commit(metrics.record_committed)
     key = settings.knowledge_api_key or settings.admin_api_key
     router = RouterComponents(
         settings=settings,
@@ -67,6 +83,7 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
         router.classifier,
         router.knowledge,
         SlaMonitor(database=runtime.database, settings=settings, metrics=metrics),
+        QuietPeriodCloser(database=runtime.database, settings=settings),
     ]
     runtime.extensions["router"] = router
     install_desktop_push(runtime, settings)

@@ -44,6 +44,14 @@ class RouterSettings(ServiceSettings):
     fcr_reopen_window_days: int = Field(
         7, ge=0, description="a reopen within this many days revokes first-contact resolution"
     )
+    close_after_days: float = Field(
+        7.0,
+        gt=0,
+        le=3650,
+        description="a resolved ticket unchanged this long is closed (final: a returning customer gets a new "
+        "ticket); keep it at least FIRSTCALL_ROUTER_FCR_REOPEN_WINDOW_DAYS",
+    )
+    close_check_seconds: float = Field(300.0, gt=0, description="how often resolved tickets are checked for closing")
     continuity_days: int = Field(30, ge=0, description="how recent a related ticket must be for continuity routing")
     knowledge_url: HttpUrl = Field(HttpUrl("http://127.0.0.1:8001"), description="knowledge service, for fallbacks")
     knowledge_api_key: SecretStr | None = Field(None, description="key for the knowledge fallback (default: admin)")

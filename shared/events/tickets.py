@@ -164,3 +164,39 @@ class SlaBreached(TicketEvent):
     breached_at: datetime
     agent_id: UUID | None
     action: Literal["reassigned", "team_lead_notified", "none"]
+
+
+TicketStatus = Literal["open", "pending_customer", "on_hold", "pending_approval", "resolved", "closed", "cancelled"]
+StatusTrigger = Literal[
+    "status-change",
+    "resolution",
+    "approval-requested",
+    "approval-approved",
+    "approval-denied",
+    "approval-withdrawn",
+    "reopen",
+    "quiet-period",
+]
+
+
+@register
+class TicketStatusChanged(TicketEvent):
+    """A ticket moved in its life (docs/router.md, the transition table): every transition is one of these,
+    beside the event of what caused it (TicketResolved, TicketReopened, ApprovalRequested, ...)."""
+
+    name = "ticket.status_changed"
+    summary = "A ticket's status changed: who moved it, why, and its first-response due time now."
+
+    customer_id: UUID
+    previous: TicketStatus
+    status: TicketStatus
+    trigger: StatusTrigger = Field(description="what moved it: an agent's status change, a resolution, ...")
+    reason: str | None = Field(None, max_length=2_000)
+    cancel_reason: Literal["duplicate", "spam"] | None = Field(None, description="when cancelled")
+    duplicate_of: UUID | None = Field(None, description="the ticket a cancelled duplicate repeats")
+    approval_id: UUID | None = Field(None, description="the approval an approval-* trigger is about")
+    agent_id: UUID | None = Field(description="the ticket's agent after the change")
+    first_response_due_at: datetime | None = Field(
+        description="the first-response due time after the change (a pause for the customer moves it)"
+    )
+    changed_at: datetime

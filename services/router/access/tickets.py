@@ -30,10 +30,14 @@ class TicketAction(StrEnum):
     RESOLVE = "resolve"
     REOPEN = "reopen"
     DECIDE_APPROVAL = "decide-approval"
+    WITHDRAW_APPROVAL = "withdraw-approval"
+    CHANGE_STATUS = "change-status"
 
 
 # The actions that record who did them, so they need an agent even from an overseer's key.
-NEEDS_AN_AGENT = frozenset({TicketAction.NOTE, TicketAction.RESOLVE, TicketAction.DECIDE_APPROVAL})
+NEEDS_AN_AGENT = frozenset(
+    {TicketAction.NOTE, TicketAction.RESOLVE, TicketAction.DECIDE_APPROVAL, TicketAction.WITHDRAW_APPROVAL}
+)
 
 
 @dataclass(frozen=True)

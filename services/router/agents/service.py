@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import preconditions
 from services.router.agents.models import Agent
-from services.router.agents.schemas import AgentCreate, AgentUpdate
+from services.router.agents.schemas import AgentCreate, AgentRead, AgentUpdate
 from services.router.tickets.models import ACTIVE_STATUSES, Ticket
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import AgentRegistered, AgentUpdated
@@ -64,9 +65,18 @@ async def register_agent(*, session: AsyncSession, request: AgentCreate, now: da
     return agent
 
 
-async def update_agent(*, session: AsyncSession, agent_id: uuid.UUID, request: AgentUpdate, now: datetime) -> Agent:
+async def update_agent(
+    *,
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    request: AgentUpdate,
+    now: datetime,
+    expected: preconditions.Expected | None = None,
+) -> Agent:
     """Apply the given changes; the caller offers queued tickets if the agent gained room."""
     agent = await get_agent(session=session, agent_id=agent_id, lock=True)
+    if expected is not None:
+        preconditions.check(expected, await read_agent(session=session, agent=agent))
     changes = request.model_dump(exclude_unset=True)
     if "authority" in changes:
         changes["authority"] = _authority_json(changes["authority"])
@@ -82,6 +92,12 @@ async def update_agent(*, session: AsyncSession, agent_id: uuid.UUID, request: A
             AgentUpdated(agent_id=agent.id, status=agent.status, changed=changed, updated_at=now),
         )
     return agent
+
+
+async def read_agent(*, session: AsyncSession, agent: Agent) -> AgentRead:
+    """The agent as every answer shows them: with their load right now."""
+    load = (await loads(session=session, agent_ids=[agent.id]))[agent.id]
+    return AgentRead.model_validate(agent).model_copy(update={"load": load})
 
 
 async def get_agent(*, session: AsyncSession, agent_id: uuid.UUID, lock: bool = False) -> Agent:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import preconditions
 from services.router.agents import service as agent_service
 from services.router.agents.models import Agent
 from services.router.agents.schemas import AgentCreate, AgentRead, AgentUpdate
 from services.router.api.deps import AgentWork, Now, StaffReader, Supervisor, declared, idempotency_scope
+from services.router.preconditions import ETAG_HEADER, PRECONDITION_FAILED, IfMatch
 from services.router.routing import service as routing
 from shared.errors import ProblemError
 from shared.events.catalogue import AgentStatus
@@ -23,9 +25,11 @@ from shared.web.idempotency import IdempotencyKey, respond_once
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 
-async def _read(session: AsyncSession, agent: Agent) -> AgentRead:
-    load = (await agent_service.loads(session=session, agent_ids=[agent.id]))[agent.id]
-    return AgentRead.model_validate(agent).model_copy(update={"load": load})
+async def _read(session: AsyncSession, agent: Agent, response: Response | None = None) -> AgentRead:
+    read = await agent_service.read_agent(session=session, agent=agent)
+    if response is not None:
+        response.headers["ETag"] = preconditions.entity_tag(read)
+    return read
 
 
 @router.post(
@@ -71,18 +75,30 @@ async def list_agents(
     return [AgentRead.model_validate(a).model_copy(update={"load": loads[a.id]}) for a in agents]
 
 
-@router.get("/{agent_id}", response_model=AgentRead, summary="An agent with their current load")
-async def get_agent(agent_id: uuid.UUID, session: SessionDep, _: StaffReader) -> AgentRead:
-    return await _read(session, await agent_service.get_agent(session=session, agent_id=agent_id))
+@router.get(
+    "/{agent_id}",
+    response_model=AgentRead,
+    summary="An agent with their current load",
+    responses={200: {"headers": ETAG_HEADER}},
+)
+async def get_agent(agent_id: uuid.UUID, response: Response, session: SessionDep, _: StaffReader) -> AgentRead:
+    return await _read(session, await agent_service.get_agent(session=session, agent_id=agent_id), response)
 
 
 @router.patch(
     "/{agent_id}",
     response_model=AgentRead,
     summary="Change an agent; becoming available or gaining capacity takes waiting tickets at once",
+    responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_FAILED},
 )
 async def update(
-    agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep, now: Now, principal: AgentWork
+    agent_id: uuid.UUID,
+    body: AgentUpdate,
+    response: Response,
+    session: SessionDep,
+    now: Now,
+    principal: AgentWork,
+    if_match: IfMatch = None,
 ) -> AgentRead:
     await agent_service.get_agent(session=session, agent_id=agent_id)  # a 404 before any rule about who
     own_status_only = principal.agent_id == agent_id and body.model_fields_set <= {"status"}
@@ -90,8 +106,10 @@ async def update(
         raise ProblemError(
             403, "forbidden", "Agents may change only their own status", "ask a supervisor", rule="own-status-only"
         )
-    agent = await agent_service.update_agent(session=session, agent_id=agent_id, request=body, now=now)
+    agent = await agent_service.update_agent(
+        session=session, agent_id=agent_id, request=body, now=now, expected=preconditions.expected(if_match)
+    )
     await session.flush()
     await routing.offer_queue(session=session, agent_id=agent.id, now=now)
     await session.commit()
-    return await _read(session, agent)
+    return await _read(session, agent, response)

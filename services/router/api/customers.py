@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import preconditions
 from services.router.api.deps import Now, Reader, Router, Supervisor, declared, idempotency_scope
 from services.router.customers import merging
 from services.router.customers import service as customer_service
-from services.router.customers.identities import normalise_email, normalise_external_id
+from services.router.customers.identities import normalise_email, normalise_external_id, normalise_phone
 from services.router.customers.schemas import ActivityRead, CustomerMerge, CustomerRead, HistoryPage, OwnerChange
 from services.router.history import service as history
+from services.router.preconditions import ETAG_HEADER, PRECONDITION_FAILED, IfMatch
 from shared.errors import invalid
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey, respond_once
@@ -27,11 +29,15 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     "",
     response_model=CustomerRead,
     summary="Find the customer behind exactly one identity: ?email=, ?phone= or ?external_id=system:id",
-    responses=declared(
-        404, "No customer has this identity", slug="not-found", detail="No customer with id email ada@example.com"
-    ),
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **declared(
+            404, "No customer has this identity", slug="not-found", detail="No customer with id email ada@example.com"
+        ),
+    },
 )
 async def find_customer(
+    response: Response,
     session: SessionDep,
     components: Router,
     _: Reader,
@@ -44,21 +50,41 @@ async def find_customer(
         raise invalid("query", "give exactly one of ?email=, ?phone= or ?external_id=system:id")
     [(kind, raw)] = given.items()
     value = _normalised(kind, raw, components.settings.default_phone_region)
-    return CustomerRead.model_validate(await customer_service.find_by_identity(session=session, kind=kind, value=value))
+    customer = await customer_service.find_by_identity(session=session, kind=kind, value=value)
+    return _tagged(CustomerRead.model_validate(customer), response)
+
+
+def _tagged(read: CustomerRead, response: Response) -> CustomerRead:
+    response.headers["ETag"] = preconditions.entity_tag(read)
+    return read
 
 
 def _normalised(kind: str, raw: str, region: str | None) -> str:
-    if kind == "phone":
-        return customer_service.phone_or_problem(raw, region, "query.phone")
     try:
+        if kind == "phone":
+            return normalise_phone(_plus_restored(raw), region)
         return normalise_email(raw) if kind == "email" else normalise_external_id(raw)
     except ValueError as exc:
-        raise invalid(f"query.{kind}", str(exc)) from exc
+        hint = "; in a query string write + as %2B (?phone=%2B442079460958)" if kind == "phone" else ""
+        raise invalid(f"query.{kind}", f"{exc}{hint}") from exc
 
 
-@router.get("/{customer_id}", response_model=CustomerRead, summary="A customer with every identity")
-async def get_customer(customer_id: uuid.UUID, session: SessionDep, _: Reader) -> CustomerRead:
-    return CustomerRead.model_validate(await customer_service.get_customer(session=session, customer_id=customer_id))
+def _plus_restored(phone: str) -> str:
+    """`?phone=+44...` unencoded reaches us as ` 44...` (a `+` in a query string means a space): a phone
+    number never starts with a space, so a leading space before a digit is read as the `+` it was."""
+    digits = phone.lstrip(" ")
+    return "+" + digits if phone != digits and digits[:1].isdigit() else phone
+
+
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerRead,
+    summary="A customer with every identity",
+    responses={200: {"headers": ETAG_HEADER}},
+)
+async def get_customer(customer_id: uuid.UUID, response: Response, session: SessionDep, _: Reader) -> CustomerRead:
+    customer = await customer_service.get_customer(session=session, customer_id=customer_id)
+    return _tagged(CustomerRead.model_validate(customer), response)
 
 
 @router.get(
@@ -78,6 +104,12 @@ async def get_history(
     "/{customer_id}/merge",
     response_model=CustomerRead,
     summary="Fold a duplicate profile into this one, atomically: history, orders, credits and tickets follow",
+    responses=declared(
+        409,
+        "`already-merged`: one of the two profiles was already merged into another",
+        slug="already-merged",
+        detail="customer 9b2f... was already merged into another profile",
+    ),
 )
 async def merge(
     customer_id: uuid.UUID,
@@ -111,12 +143,34 @@ async def merge(
     "/{customer_id}/owner",
     response_model=CustomerRead,
     summary="Give the account a new owner, who receives a handoff briefing (AccountOwnerChanged)",
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **declared(
+            409,
+            "`merged-customer`: the profile was merged into another; change the survivor's owner",
+            slug="merged-customer",
+            detail="customer 9b2f... was merged into 1c3e...",
+        ),
+        **PRECONDITION_FAILED,
+    },
 )
 async def change_owner(
-    customer_id: uuid.UUID, body: OwnerChange, session: SessionDep, now: Now, principal: Supervisor
+    customer_id: uuid.UUID,
+    body: OwnerChange,
+    response: Response,
+    session: SessionDep,
+    now: Now,
+    principal: Supervisor,
+    if_match: IfMatch = None,
 ) -> CustomerRead:
     customer = await merging.change_owner(
-        session=session, customer_id=customer_id, agent_id=body.agent_id, actor=principal.key_id, now=now
+        session=session,
+        customer_id=customer_id,
+        agent_id=body.agent_id,
+        actor=principal.key_id,
+        now=now,
+        expected=preconditions.expected(if_match),
     )
     await session.commit()
-    return CustomerRead.model_validate(await customer_service.get_customer(session=session, customer_id=customer.id))
+    customer = await customer_service.get_customer(session=session, customer_id=customer.id)
+    return _tagged(CustomerRead.model_validate(customer), response)

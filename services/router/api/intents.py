@@ -61,7 +61,8 @@ async def add_examples(
     summary="Train a model on every example (in the background); poll the model until it is ready",
     responses=declared(
         409,
-        "`training-in-progress`: a model is being trained; wait for it before starting another",
+        "`training-in-progress`: a model is being trained; wait for it before starting another; or "
+        "`not-enough-examples`: examples of too few intents to train on",
         slug="training-in-progress",
         detail="a model is being trained; wait for it before starting another",
     ),

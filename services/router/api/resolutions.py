@@ -15,6 +15,7 @@ from services.router.ledger import service as ledger_service
 from services.router.ledger.schemas import (
     ApprovalDecision,
     ApprovalRead,
+    ApprovalWithdrawal,
     LedgerEntryRead,
     ResolutionCreate,
     ResolutionOutcome,
@@ -95,7 +96,16 @@ async def get_approval(approval_id: uuid.UUID, session: SessionDep, _: AgentWork
 @router.post(
     "/v1/approvals/{approval_id}/decision",
     response_model=ResolutionOutcome,
-    summary="A supervisor approves (the resolution executes) or denies (the agent keeps the ticket)",
+    summary="A supervisor approves (the resolution executes) or denies (`denied`: the agent keeps the ticket)",
+    responses={
+        **declared(
+            409,
+            "`approval-decided`: the approval is no longer pending; or `resolution-refused`: a hard rule no "
+            "longer holds (named in `rule`)",
+            slug="approval-decided",
+            detail="the approval was already denied",
+        )
+    },
 )
 async def decide_approval(
     approval_id: uuid.UUID,
@@ -119,7 +129,7 @@ async def decide_approval(
             now=now,
         )
         outcome = ResolutionOutcome(
-            outcome="executed" if body.approved else "approval_requested",
+            outcome="executed" if body.approved else "denied",
             rule="supervisor-approved" if body.approved else "supervisor-denied",
             explanation=body.note or ("approved" if body.approved else "denied; the agent keeps the ticket"),
             ticket_status=ticket.status,
@@ -138,10 +148,64 @@ async def decide_approval(
 
 
 @router.post(
+    "/v1/approvals/{approval_id}/withdrawal",
+    response_model=ResolutionOutcome,
+    summary="The agent who asked withdraws a pending approval; the ticket is open again for them",
+    responses={
+        **declared(
+            409,
+            "`approval-decided`: the approval is no longer pending",
+            slug="approval-decided",
+            detail="the approval was already approved",
+        )
+    },
+)
+async def withdraw_approval(
+    approval_id: uuid.UUID,
+    body: ApprovalWithdrawal,
+    runtime: RuntimeDep,
+    now: Now,
+    principal: AgentWork,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    actor = actor_of(principal, body.agent_id)
+
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        approval, ticket = await ledger_service.withdraw(
+            session=session, approval_id=approval_id, reason=body.reason, actor=actor, now=now
+        )
+        outcome = ResolutionOutcome(
+            outcome="withdrawn",
+            rule="withdrawn-by-agent",
+            explanation=body.reason or "withdrawn; the agent resolves the ticket another way",
+            ticket_status=ticket.status,
+            approval=ApprovalRead.model_validate(approval),
+        )
+        return status.HTTP_200_OK, outcome.model_dump(mode="json")
+
+    return await respond_once(
+        runtime.database,
+        scope=idempotency_scope(principal, f"POST /v1/approvals/{approval_id}/withdrawal"),
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+    )
+
+
+@router.post(
     "/v1/tickets/{ticket_id}/transfers",
     response_model=TransferRead,
     status_code=status.HTTP_201_CREATED,
     summary="Transfer a ticket with a reason (counted against first-contact resolution); it is routed again",
+    responses={
+        **declared(
+            409,
+            "`ticket-not-open`: only an open ticket is transferred; or `agent-at-capacity`: the named agent "
+            "cannot take another ticket on this channel now",
+            slug="ticket-not-open",
+            detail="the ticket is pending customer",
+        )
+    },
 )
 async def transfer(
     ticket_id: uuid.UUID,

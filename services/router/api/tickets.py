@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import MISSING
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import preconditions
 from services.router.access.tickets import actor_of
-from services.router.api.deps import AgentWork, Intake, Now, Reader, Router, StaffReader, idempotency_scope
+from services.router.api.deps import AgentWork, Intake, Now, Reader, Router, StaffReader, declared, idempotency_scope
 from services.router.context import service as context_service
 from services.router.context.schemas import TicketContext
+from services.router.preconditions import ETAG_HEADER, PRECONDITION_FAILED, IfMatch
 from services.router.routing import service as routing
 from services.router.tickets import service as ticket_service
 from services.router.tickets.schemas import (
@@ -102,18 +104,39 @@ async def open_ticket(
     return response
 
 
-@router.get("/{ticket_id}", response_model=TicketRead, summary="Read a ticket")
-async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, _: Reader) -> TicketRead:
-    return TicketRead.model_validate(await ticket_service.get_ticket(session=session, ticket_id=ticket_id))
+@router.get(
+    "/{ticket_id}", response_model=TicketRead, summary="Read a ticket", responses={200: {"headers": ETAG_HEADER}}
+)
+async def get_ticket(ticket_id: uuid.UUID, response: Response, session: SessionDep, _: Reader) -> TicketRead:
+    read = TicketRead.model_validate(await ticket_service.get_ticket(session=session, ticket_id=ticket_id))
+    response.headers["ETag"] = preconditions.entity_tag(read)
+    return read
 
 
 @router.patch(
     "/{ticket_id}",
     response_model=TicketRead,
     summary="Correct a ticket (subject, description, priority, intent); knowledge suggests again",
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **declared(
+            409,
+            "`ticket-not-open`: the ticket is resolved, closed or cancelled",
+            slug="ticket-not-open",
+            detail="the ticket is resolved",
+        ),
+        **PRECONDITION_FAILED,
+    },
 )
 async def update_ticket(
-    ticket_id: uuid.UUID, body: TicketUpdate, session: SessionDep, components: Router, now: Now, principal: AgentWork
+    ticket_id: uuid.UUID,
+    body: TicketUpdate,
+    response: Response,
+    session: SessionDep,
+    components: Router,
+    now: Now,
+    principal: AgentWork,
+    if_match: IfMatch = None,
 ) -> TicketRead:
     ticket = await ticket_service.update_ticket(
         session=session,
@@ -122,9 +145,12 @@ async def update_ticket(
         actor=actor_of(principal, None if body.agent_id is MISSING else body.agent_id),
         settings=components.settings,
         now=now,
+        expected=preconditions.expected(if_match),
     )
     await session.commit()
-    return TicketRead.model_validate(ticket)
+    read = TicketRead.model_validate(ticket)
+    response.headers["ETag"] = preconditions.entity_tag(read)
+    return read
 
 
 @router.get(

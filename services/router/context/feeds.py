@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.context.models import KnownIssueStatus, ProblemSnapshot, TicketKnowledge
-from services.router.tickets.models import ACTIVE_STATUSES, PRIORITY_RANK, Ticket
+from services.router.tickets.life import UNFINISHED_STATUSES
+from services.router.tickets.models import PRIORITY_RANK, Ticket
 from shared.events.catalogue import (
     KnowledgeSuggested,
     KnownIssueUpdated,
@@ -72,7 +73,7 @@ async def keep_problem_tickets(*, session: AsyncSession, event: ProblemWithTicke
     kept = await keep_problem(session=session, event=event, at=at)
     survivor = await _survivor(session, event.problem_id)
     if (kept or survivor != event.problem_id) and event.ticket_ids:
-        await session.execute(update(Ticket).where(Ticket.id.in_(event.ticket_ids)).values(problem_id=survivor))
+        await _set_problem(session, Ticket.id.in_(event.ticket_ids), survivor)
 
 
 async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2) -> None:
@@ -88,17 +89,15 @@ async def apply_problem_change(*, session: AsyncSession, event: ProblemUpdatedV2
     # against each other) is applied to the survivor.
     survivor = await _survivor(session, event.problem_id)
     if event.added_ticket_ids:
-        await session.execute(update(Ticket).where(Ticket.id.in_(event.added_ticket_ids)).values(problem_id=survivor))
+        await _set_problem(session, Ticket.id.in_(event.added_ticket_ids), survivor)
         if event.severity == "major":
             # Escalation raised the open tickets it listed; those that join the crisis later jump the queue too.
             await raise_to_urgent(
                 session=session, ticket_ids=event.added_ticket_ids, problem_id=event.problem_id, at=event.updated_at
             )
     if event.split_ticket_ids:
-        await session.execute(
-            update(Ticket)
-            .where(Ticket.id.in_(event.split_ticket_ids), Ticket.problem_id == event.problem_id)
-            .values(problem_id=None)
+        await _set_problem(
+            session, and_(Ticket.id.in_(event.split_ticket_ids), Ticket.problem_id == event.problem_id), None
         )
 
 
@@ -123,7 +122,19 @@ async def _fold(session: AsyncSession, *, merged: Sequence[uuid.UUID], into: Pro
     await session.execute(
         update(ProblemSnapshot).where(ProblemSnapshot.merged_into_id.in_(merged)).values(merged_into_id=into.problem_id)
     )
-    await session.execute(update(Ticket).where(Ticket.problem_id.in_(merged)).values(problem_id=into.problem_id))
+    await _set_problem(session, Ticket.problem_id.in_(merged), into.problem_id)
+
+
+async def _set_problem(session: AsyncSession, which: ColumnElement[bool], problem_id: uuid.UUID | None) -> None:
+    """The tickets' problem, and their `updated_at` if it changed (GET /v1/tickets?updated_after= sees it).
+
+    The router's clock, not the event's: a late event must not move `updated_at` back.
+    """
+    await session.execute(
+        update(Ticket)
+        .where(which, Ticket.problem_id.is_distinct_from(problem_id))
+        .values(problem_id=problem_id, updated_at=datetime.now(UTC))
+    )
 
 
 async def _survivor(session: AsyncSession, problem_id: uuid.UUID) -> uuid.UUID:
@@ -138,7 +149,7 @@ async def raise_to_urgent(
     """Open tickets of a major problem jump the queue (priority urgent), each change announced."""
     tickets = (
         await session.scalars(
-            select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(ACTIVE_STATUSES)).with_for_update()
+            select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(UNFINISHED_STATUSES)).with_for_update()
         )
     ).all()
     raised = 0

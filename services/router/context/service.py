@@ -35,7 +35,8 @@ from services.router.orders.models import Order
 from services.router.orders.schemas import OrderRead
 from services.router.settings import RouterSettings
 from services.router.tickets import service as ticket_service
-from services.router.tickets.models import ACTIVE_STATUSES, Ticket
+from services.router.tickets.life import RESOLVABLE_STATUSES, UNFINISHED_STATUSES
+from services.router.tickets.models import Ticket
 from services.router.tickets.schemas import TicketRead
 
 ACTION_TYPES = ("credit", "refund", "return", "replacement")
@@ -90,7 +91,7 @@ async def _customer(session: AsyncSession, ticket: Ticket, now: datetime) -> Cus
     others = (
         await session.scalars(
             select(Ticket)
-            .where(Ticket.customer_id == customer.id, Ticket.id != ticket.id, Ticket.status.in_(ACTIVE_STATUSES))
+            .where(Ticket.customer_id == customer.id, Ticket.id != ticket.id, Ticket.status.in_(UNFINISHED_STATUSES))
             .order_by(Ticket.opened_at.desc())
             .limit(20)
         )
@@ -185,7 +186,7 @@ async def _allowed(
     now: datetime,
 ) -> list[AllowedAction]:
     """What this agent may do on this ticket right now without asking anyone."""
-    if agent_id is None or ticket.status != "open":
+    if agent_id is None or ticket.status not in RESOLVABLE_STATUSES:
         return []
     actions = [AllowedAction(type="answer", currency=None, max_without_approval=None, summary="answer and resolve")]
     agent = await session.get(Agent, agent_id)

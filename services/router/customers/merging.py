@@ -8,14 +8,17 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import preconditions
 from services.router.agents.models import Agent
 from services.router.customers.models import Customer, CustomerIdentity
+from services.router.customers.schemas import CustomerRead
 from services.router.customers.service import get_customer
 from services.router.history import service as history
 from services.router.history.models import Activity
 from services.router.ledger.models import Approval, LedgerEntry
 from services.router.orders.models import Order
-from services.router.tickets.models import ACTIVE_STATUSES, Ticket
+from services.router.tickets.life import UNFINISHED_STATUSES
+from services.router.tickets.models import Ticket
 from shared.errors import Conflict, NotFound, ProblemError
 from shared.events.catalogue import AccountOwnerChanged, BriefingItem, CustomersMerged
 from shared.messaging.outbox import add_events
@@ -86,10 +89,17 @@ async def merge_customers(
 
 
 async def change_owner(
-    *, session: AsyncSession, customer_id: uuid.UUID, agent_id: uuid.UUID | None, actor: str, now: datetime
+    *,
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    agent_id: uuid.UUID | None,
+    actor: str,
+    now: datetime,
+    expected: preconditions.Expected | None = None,
 ) -> Customer:
     """Give the account a new owner and brief them: what happened lately and what is still open."""
-    customer = await get_customer(session=session, customer_id=customer_id)
+    customer = await get_customer(session=session, customer_id=customer_id, lock=True)
+    preconditions.check(expected, CustomerRead.model_validate(customer))
     if customer.merged_into_id is not None:
         raise Conflict("merged-customer", f"customer {customer_id} was merged into {customer.merged_into_id}")
     if agent_id is not None and await session.get(Agent, agent_id) is None:
@@ -133,7 +143,7 @@ async def _briefing_items(
 ) -> tuple[list[BriefingItem], list[BriefingItem]]:
     open_tickets = (
         await session.scalars(
-            select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status.in_(ACTIVE_STATUSES))
+            select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status.in_(UNFINISHED_STATUSES))
         )
     ).all()
     pending = (

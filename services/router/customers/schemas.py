@@ -61,6 +61,13 @@ class CustomerRead(BaseModel):
     created_at: datetime
     identities: list[IdentityRead]
 
+    @field_validator("identities")
+    @classmethod
+    def _in_a_stable_order(cls, identities: list[IdentityRead]) -> list[IdentityRead]:
+        """Strongest kind first, as recognition weighs them; the same order in every answer (its ETag)."""
+        strength = {"external_id": 0, "email": 1, "phone": 2}
+        return sorted(identities, key=lambda identity: (strength[identity.kind], identity.value))
+
 
 class CustomerMerge(BaseModel):
     model_config = ConfigDict(

@@ -144,11 +144,10 @@ async def _announce(session: AsyncSession, result: Recognition, now: datetime) -
         )
 
 
-async def get_customer(*, session: AsyncSession, customer_id: uuid.UUID) -> Customer:
-    """A customer with identities, or a 404 problem."""
-    customer = await session.scalar(
-        select(Customer).where(Customer.id == customer_id).options(selectinload(Customer.identities))
-    )
+async def get_customer(*, session: AsyncSession, customer_id: uuid.UUID, lock: bool = False) -> Customer:
+    """A customer with identities, or a 404 problem; `lock` holds the customer's row until commit."""
+    query = select(Customer).where(Customer.id == customer_id).options(selectinload(Customer.identities))
+    customer = await session.scalar(query.with_for_update(of=Customer) if lock else query)
     if customer is None:
         raise NotFound("Customer", customer_id)
     return customer

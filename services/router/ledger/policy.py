@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Literal
 
 from services.router import money
+from services.router.tickets.life import RESOLVABLE_STATUSES
 
 Outcome = Literal["execute", "approval", "refuse"]
 MONEY_TYPES = frozenset({"refund", "return", "credit"})
@@ -71,7 +72,7 @@ def decide(request: Request, situation: Situation) -> Verdict:
 def hard_rule(request: Request, situation: Situation) -> Verdict | None:
     """Rules no one may lift: the request is refused with the rule named."""
     order, amount = request.order, request.amount
-    if situation.ticket_status not in ("open",):
+    if situation.ticket_status not in RESOLVABLE_STATUSES:
         return _refuse("ticket-not-open", f"the ticket is {situation.ticket_status.replace('_', ' ')}")
     if request.type == "answer":
         return _refuse("answer-has-no-amount", "an answer moves no money") if amount > ZERO else None

@@ -82,7 +82,7 @@ class ApprovalRead(BaseModel):
     reason: str
     rule: str
     explanation: str
-    status: Literal["pending", "approved", "denied", "refused"]
+    status: Literal["pending", "approved", "denied", "withdrawn", "refused"]
     supervisor_id: uuid.UUID | None
     decision_note: str | None
     requested_at: datetime
@@ -95,14 +95,24 @@ class ApprovalRead(BaseModel):
 
 
 class ResolutionOutcome(BaseModel):
-    """What happened and why: executed at once, sent to a supervisor, or refused by a named rule."""
+    """What happened and why: executed at once, sent to a supervisor, or refused by a named rule; for an
+    approval, what its decision (or its withdrawal by the agent who asked) did."""
 
-    outcome: Literal["executed", "approval_requested", "refused"]
+    outcome: Literal["executed", "approval_requested", "denied", "withdrawn", "refused"]
     rule: str = Field(examples=["within-authority", "agent-authority", "over-refund"])
     explanation: str
     ticket_status: str
     ledger_entry: LedgerEntryRead | None = None
     approval: ApprovalRead | None = None
+
+
+class ApprovalWithdrawal(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "the customer accepted a replacement instead"}]}
+    )
+
+    reason: str | None = Field(None, max_length=2_000)
+    agent_id: uuid.UUID | None = Field(None, description="the agent who asked, when the key is not theirs")
 
 
 class ApprovalDecision(BaseModel):

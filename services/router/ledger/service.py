@@ -17,7 +17,8 @@ from services.router.ledger.models import Approval, LedgerEntry
 from services.router.ledger.schemas import ResolutionCreate
 from services.router.orders.models import Order
 from services.router.settings import RouterSettings
-from services.router.tickets import lifecycle
+from services.router.tickets import lifecycle, transitions
+from services.router.tickets.life import Trigger
 from services.router.tickets.models import Ticket
 from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import (
@@ -113,7 +114,14 @@ async def resolve(
         raise _refusal(verdict)
     if verdict.outcome == "approval":
         approval = await _request_approval(
-            session, ticket=ticket, request=request, agent_id=agent_id, verdict=verdict, currency=currency, now=now
+            session,
+            ticket=ticket,
+            request=request,
+            agent_id=agent_id,
+            verdict=verdict,
+            currency=currency,
+            actor=actor.key_id,
+            now=now,
         )
         return verdict, None, approval, ticket
     entry = await execute(
@@ -137,6 +145,7 @@ async def _request_approval(
     agent_id: uuid.UUID,
     verdict: policy.Verdict,
     currency: str,
+    actor: str,
     now: datetime,
 ) -> Approval:
     approval = Approval(
@@ -157,7 +166,17 @@ async def _request_approval(
     )
     session.add(approval)
     # The agent keeps the ticket and the customer while the supervisor decides: nobody is transferred.
-    ticket.status, ticket.updated_at = "pending_approval", now
+    await transitions.move(
+        session=session,
+        ticket=ticket,
+        to="pending_approval",
+        trigger=Trigger.APPROVAL_REQUESTED,
+        actor=actor,
+        agent_id=agent_id,
+        now=now,
+        reason=verdict.explanation[:2_000],
+        approval_id=approval.id,
+    )
     await add_events(
         session,
         ApprovalRequested(
@@ -232,6 +251,8 @@ async def execute(
         ledger_ref=entry.id if entry else None,
         actor=actor,
         now=now,
+        trigger=Trigger.RESOLUTION if approval is None else Trigger.APPROVAL_APPROVED,
+        approval_id=approval.id if approval else None,
     )
     return entry
 
@@ -278,13 +299,25 @@ async def decide(
         # Facts may have changed while it waited (another refund): the hard rules are checked again.
         hard = policy.hard_rule(
             policy.Request(request.type, request.amount, request.currency, facts),
+            # The ticket waits for this very decision: its status is no reason to refuse.
             policy.Situation(**{**known.__dict__, "ticket_status": "open"}),
         )
         if hard is not None:
             raise _refusal(hard)
     approval.status = "approved" if approved else "denied"
     approval.supervisor_id, approval.decision_note, approval.decided_at = supervisor_id, note, now
-    ticket.status, ticket.updated_at = "open", now
+    if not approved:  # the agent keeps the ticket and resolves it another way
+        await transitions.move(
+            session=session,
+            ticket=ticket,
+            to="open",
+            trigger=Trigger.APPROVAL_DENIED,
+            actor=actor.key_id,
+            agent_id=supervisor_id,
+            now=now,
+            reason=note,
+            approval_id=approval.id,
+        )
     await add_events(
         session,
         ApprovalDecided(
@@ -309,6 +342,41 @@ async def decide(
             now=now,
         )
     return approval, entry, ticket
+
+
+async def withdraw(
+    *, session: AsyncSession, approval_id: uuid.UUID, reason: str | None, actor: TicketActor, now: datetime
+) -> tuple[Approval, Ticket]:
+    """The agent who asked takes the request back (found another way, asked by mistake) and works on."""
+    approval = await session.get(Approval, approval_id, with_for_update=True)  # approval, then ticket: as `decide`
+    if approval is None:
+        raise NotFound("Approval", approval_id)
+    ticket = await ticket_to_act_on(
+        session=session, ticket_id=approval.ticket_id, actor=actor, action=TicketAction.WITHDRAW_APPROVAL
+    )
+    if actor.agent != approval.agent_id:
+        raise ProblemError(
+            403,
+            "forbidden",
+            "Only the agent who asked may withdraw an approval",
+            f"agent {approval.agent_id} asked for this approval; a supervisor decides it instead",
+            rule="approval-of-another-agent",
+        )
+    if approval.status != "pending":
+        raise Conflict("approval-decided", f"the approval was already {approval.status}")
+    approval.status, approval.decision_note, approval.decided_at = "withdrawn", reason, now
+    await transitions.move(
+        session=session,
+        ticket=ticket,
+        to="open",
+        trigger=Trigger.APPROVAL_WITHDRAWN,
+        actor=actor.key_id,
+        agent_id=actor.agent,
+        now=now,
+        reason=reason,
+        approval_id=approval.id,
+    )
+    return approval, ticket
 
 
 async def approvals(*, session: AsyncSession, status: str | None) -> Sequence[Approval]:

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.router.metrics import RouterMetrics
 from services.router.routing import service as routing
 from services.router.settings import RouterSettings
-from services.router.tickets.models import ACTIVE_STATUSES, PRIORITY_RANK, Ticket
+from services.router.tickets.life import SLA_CLOCK_STATUSES
+from services.router.tickets.models import PRIORITY_RANK, Ticket
 from shared.db import Database
 from shared.events.catalogue import Channel, SlaBreached
 from shared.messaging.outbox import add_events
@@ -36,7 +37,7 @@ async def escalate_overdue(*, session: AsyncSession, now: datetime) -> list[tupl
                 Ticket.first_response_due_at < now,
                 Ticket.first_responded_at.is_(None),
                 Ticket.sla_breached_at.is_(None),
-                Ticket.status.in_(ACTIVE_STATUSES),
+                Ticket.status.in_(SLA_CLOCK_STATUSES),
             )
             .order_by(Ticket.first_response_due_at)
             .limit(BATCH)

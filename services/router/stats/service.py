@@ -32,6 +32,7 @@ async def first_contact_stats(
                 Ticket.first_assigned_at,
                 Ticket.resolved_at,
                 Ticket.reopened_at,
+                Ticket.status,
             )
             .outerjoin(Agent, Agent.id == func.coalesce(Ticket.resolved_by, Ticket.agent_id))
             .where(Ticket.opened_at >= start, Ticket.opened_at < end)
@@ -51,7 +52,7 @@ async def first_contact_stats(
     for row in opened:
         key = "all" if group_by is None else str(getattr(row, group_by) or "unknown")
         groups[key].append(row)
-    ticket_group = {row.id: key for key, rows in groups.items() for row in rows}
+    ticket_group = {row.id: key for key, rows in groups.items() for row in rows if row.status != "cancelled"}
     return {
         "from": start,
         "to": end,
@@ -65,6 +66,9 @@ async def first_contact_stats(
 
 
 def _figures(rows: list[Any], transfers: list[Any], reopen_window: timedelta) -> dict[str, Any]:
+    # A cancelled ticket (a duplicate, spam) was never a customer's issue to resolve: it counts for nothing else.
+    cancelled = sum(r.status == "cancelled" for r in rows)
+    rows = [r for r in rows if r.status != "cancelled"]
     resolved = [r for r in rows if r.resolved_at is not None]
     first_contact = [
         r
@@ -77,6 +81,7 @@ def _figures(rows: list[Any], transfers: list[Any], reopen_window: timedelta) ->
         by_reason[transfer.reason] += 1
     return {
         "tickets": len(rows),
+        "cancelled": cancelled,
         "resolved": len(resolved),
         "first_contact_resolved": len(first_contact),
         "fcr_rate": round(len(first_contact) / len(resolved), 4) if resolved else None,

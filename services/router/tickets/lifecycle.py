@@ -1,4 +1,4 @@
-"""The end of a ticket's first contact: resolved, transferred away, or reopened.
+"""A ticket's life after it is opened: resolved, transferred away, reopened, or moved by its agent.
 
 Each frees or takes capacity, so each ends by offering the queue to the agent who gained room.
 """
@@ -11,14 +11,18 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import preconditions
 from services.router.access.tickets import TicketAction, TicketActor, ticket_to_act_on
 from services.router.classification import service as intent_service
 from services.router.history import service as history
+from services.router.metrics import RESOLVED
 from services.router.routing import service as routing
 from services.router.settings import RouterSettings
-from services.router.tickets.models import Ticket, Transfer
-from services.router.tickets.schemas import TransferCreate
-from shared.errors import Conflict
+from services.router.tickets import transitions
+from services.router.tickets.life import Trigger, ensure_allowed
+from services.router.tickets.models import ACTIVE_STATUSES, Ticket, Transfer
+from services.router.tickets.schemas import StatusChange, TicketRead, TransferCreate
+from shared.errors import Conflict, invalid
 from shared.events.catalogue import TicketReopened, TicketResolved, TicketTransferred
 from shared.messaging.outbox import add_events
 
@@ -35,10 +39,23 @@ async def resolve_ticket(
     ledger_ref: uuid.UUID | None,
     actor: str,
     now: datetime,
+    trigger: Trigger = Trigger.RESOLUTION,
+    approval_id: uuid.UUID | None = None,
 ) -> None:
     """Close the first contact: resolved, counted, learned from, and the agent's capacity freed."""
-    ticket.status, ticket.resolution_type, ticket.resolved_by = "resolved", resolution_type, agent_id
-    ticket.resolved_at, ticket.updated_at = now, now
+    await transitions.move(
+        session=session,
+        ticket=ticket,
+        to="resolved",
+        trigger=trigger,
+        actor=actor,
+        agent_id=agent_id,
+        now=now,
+        reason=ledger_summary[:2_000],
+        approval_id=approval_id,
+    )
+    ticket.resolution_type, ticket.resolved_by, ticket.resolved_at = resolution_type, agent_id, now
+    session.info.setdefault(RESOLVED, []).append((ticket.channel, ticket.intent or "unknown", ticket.transfers == 0))
     ticket.first_responded_at = ticket.first_responded_at or now
     history.record(
         session=session,
@@ -85,11 +102,21 @@ async def reopen_ticket(
 ) -> Ticket:
     """The fix did not hold: the ticket is open again and goes back to routing (its agent first)."""
     ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.REOPEN)
-    if ticket.status != "resolved":
-        raise Conflict("ticket-not-resolved", f"only a resolved ticket can be reopened; this one is {ticket.status}")
+    ensure_allowed(ticket.status, "open", Trigger.REOPEN, slug="ticket-not-resolved")  # type: ignore[arg-type]
     previous_agent = ticket.agent_id
-    ticket.status, ticket.reopened_at, ticket.updated_at = "open", now, now
-    ticket.agent_id, ticket.assigned_at = None, None
+    ticket.agent_id, ticket.assigned_at = None, None  # before the move: its event says who has it now (nobody)
+    await transitions.move(
+        session=session,
+        ticket=ticket,
+        to="open",
+        trigger=Trigger.REOPEN,
+        actor=actor.key_id,
+        agent_id=actor.agent_id,
+        now=now,
+        reason=reason,
+        slug="ticket-not-resolved",
+    )
+    ticket.reopened_at = now
     history.record(
         session=session,
         customer_id=ticket.customer_id,
@@ -108,6 +135,67 @@ async def reopen_ticket(
         session=session, ticket=ticket, preferred=[("agent who resolved it", previous_agent)], now=now
     )
     return ticket
+
+
+async def change_status(
+    *,
+    session: AsyncSession,
+    ticket_id: uuid.UUID,
+    request: StatusChange,
+    actor: TicketActor,
+    expected: preconditions.Expected | None,
+    now: datetime,
+) -> Ticket:
+    """An agent moves a ticket in its life (waiting for the customer, on hold, back, cancelled, closed).
+
+    Asking for the status the ticket already has changes nothing and answers the ticket: a retried call
+    (the helpdesk bridge's, say) is harmless.
+    """
+    ticket = await ticket_to_act_on(
+        session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.CHANGE_STATUS
+    )
+    preconditions.check(expected, TicketRead.model_validate(ticket))
+    if ticket.status == request.status:
+        return ticket
+    await _check_cancellation(session, ticket, request)
+    held_capacity = ticket.status in ACTIVE_STATUSES
+    await transitions.move(
+        session=session,
+        ticket=ticket,
+        to=request.status,
+        trigger=Trigger.STATUS_CHANGE,
+        actor=actor.key_id,
+        agent_id=actor.agent_id,
+        now=now,
+        reason=request.reason,
+        cancel_reason=request.cancel_reason,
+        duplicate_of=request.duplicate_of,
+    )
+    await session.flush()
+    if ticket.status == "open" and ticket.agent_id is None:  # a waiting ticket a supervisor had set aside
+        await routing.route_ticket(session=session, ticket=ticket, preferred=[], now=now)
+    elif held_capacity and ticket.status not in ACTIVE_STATUSES and ticket.agent_id is not None:
+        await routing.offer_queue(session=session, agent_id=ticket.agent_id, now=now)
+    return ticket
+
+
+async def _check_cancellation(session: AsyncSession, ticket: Ticket, request: StatusChange) -> None:
+    """A cancellation says why (a duplicate of which ticket, or spam); other moves carry neither."""
+    if request.status != "cancelled":
+        for name in ("cancel_reason", "duplicate_of"):
+            if getattr(request, name) is not None:
+                raise invalid(f"body.{name}", "only with status cancelled")
+        return
+    if request.cancel_reason is None:
+        raise invalid("body.cancel_reason", "say why the ticket is cancelled: duplicate or spam", type="missing")
+    if request.duplicate_of is None:
+        if request.cancel_reason == "duplicate":
+            raise invalid("body.duplicate_of", "a duplicate names the ticket it repeats", type="missing")
+        return
+    if request.cancel_reason != "duplicate":
+        raise invalid("body.duplicate_of", "only for cancel_reason duplicate")
+    if request.duplicate_of == ticket.id or await session.get(Ticket, request.duplicate_of) is None:
+        raise invalid("body.duplicate_of", f"no other ticket with id {request.duplicate_of}", type="not_found")
 
 
 async def transfer_ticket(

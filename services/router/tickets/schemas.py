@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
 
 from services.router.customers.schemas import CustomerRef
-from shared.events.catalogue import Channel, Priority, ResolutionType, TransferReason
+from services.router.tickets.life import CancelReason
+from shared.events.catalogue import Channel, Priority, ResolutionType, TicketStatus, TransferReason
 
-TicketStatus = Literal["open", "pending_approval", "resolved", "closed"]
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_KEY = 100
 MAX_ATTRIBUTE_TEXT = 2_000
@@ -111,7 +111,8 @@ class TicketRead(BaseModel):
     subject: str
     description: str
     priority: Priority
-    status: TicketStatus
+    status: TicketStatus = Field(description="docs/router.md#a-tickets-life: the statuses and their transitions")
+    status_changed_at: datetime | None
     attributes: dict[str, Any]
     intent: str | None = Field(description="null when the classifier is not confident: unknown")
     intent_confidence: float | None
@@ -120,12 +121,54 @@ class TicketRead(BaseModel):
     queued_at: datetime | None
     first_response_due_at: datetime | None
     first_responded_at: datetime | None
+    sla_breached_at: datetime | None
+    sla_paused_at: datetime | None = Field(description="set while pending_customer pauses the first-response clock")
+    sla_paused_seconds: int = Field(description="how long the clock was paused in all (the due time moved by it)")
     transfers: int
     resolution_type: ResolutionType | None
     resolved_at: datetime | None
+    cancel_reason: CancelReason | None
+    duplicate_of_id: uuid.UUID | None = Field(description="the ticket a cancelled duplicate repeats")
     problem_id: uuid.UUID | None
     opened_at: datetime
     updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    items: list[TicketRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
+
+
+class StatusChange(BaseModel):
+    """An agent moves a ticket in its life (docs/router.md#a-tickets-life); resolving has its own operation."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"status": "pending_customer", "reason": "asked the customer for the receipt"},
+                {"status": "cancelled", "cancel_reason": "spam", "reason": "advertising"},
+            ]
+        },
+    )
+
+    status: TicketStatus
+    reason: str | None = Field(None, max_length=2_000, description="why: kept in the audit and the event")
+    cancel_reason: CancelReason | None = Field(None, description="required to cancel: a duplicate or spam")
+    duplicate_of: uuid.UUID | None = Field(None, description="for a duplicate: the ticket it repeats")
+    agent_id: uuid.UUID | None = Field(None, description="the acting agent, when the key is not an agent's own")
+
+
+class StatusChangeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: TicketStatus
+    to_status: TicketStatus
+    trigger: str = Field(examples=["status-change", "resolution", "reopen", "quiet-period"])
+    reason: str | None
+    agent_id: uuid.UUID | None
+    actor: str = Field(description="the API key that made the change, or router:<task> for the router's own")
+    changed_at: datetime
 
 
 class OpenedTicket(TicketRead):
@@ -174,6 +217,11 @@ class NoteRead(BaseModel):
     body: str
     public: bool
     created_at: datetime
+
+
+class NotePage(BaseModel):
+    items: list[NoteRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
 
 
 class TransferCreate(BaseModel):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router import preconditions
 from services.router.access.tickets import TicketAction, TicketActor, ticket_to_act_on
 from services.router.classification import service as intent_service
 from services.router.classification.service import IntentClassifier, IntentProfiles
@@ -17,12 +20,16 @@ from services.router.history import service as history
 from services.router.routing import engine
 from services.router.routing import service as routing
 from services.router.settings import RouterSettings
-from services.router.tickets.models import PRIORITY_RANK, Ticket, TicketNote
-from services.router.tickets.schemas import NoteCreate, TicketCreate, TicketUpdate
+from services.router.tickets.life import UNFINISHED_STATUSES
+from services.router.tickets.models import PRIORITY_RANK, Ticket, TicketNote, TicketStatusChange
+from services.router.tickets.schemas import NoteCreate, TicketCreate, TicketRead, TicketUpdate
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import TicketOpened, TicketUpdated
 from shared.inserts import stage_new
 from shared.messaging.outbox import add_events
+
+# A ticket moves a handful of times; this bounds the answer against a pathological one.
+MAX_STATUS_CHANGES = 500
 
 
 @dataclass
@@ -142,6 +149,8 @@ async def _new_ticket(
         priority=priority,
         priority_rank=PRIORITY_RANK[priority],
         status="open",
+        status_changed_at=now,
+        sla_paused_seconds=0,
         attributes=dict(request.attributes),
         intent=classification.intent,
         intent_confidence=round(classification.confidence, 4) if classification.alternatives else None,
@@ -162,6 +171,14 @@ async def get_ticket(*, session: AsyncSession, ticket_id: uuid.UUID, lock: bool 
     return ticket
 
 
+async def status_changes(*, session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[TicketStatusChange]:
+    """A ticket's life as audited, oldest first (a 404 problem for an unknown ticket)."""
+    await get_ticket(session=session, ticket_id=ticket_id)
+    query = select(TicketStatusChange).where(TicketStatusChange.ticket_id == ticket_id)
+    query = query.order_by(TicketStatusChange.changed_at, TicketStatusChange.id).limit(MAX_STATUS_CHANGES)
+    return (await session.scalars(query)).all()
+
+
 async def update_ticket(
     *,
     session: AsyncSession,
@@ -170,10 +187,12 @@ async def update_ticket(
     actor: TicketActor,
     settings: RouterSettings,
     now: datetime,
+    expected: preconditions.Expected | None = None,
 ) -> Ticket:
     """Correct a ticket; knowledge hears of text and intent changes and suggests again."""
     ticket = await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.UPDATE)
-    if ticket.status in ("resolved", "closed"):
+    preconditions.check(expected, TicketRead.model_validate(ticket))
+    if ticket.status not in UNFINISHED_STATUSES:
         raise Conflict("ticket-not-open", f"the ticket is {ticket.status}")
     changes = request.model_dump(exclude_unset=True, exclude={"agent_id"})
     changed = [name for name, value in changes.items() if getattr(ticket, name) != value]

@@ -42,6 +42,23 @@ async def test_a_lookup_that_cannot_be_normalised_names_the_parameter(
     assert response.json()["errors"][0]["field"] == field
 
 
+@pytest.mark.parametrize("raw_query", ["phone=+44%2020%207946%200958", "phone=+442079460958", "phone=%2B442079460958"])
+async def test_a_phone_lookup_written_with_an_unencoded_plus_finds_the_customer(
+    router: RouterHarness, raw_query: str
+) -> None:
+    await router.post("/v1/tickets", ticket_request(customer={"email": "ada@example.com", "phone": "+442079460958"}))
+    # Sent as is, the `+` of a query string decodes to a space: ` 442079460958`.
+    found = await router.client.get(f"/v1/customers?{raw_query}")
+    assert found.status_code == 200, found.text
+    assert ("phone", "+442079460958") in {(i["kind"], i["value"]) for i in found.json()["identities"]}
+
+
+async def test_a_phone_lookup_that_fails_says_how_to_write_the_plus(router: RouterHarness) -> None:
+    response = await router.client.get("/v1/customers?phone=442079460958")
+    assert response.status_code == 422
+    assert "%2B" in response.json()["errors"][0]["message"]
+
+
 async def test_a_phone_number_that_cannot_be_normalised_is_a_422_naming_the_field(router: RouterHarness) -> None:
     response = await router.post("/v1/tickets", ticket_request(customer={"phone": "020 7946 0958"}))
     assert response.status_code == 422
