@@ -16,7 +16,8 @@ from typing import Any, Literal
 from sqlalchemy import Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.tickets.models import ACTIVE_STATUSES, Ticket
+from services.router.tickets.life import UNFINISHED_STATUSES
+from services.router.tickets.models import Ticket
 from shared.db import one_of
 from shared.events.catalogue import Event, ProblemDetected, ProblemEscalated, ProblemUpdatedV2
 from shared.events.desktop import TicketProblemLinked
@@ -65,7 +66,7 @@ async def announce_links(
             select(Ticket.id, Ticket.customer_id, Ticket.agent_id, Ticket.problem_id)
             .where(
                 one_of(Ticket.id, list(ticket_ids), Uuid(), sqlite=sqlite),
-                Ticket.status.in_(ACTIVE_STATUSES),
+                Ticket.status.in_(UNFINISHED_STATUSES),
                 Ticket.agent_id.is_not(None),
                 Ticket.problem_id.is_not(None),
             )

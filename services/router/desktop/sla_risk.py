@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import Boolean, Select, String, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.tickets.models import ACTIVE_STATUSES, Ticket
+from services.router.tickets.life import SLA_CLOCK_STATUSES
+from services.router.tickets.models import Ticket
 from shared.db import Database, one_of
 from shared.events.desktop import SlaAtRisk, at_risk_event_id
 from shared.messaging.outbox import add_events
@@ -67,7 +68,7 @@ def _due_soon(now: datetime, window: timedelta, after: tuple[datetime, uuid.UUID
             Ticket.first_response_due_at <= now + window,
             Ticket.first_responded_at.is_(None),
             Ticket.sla_breached_at.is_(None),
-            Ticket.status.in_(ACTIVE_STATUSES),
+            Ticket.status.in_(SLA_CLOCK_STATUSES),
             Ticket.agent_id.is_not(None),
         )
         .order_by(Ticket.first_response_due_at, Ticket.id)
