@@ -30,6 +30,7 @@ from shared.db import Database
 log = logging.getLogger(__name__)
 CURSOR = "rt.tickets.last_updated"
 PAGE = 100
+LAST_UPDATED_RESOLUTION = timedelta(seconds=1)  # RT stores its dates to the second
 
 
 @dataclass
@@ -93,10 +94,14 @@ class ChangeReader:
             while True:
                 changes = await desk.changes(ticket.id, after=link.rt_last_change_id, limit=PAGE)
                 if not changes:
-                    link.rt_last_updated = ticket.updated_at
+                    # Skipping the ticket while LastUpdated stays put is safe only once its second is settled:
+                    # RT keeps seconds, and bumps LastUpdated before some changes' transactions can be read.
+                    settled = ticket.updated_at + LAST_UPDATED_RESOLUTION <= settled_before
+                    if settled:
+                        link.rt_last_updated = ticket.updated_at
                     await effects.wake(session=session, ticket_id=link.ticket_id, now=datetime.now(UTC))
                     await session.commit()
-                    return ReadResult(finished=True), applied
+                    return ReadResult(finished=settled), applied
                 actions = group(changes)
                 if len(changes) == PAGE and len(actions) > 1:
                     actions = actions[:-1]  # may go on in the next page
