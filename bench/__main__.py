@@ -20,6 +20,7 @@ from pathlib import Path
 from bench import (
     context,
     event_latency,
+    helpdesk_sync,
     intents,
     knowledge_latency,
     knowledge_quality,
@@ -49,6 +50,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     ticket_open.NAME: ticket_open.run,
     event_latency.NAME: event_latency.run,
     context.NAME: context.run,
+    helpdesk_sync.NAME: helpdesk_sync.run,
     "knowledge_quality": printed(knowledge_quality.run),
     "knowledge_latency": printed(knowledge_latency.run),
     "knowledge_suggest": printed(knowledge_suggest.run),
