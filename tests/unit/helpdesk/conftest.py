@@ -8,6 +8,7 @@ tests drive its two halves (`carry_out_effects`, `read_rt`) so that nothing depe
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ class SwitchableTransport(httpx.AsyncBaseTransport):
         if self.down:
             raise httpx.ConnectError("router is down (test)", request=request)
         return await self.inner.handle_async_request(request)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_rt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit tier talks to a fake RT: `make test` exports the real one's URL and token (var/stack.env)."""
+    for name in [name for name in os.environ if name.startswith("FIRSTCALL_HELPDESK_")]:
+        monkeypatch.delenv(name)
 
 
 def helpdesk_settings(data_dir: Path, **overrides: Any) -> HelpdeskSettings:
