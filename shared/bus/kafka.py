@@ -282,7 +282,9 @@ class KafkaConsumer(Consumer):
 
     async def _note_positions(self, consumer: AIOKafkaConsumer) -> None:
         """Nothing is in hand between two polls: the group's next offset is the consumer's position."""
-        for tp in consumer.assignment():
+        for tp in list(consumer.assignment()):
+            if tp not in consumer.assignment():
+                continue  # revoked by a rebalance while an earlier partition's position was awaited
             if consumer.highwater(tp) is None:
                 continue  # not fetched yet, so no position to read without waiting for the broker
             with contextlib.suppress(IllegalStateError, KafkaError, TimeoutError):
