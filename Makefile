@@ -10,7 +10,7 @@ UV_VERSION := 0.13.8
 VEGETA := var/bin/vegeta
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-unit test-integration test-e2e fuzz lint format up down status bench asyncapi docs clean
+.PHONY: help run test test-unit test-integration test-e2e test-faults fuzz lint format up down status bench asyncapi docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ test-integration: $(SYNCED) up ## the integration tier (real Kafka and PostgreSQ
 
 test-e2e: $(SYNCED) up ## the e2e tier (services as processes on the real stack)
 	@set -a && source var/stack.env && set +a && $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+test-faults: $(SYNCED) ## the fault tier: its own Kafka and PostgreSQL, processes killed while tickets flow (~4 min)
+	@$(BIN)/pytest tests/faults $(PYTEST_ARGS)
 
 fuzz: $(SYNCED) ## long property-based fuzzing of the three OpenAPI documents (FUZZ_EXAMPLES, FUZZ_SEED)
 	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/fuzz -rA $(PYTEST_ARGS)
