@@ -59,15 +59,18 @@ async def _closest_cluster(
     session: AsyncSession, report: Report, close: Sequence[Match], config: DetectionConfig
 ) -> Problem | None:
     """The active cluster the report is most like on average, if that reaches the threshold."""
-    nearest = list(dict.fromkeys(m.cluster_id for m in close if m.cluster_id is not None))[:CLUSTERS_COMPARED]
-    active = await _active_clusters(session, set(nearest))
-    if not active or report.features is None:
+    # Resolved clusters are passed over before the places are counted: a resolved problem's reports are often
+    # the nearest neighbours of a recurrence, and must not crowd out the active cluster just behind them.
+    by_closeness = list(dict.fromkeys(m.cluster_id for m in close if m.cluster_id is not None))
+    active = await _active_clusters(session, set(by_closeness))
+    nearest = [cluster_id for cluster_id in by_closeness if cluster_id in active][:CLUSTERS_COMPARED]
+    if not nearest or report.features is None:
         return None
     vector = ReportVector.from_row(report.features, report.embedding)
     affinity = await detection_service.cluster_affinity(
         session=session,
         vector=vector,
-        cluster_ids=[cluster_id for cluster_id in nearest if cluster_id in active],
+        cluster_ids=nearest,
         config=config,
         members=LINKAGE_MEMBERS,
     )

@@ -6,6 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from services.notifier.problems import clustering
 from tests.notifier_factories import OUTAGE_REPORTS, UNRELATED_REPORTS, outage, report
 from tests.unit.notifier.conftest import Notifier, NotifierFactory, staged_events
 
@@ -237,3 +240,26 @@ async def test_a_report_similar_to_a_resolved_problem_starts_a_new_cluster(notif
     await notifier.client.post(f"/v1/problems/{problem_id}/resolve", json={"resolution": "Fixed"})
     await notifier.publish(*outage(1))
     assert len((await notifier.client.get("/v1/problems", params={"status": "resolved"})).json()["items"]) == 1
+
+
+async def test_an_active_cluster_behind_resolved_ones_still_takes_the_report(
+    notifier: Notifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the nearest cluster is compared here, and the report's nearest neighbours belong to a resolved
+    # problem: the active cluster a little farther away must still be found (resolved ones are passed over,
+    # they do not use up the places compared).
+    monkeypatch.setattr(clustering, "CLUSTERS_COMPARED", 1)
+    subject, description = OUTAGE_REPORTS[0]
+    old = [report(subject, description) for _ in range(3)]
+    await notifier.publish(*old)
+    resolved_id = await problem_of(notifier, old[0].ticket_id)
+    await notifier.client.post(f"/v1/problems/{resolved_id}/resolve", json={"resolution": "Fixed"})
+    forming = outage(3)[1:]
+    await notifier.publish(*forming)
+    active_id = await problem_of(notifier, forming[0].ticket_id)
+
+    latest = report(subject, description)
+    await notifier.publish(latest)
+
+    assert active_id not in (None, resolved_id)
+    assert await problem_of(notifier, latest.ticket_id) == active_id
