@@ -17,7 +17,7 @@ from shared.runtime import ServiceRuntime
 from shared.web.admission import AdmissionMiddleware
 from shared.web.json_guard import JsonGuardMiddleware
 from shared.web.middleware import BodyLimitMiddleware, CorrelationAndMetricsMiddleware
-from shared.web.openapi import install_openapi
+from shared.web.openapi import install_openapi, readable_operation_id
 
 # What /readyz answers, ready or not (a JSON report, not a problem: probes and people read it).
 _READINESS = {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}
@@ -52,6 +52,7 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
+        generate_unique_id_function=readable_operation_id,  # `listTickets`, not `list_tickets_v1_tickets_get`
     )
     install_openapi(app)  # each operation's real error statuses, derived from the routes (shared/web/openapi.py)
     app.state.runtime = runtime
@@ -97,7 +98,7 @@ def _operations_router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
     )
-    async def metrics(runtime: RuntimeDep) -> Response:
+    async def get_metrics(runtime: RuntimeDep) -> Response:
         return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -32,7 +33,8 @@ _FASTAPI_422 = "#/components/schemas/HTTPValidationError"
 _FASTAPI_422_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _DIGITS = {"type": "string", "pattern": "^[0-9]+$"}
 
-# Each header is required wherever it is documented, except Idempotent-Replayed (on replays only).
+# Each header is required wherever it is documented, except Link (when there is a next page) and
+# Idempotent-Replayed (on replays only).
 HEADERS: dict[str, dict[str, Any]] = {
     "WWW-Authenticate": {"description": "How to authenticate: `Bearer`", "schema": {"type": "string"}},
     "Retry-After": {"description": "Seconds to wait before retrying", "schema": _DIGITS},
@@ -51,6 +53,12 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
 }
 HEADERS = {name: {**header, "required": True} for name, header in HEADERS.items()}
+HEADERS["Link"] = {
+    "description": 'On a paged list, the next page when there is one (RFC 8288): `</v1/...?...&cursor=...>; rel="next"`; '
+    "the same URL as `next_cursor` in the body",
+    "schema": {"type": "string"},
+    "required": False,
+}
 HEADERS["Idempotent-Replayed"] = {
     "description": "`true` on a retry with an Idempotency-Key already used: the first answer, replayed",
     "schema": {"type": "string", "enum": ["true"]},
@@ -127,6 +135,18 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def readable_operation_id(route: APIRoute) -> str:
+    """A route's operationId: its function's name in camelCase (`list_tickets` -> `listTickets`).
+
+    FastAPI's default (`list_tickets_v1_tickets_get`) is unique but names methods of generated clients after
+    paths; the function's name is what the code calls the operation, and stays when a path is reworded.
+    A route's own `operation_id=` wins. tests/unit/test_operation_ids.py holds the published ids: a rename is
+    a breaking change for every generated client.
+    """
+    first, *rest = route.name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def describe_errors(document: dict[str, Any]) -> dict[str, Any]:
@@ -283,6 +303,10 @@ def _success_headers(operation: dict[str, Any], *, secured: bool) -> dict[str, A
         headers["RateLimit-Policy"] = _header("RateLimit-Policy")
     if any(p["in"] == "header" and p["name"] == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])):
         headers["Idempotent-Replayed"] = _header("Idempotent-Replayed")
+    if any(p["in"] == "query" and p["name"] == "cursor" for p in operation.get("parameters", [])):
+        headers["Link"] = _header(
+            "Link"
+        )  # every list that takes a cursor pages the same way (shared/web/pagination.py)
     return headers
 
 

@@ -1,22 +1,117 @@
 """Cursor pagination: opaque, stable under inserts, and cheap (keyset, never OFFSET).
 
 A cursor is the sort key of the last row of a page, base64 of a JSON list; clients hand it back unchanged.
+Every paged list answers `{"items": [...], "next_cursor": ...}` and, when there is a next page, a
+`Link: <its URL>; rel="next"` header (RFC 8288) for clients that follow links. `Keyset` and `fetch_page`
+page any query on a unique sort key: rows come strictly after the cursor's key, so rows inserted while a
+client pages are never seen twice and never push another off a page.
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import Query
+from fastapi import Query, Request, Response
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Select, and_, literal, or_, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import FieldError, ProblemError
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
+Key = tuple[ColumnElement[Any], bool]  # a column, and whether it descends
+
+# What a paged list's 200 documents besides its body (shared/web/openapi.py adds it to every operation that
+# takes a `cursor`).
+LINK_HEADER = {
+    "Link": {
+        "description": 'The next page, when there is one: `</v1/...?...&cursor=...>; rel="next"` (RFC 8288)',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def next_page_link(request: Request, response: Response, cursor: str | None) -> None:
+    """Set `Link: <this URL with cursor=...>; rel="next"` when there is a next page."""
+    if cursor is not None:
+        url = request.url.include_query_params(cursor=cursor)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A list's order: columns ending in a unique one; `name` goes into each cursor, so one order's cursor
+    is refused by another."""
+
+    name: str
+    keys: tuple[Key, ...]
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        return [column.desc() if descending else column.asc() for column, descending in self.keys]
+
+    def after(self, cursor: str) -> ColumnElement[bool]:
+        """Rows strictly after the cursor's position in this order."""
+        named, *values = decode_cursor(cursor, 1 + len(self.keys))
+        if named != self.name:
+            raise invalid_cursor(f"this cursor pages another order ({named}), not {self.name}")
+        position = [_typed(value, column) for value, (column, _) in zip(values, self.keys, strict=True)]
+        if len({descending for _, descending in self.keys}) == 1:  # one direction: a row comparison, indexes serve it
+            columns = tuple_(*(column for column, _ in self.keys))
+            # Each value bound as its column's type (SQLite stores times and ids as text in a form of its own).
+            bound = tuple_(*(literal(v, column.type) for v, (column, _) in zip(position, self.keys, strict=True)))
+            return columns < bound if self.keys[0][1] else columns > bound
+        clauses = []
+        for depth, (column, descending) in enumerate(self.keys):
+            equal = [self.keys[i][0] == position[i] for i in range(depth)]
+            clauses.append(and_(*equal, column < position[depth] if descending else column > position[depth]))
+        return or_(*clauses)
+
+    def cursor_after(self, row: Any) -> str:
+        """The cursor of the rows after `row` (an ORM object or a result row holding every key column)."""
+        return encode_cursor(self.name, *(_written(getattr(row, column.key or "")) for column, _ in self.keys))
+
+
+async def fetch_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    order: Keyset,
+    *,
+    limit: int,
+    cursor: str | None,
+    scalars: bool = True,
+    offset: int = 0,
+) -> tuple[list[Any], str | None]:
+    """One page of `statement` in `order` and the cursor of the next (None on the last).
+
+    `scalars` takes each row's first element (the entity of `select(Model)`); `offset` serves the lists that
+    still accept one for a deprecation cycle (their next page is a cursor all the same).
+    """
+    if cursor is not None:
+        statement = statement.where(order.after(cursor))
+    statement = statement.order_by(*order.order_by()).offset(offset or None).limit(limit + 1)
+    result = await session.execute(statement)
+    rows = list(result.scalars().all() if scalars else result.all())
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], order.cursor_after(rows[limit - 1])
+
+
+def deprecated_offset(offset: int, cursor: str | None) -> int:
+    """An `offset` (deprecated) pages only from the start: with a cursor it would skip rows silently."""
+    if offset and cursor is not None:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Request is invalid",
+            "Give `cursor` or the deprecated `offset`, not both.",
+            errors=[FieldError(field="query.offset", message="not allowed with `cursor`", type="invalid")],
+        )
+    return offset
 
 
 def encode_cursor(*position: Any) -> str:
@@ -56,3 +151,36 @@ def invalid_cursor(message: str = "not a cursor from this API") -> ProblemError:
         "Pass back the `next_cursor` of a previous page unchanged, with the same query and filters.",
         errors=[FieldError(field="query.cursor", message=message, type="invalid")],
     )
+
+
+def _typed(value: Any, column: ColumnElement[Any]) -> Any:
+    """A cursor's value as its column's type; anything else is a 422 naming `query.cursor`."""
+    kind = datetime if isinstance(column.type, DateTime) else _python_type(column)
+    typed: Any = None
+    try:
+        if kind is datetime and isinstance(value, str):
+            typed = datetime.fromisoformat(value)
+            typed = typed if typed.tzinfo is not None else None  # ours always carry one: naive ones don't compare
+        elif kind is UUID and isinstance(value, str):
+            typed = UUID(value)
+        elif kind is str and isinstance(value, str):
+            typed = value
+        elif kind is int and type(value) is int:
+            typed = value if abs(value) < (2**63 if isinstance(column.type, BigInteger) else 2**31) else None
+    except ValueError:
+        typed = None
+    if typed is None:
+        raise invalid_cursor()
+    return typed
+
+
+def _python_type(column: ColumnElement[Any]) -> type:
+    try:
+        kind: type = column.type.python_type
+    except NotImplementedError:
+        return object
+    return kind
+
+
+def _written(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value) if isinstance(value, UUID) else value
