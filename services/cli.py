@@ -1,16 +1,21 @@
-"""`firstcall`: run the services, migrate their databases, manage topics, print the AsyncAPI document."""
+"""`firstcall`: run the services, migrate their databases, manage topics, print the AsyncAPI document, and
+the ops commands on the real stack (events, lag, dead letters, outboxes, problems, tickets; services/ops/)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
 import sys
 import time
 from pathlib import Path
 from types import ModuleType
 
 from services.embedded import run_embedded
+from services.ops.commands import Stack, db_status
+from services.ops.commands import run as run_ops
+from services.ops.parser import EPILOG, add_ops_commands
 from services.serve import serve
 from shared.bus.factory import make_bus, physical_topics
 from shared.bus.kafka import KafkaBus
@@ -41,7 +46,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.service)
 
 
+def ops_stack() -> Stack:
+    """What the ops commands may know of the services: settings and migration folders, no internals."""
+    return Stack(settings=_settings, migrations=lambda s: Path(_bootstrap(s).MIGRATIONS), databases=PROCESSES)
+
+
 def cmd_db(args: argparse.Namespace) -> int:
+    if args.action in ("current", "history"):
+        return run_ops(db_status, args, ops_stack())
     module = _bootstrap(args.service)
     database = Database(_settings(args.service).resolved_database_url())
     migrations: Path = module.MIGRATIONS
@@ -173,7 +185,8 @@ def cmd_topics(_: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="firstcall", description=__doc__)
+    parser = argparse.ArgumentParser(prog="firstcall", description=__doc__, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"firstcall {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "run", help="all three services in one process (embedded mode), and the helpdesk bridge if configured"
@@ -182,9 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("service", choices=PROCESSES)
     serve.set_defaults(func=cmd_serve)
     db = commands.add_parser("db", help="database migrations of one service")
-    db.add_argument("action", choices=("upgrade", "revision"))
+    db.add_argument("action", choices=("upgrade", "revision", "current", "history"))
     db.add_argument("service", choices=PROCESSES)
     db.add_argument("-m", "--message", default="change", help="revision message")
+    db.add_argument("--json", action="store_true", help="current, history: JSON for scripts")
     db.set_defaults(func=cmd_db)
     topics = commands.add_parser("topics", help="create the declared Kafka topics and list them")
     topics.set_defaults(func=cmd_topics)
@@ -197,9 +211,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = commands.add_parser("settings", help="print every setting as a Markdown table")
     settings.add_argument("--readme", metavar="FILE", help="rewrite the generated tables inside FILE instead")
     settings.set_defaults(func=cmd_settings)
+    add_ops_commands(commands, ops_stack)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("firstcall")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 if __name__ == "__main__":

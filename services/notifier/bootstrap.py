@@ -6,7 +6,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notifier.api import customers, notifications, problems, reports, subscriptions, templates
+from services.notifier.api import (
+    customers,
+    desktop_webhooks,
+    notifications,
+    problems,
+    reports,
+    subscriptions,
+    templates,
+)
 from services.notifier.consumers import handlers
 from services.notifier.delivery.worker import DeliveryWorker
 from services.notifier.detection.maintenance import IndexMaintenance
@@ -53,6 +61,7 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
             reports.router,
             problems.router,
             subscriptions.router,
+            desktop_webhooks.router,
             notifications.router,
             customers.router,
             templates.router,

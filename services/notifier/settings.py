@@ -89,6 +89,28 @@ class NotifierSettings(ServiceSettings):
     smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
     email_from: str = Field("firstcall <support@firstcall.invalid>", description="sender of customer email")
 
+    # The problem board (GET /board, docs/notifier.md#problem-board)
+    board_enabled: bool = Field(True, description="serve the live problem board at /board (an ops or admin key)")
+    board_cookie_secure: bool | None = Field(
+        None,
+        description=(
+            "send the board's sign-in cookie over HTTPS only (unset: in production only; set true behind a "
+            "TLS-terminating proxy outside production)"
+        ),
+    )
+    board_session_hours: float = Field(
+        12, gt=0, le=168, description="how long the board's sign-in cookie lasts before the key is asked again"
+    )
+    board_poll_seconds: float = Field(
+        2.0, ge=0.1, le=60, description="how often the board reads the problems while someone watches it"
+    )
+
     def http_webhooks_allowed(self) -> bool:
         """Plain-http receivers are for development rigs only, unless explicitly allowed."""
         return self.webhook_allow_http or self.environment is Environment.DEVELOPMENT
+
+    def board_cookie_is_secure(self) -> bool:
+        """A key in a cookie must not cross plain HTTP in production; a laptop's board runs on http://."""
+        if self.board_cookie_secure is not None:
+            return self.board_cookie_secure
+        return self.environment is Environment.PRODUCTION

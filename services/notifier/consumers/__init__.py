@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.notifier.consumers import customers, knowledge, tickets
+from services.notifier.consumers import customers, desktop, knowledge, tickets
 from services.notifier.settings import NotifierSettings
 from shared.events.catalogue import (
+    AccountOwnerChanged,
+    AgentRegistered,
+    ApprovalDecided,
+    ApprovalRequested,
     ArticlePublished,
     CustomerIdentityLinked,
     CustomerRegistered,
     Event,
     KnownIssueUpdated,
+    SlaBreached,
+    TicketAssigned,
     TicketOpened,
     TicketResolved,
+    TicketTransferred,
 )
+from shared.events.desktop import SlaAtRisk, TicketProblemLinked
 from shared.messaging.inbox import EventHandler
 from shared.web.auth import ACCESS_HANDLERS
 
@@ -29,4 +37,14 @@ def handlers(settings: NotifierSettings) -> dict[type[Event], EventHandler]:
         ArticlePublished: knowledge.on_article_published,
         CustomerRegistered: customers.on_customer_registered,
         CustomerIdentityLinked: customers.on_identity_linked,
+        # What an agent's desktop hears of, for the desktop webhooks (docs/desktop-push.md#webhooks).
+        TicketAssigned: desktop.on_desktop_event,
+        TicketTransferred: desktop.on_desktop_event,
+        SlaAtRisk: desktop.on_desktop_event,
+        SlaBreached: desktop.on_desktop_event,
+        AccountOwnerChanged: desktop.on_desktop_event,
+        TicketProblemLinked: desktop.on_desktop_event,
+        ApprovalRequested: desktop.on_approval_requested,
+        ApprovalDecided: desktop.on_approval_decided,
+        AgentRegistered: desktop.on_agent_registered,
     }

@@ -16,6 +16,7 @@ from services.notifier.delivery import circuit
 from services.notifier.delivery.models import Delivery
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions.models import Subscription
+from services.notifier.subscriptions.secrets import signing_secret
 
 Action = Literal["send", "suppressed", "unroutable", "cancelled", "deferred"]
 
@@ -87,7 +88,8 @@ async def plan_delivery(*, session: AsyncSession, snapshot: Snapshot, settings: 
         subscription = await session.get(Subscription, snapshot.subscription_id) if snapshot.subscription_id else None
         if subscription is None or not subscription.active:
             return Plan("cancelled", reason="subscription deleted")
-        route = customer_service.Route("webhook", subscription.url, subscription.secret, subscription.id)
+        secret = signing_secret(subscription, service_key=settings.secret_key.get_secret_value())
+        route = customer_service.Route("webhook", subscription.url, secret, subscription.id)
     key = circuit.endpoint_of(route.channel, route.endpoint, f"smtp://{settings.smtp_host}:{settings.smtp_port}")
     paused = await circuit.paused_until(session=session, endpoint=key, now=now)
     if paused is not None:

@@ -40,14 +40,17 @@ async def create_subscription(*, session: AsyncSession, request: SubscriptionCre
 async def get_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> Subscription:
     """A subscription, or a 404 problem: a deleted one is gone (its row stays for the delivery log only)."""
     subscription = await session.get(Subscription, subscription_id)
-    if subscription is None or not subscription.active:
+    if subscription is None or not subscription.active or subscription.audience != "ops":
         raise NotFound("Subscription", subscription_id)
     return subscription
 
 
 async def list_subscriptions(*, session: AsyncSession, include_inactive: bool = False) -> list[Subscription]:
-    """The live subscriptions, oldest first; with the deleted ones (`active` false) for an audit."""
-    statement = select(Subscription).order_by(Subscription.created_at, Subscription.id)
+    """The live subscriptions, oldest first; with the deleted ones (`active` false) for an audit. Desktop
+    webhooks (services/notifier/desktop) are listed on their own route and hear no problem events."""
+    statement = (
+        select(Subscription).where(Subscription.audience == "ops").order_by(Subscription.created_at, Subscription.id)
+    )
     if not include_inactive:
         statement = statement.where(Subscription.active.is_(True))
     return list(await session.scalars(statement))
