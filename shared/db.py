@@ -7,23 +7,85 @@ commit wakes the outbox relay, so events leave as soon as the transaction that p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import errno
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import BigInteger, ColumnElement, DateTime, Dialect, Table, any_, bindparam, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from shared import lazy_begin
+
+# SQLSTATEs of a server that is going away, coming back or full: connection exceptions (class 08), admin and
+# crash shutdown, "the database system is starting up", too many connections.
+_SERVER_AWAY = ("57P01", "57P02", "57P03", "53300")
+_NETWORK_ERRNOS = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.ETIMEDOUT})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached (down, restarting, cut off, locked by another
+    process), as opposed to a statement it refused or a bug: a reason to wait and retry, never the data's fault.
+
+    Connection failures surface raw from the driver's connect (ConnectionRefusedError, TimeoutError), and
+    wrapped by SQLAlchemy or asyncpg once a connection existed; causes are followed only through database
+    errors, so an HTTP client's connection error inside a handler is not taken for the database's.
+    """
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return not isinstance(exc, socket.gaierror) or exc.errno == socket.EAI_AGAIN
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
+        return True
+    return any(_names_an_outage(error) for error in _database_errors(exc))
+
+
+def _database_errors(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and its causes, as long as they are the database stack's own errors."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        if not isinstance(current, SQLAlchemyError | asyncpg.PostgresError | asyncpg.InterfaceError) and not (
+            type(current).__module__.startswith("sqlalchemy.dialects")
+        ):
+            return
+        wrapped = current.orig if isinstance(current, DBAPIError) else None
+        current = wrapped if isinstance(wrapped, BaseException) else (current.__cause__ or current.__context__)
+
+
+def _names_an_outage(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(error, asyncpg.PostgresError):
+        state = str(getattr(error, "sqlstate", "") or "")
+        return state.startswith("08") or state in _SERVER_AWAY
+    if isinstance(error, asyncpg.InterfaceError):
+        # asyncpg's own check on a connection the server closed, as in SQLAlchemy's is_disconnect.
+        return "connection is closed" in str(error)
+    if isinstance(error, asyncpg.InternalClientError):
+        # A statement sent after the server's goodbye (an unsolicited FATAL: shutdown, termination) was read
+        # but before the connection's end was: the protocol still waits for the end of that error (state 2),
+        # or has given the connection up. Two tasks on one connection (a bug) name another state.
+        return "another operation (2) is in progress" in str(error) or '"failed" state' in str(error)
+    if isinstance(error, sqlite3.OperationalError):
+        # Another process holds the write lock beyond busy_timeout (a migration, a shell): not this event's fault.
+        return "database is locked" in str(error)
+    return isinstance(error, ConnectionError | TimeoutError)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

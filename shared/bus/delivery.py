@@ -1,4 +1,5 @@
-"""The delivery rules both bus adapters share: retries with backoff, then the dead-letter topic."""
+"""The delivery rules both bus adapters share: retries with backoff, then the dead-letter topic; and the
+pauses while a handler's dependency is down, which spend no attempt (docs/decisions/0007)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from shared.bus.port import PoisonEvent, Record, Subscription
+from shared.bus.port import HandlerUnavailable, PoisonEvent, Record, Subscription
 from shared.events.envelope import CloudEvent, Headers, MalformedEvent, from_kafka
 from shared.logs import set_correlation_id, set_service
 
@@ -15,13 +17,15 @@ log = logging.getLogger(__name__)
 
 DeadLetterSink = Callable[[str, Record, Headers], Awaitable[None]]
 MAX_ERROR_HEADER = 4000
+LONGEST_OUTAGE_PAUSE = 2.0  # seconds; a recovered database is noticed this soon at the latest
 
 
 async def deliver(record: Record, subscription: Subscription, dead_letter: DeadLetterSink) -> str:
     """Hand one record to the subscription's handler until it succeeds or the attempts run out.
 
-    Returns the outcome ("handled" or "dead_lettered"). Raises only if the dead-letter publish itself
-    fails, in which case the caller must not commit the offset.
+    Returns the outcome ("handled" or "dead_lettered"). Raises HandlerUnavailable when the handler's
+    dependency is down, and BusUnavailable if the dead-letter publish fails: then the caller must not commit
+    the offset, and delivers the record again later.
     """
     try:
         event = from_kafka(record.value, record.headers)
@@ -41,6 +45,10 @@ async def deliver(record: Record, subscription: Subscription, dead_letter: DeadL
         try:
             await _call(subscription, event)
         except asyncio.CancelledError:
+            raise
+        except HandlerUnavailable:
+            # Not the event's fault: the attempts are for events a handler cannot take, not for outages.
+            subscription.observe("unavailable", event.type)
             raise
         except Exception as exc:
             if attempt == subscription.max_attempts or isinstance(exc, PoisonEvent):
@@ -90,3 +98,25 @@ def _failure_headers(record: Record, subscription: Subscription, exc: BaseExcept
         ("firstcall_dlt_attempts", str(attempts).encode()),
         ("firstcall_dlt_source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
     ]
+
+
+@dataclass
+class DependencyOutage:
+    """A consumer's wait while its handler's dependency is down: growing pauses, a log line at each end."""
+
+    group: str
+    first_pause: float
+    pauses: int = 0
+
+    def pause(self, exc: HandlerUnavailable) -> float:
+        """Seconds to wait before the record is tried again."""
+        if self.pauses == 0:
+            log.warning("handler unavailable, the event waits (no attempt spent): %s", exc, extra={"group": self.group})
+        self.pauses += 1
+        return min(max(self.first_pause, 0.001) * 2.0 ** min(self.pauses - 1, 16), LONGEST_OUTAGE_PAUSE)
+
+    def over(self) -> None:
+        """A record went through: the dependency is back."""
+        if self.pauses:
+            log.info("handler available again after %d pauses", self.pauses, extra={"group": self.group})
+            self.pauses = 0

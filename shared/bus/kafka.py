@@ -3,7 +3,8 @@
 Start-up never depends on the broker: the producer connects in the background and, until it has, `publish`
 raises BusUnavailable so the outbox keeps the events. Consumers commit each record's offset only after its
 handler (and so its database transaction) finished, which makes delivery at-least-once; the inbox turns
-that into exactly-once effects.
+that into exactly-once effects. A handler whose dependency is down (HandlerUnavailable) has its record and
+the rest of the batch put back and tried again after a pause, without spending attempts.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.helpers import create_ssl_context
 
-from shared.bus.delivery import deliver
-from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
+from shared.bus.delivery import DependencyOutage, deliver
+from shared.bus.port import BusHealth, BusUnavailable, Consumer, HandlerUnavailable, MessageBus, Record, Subscription
 from shared.events.envelope import EncodedEvent, Headers
 from shared.events.topics import TopicSpec
 from shared.metrics import PartitionProgress, forget_consumer, track_consumer
@@ -208,6 +209,7 @@ class KafkaConsumer(Consumer):
         self._client: AIOKafkaConsumer | None = None
         self._next: dict[TopicPartition, int] = {}
         self._in_hand: dict[TopicPartition, tuple[int, int]] = {}  # offset, timestamp (ms)
+        self._outage = DependencyOutage(subscription.group, subscription.retry_backoff_ms / 1000)
 
     @property
     def service(self) -> str:
@@ -276,8 +278,14 @@ class KafkaConsumer(Consumer):
             batches = await consumer.getmany(timeout_ms=200)
             if consumer.assignment():
                 self.assigned.set()
-            for partition, messages in batches.items():
-                await self._handle_partition(consumer, partition, messages)
+            fetched = list(batches.items())
+            for index, (partition, messages) in enumerate(fetched):
+                if (pause := await self._handle_partition(consumer, partition, messages)) is not None:
+                    # The handler's dependency is down: the other partitions of this batch would fail alike.
+                    for later, unhandled in fetched[index + 1 :]:
+                        _rewind(consumer, later, unhandled[0].offset)
+                    await self._pause(pause)
+                    break
             await self._note_positions(consumer)
 
     async def _note_positions(self, consumer: AIOKafkaConsumer) -> None:
@@ -292,10 +300,11 @@ class KafkaConsumer(Consumer):
 
     async def _handle_partition(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, messages: list[ConsumerRecord]
-    ) -> None:
+    ) -> float | None:
+        """Deliver and commit the partition's records in order; the pause to take if the handler is unavailable."""
         for message in messages:
             if self._stopping.is_set():
-                return
+                return None
             record = Record(
                 message.topic,
                 message.partition,
@@ -309,12 +318,16 @@ class KafkaConsumer(Consumer):
             self._next.setdefault(partition, message.offset)
             try:
                 await deliver(record, self.subscription, self._dead_letter)
+            except HandlerUnavailable as exc:
+                _rewind(consumer, partition, message.offset)
+                return self._outage.pause(exc)
             except BusUnavailable as exc:
                 # Neither handled nor dead-lettered: rewind so this record comes again, and wait.
                 log.warning("cannot dead-letter %s/%s: %s", partition, message.offset, exc)
                 consumer.seek(partition, message.offset)
                 await self._pause(RECONNECT_SECONDS)
-                return
+                return None
+            self._outage.over()
             try:
                 await consumer.commit({partition: message.offset + 1})
                 self._next[partition] = message.offset + 1
@@ -322,9 +335,10 @@ class KafkaConsumer(Consumer):
                 # The partition moved to another member during a rebalance; it will redeliver from the last
                 # committed offset and the inbox will recognise what we already handled.
                 log.info("partition %s revoked before commit: %r", partition, exc)
-                return
+                return None
             except KafkaError as exc:
                 log.warning("commit of %s/%s failed, will be redelivered: %r", partition, message.offset, exc)
+        return None
 
     async def _dead_letter(self, topic: str, record: Record, headers: Headers) -> None:
         await self.bus.send_raw(topic, record.key, record.value, headers)
@@ -332,6 +346,12 @@ class KafkaConsumer(Consumer):
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _rewind(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+    """Fetch from `offset` again; a partition a rebalance took starts from its committed offset anyway."""
+    with contextlib.suppress(IllegalStateError):
+        consumer.seek(partition, offset)
 
 
 async def ensure_topics(admin: AIOKafkaAdminClient, topics: Iterable[TopicSpec], replication_factor: int) -> None:

@@ -2,7 +2,8 @@
 
 Topics are declared (publishing to an unknown topic fails, as with auto-create off), partitioned by key,
 and append-only; each consumer group has its own committed offsets and sees every record once it commits,
-at least once if its handler fails. Nothing survives the process: embedded mode drains it on shutdown.
+at least once if its handler fails; a handler whose dependency is down (HandlerUnavailable) holds its partition
+until it is back, as on Kafka. Nothing survives the process: embedded mode drains it on shutdown.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from shared.bus.delivery import deliver
-from shared.bus.port import BusHealth, BusUnavailable, Consumer, MessageBus, Record, Subscription
+from shared.bus.delivery import DependencyOutage, deliver
+from shared.bus.port import BusHealth, BusUnavailable, Consumer, HandlerUnavailable, MessageBus, Record, Subscription
 from shared.events.envelope import EncodedEvent, Headers
 from shared.events.topics import TopicSpec
 from shared.metrics import PartitionProgress, forget_consumer, track_consumer
@@ -129,6 +130,9 @@ class MemoryConsumer(Consumer):
         self.busy = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._stopped = asyncio.Event()
+        self._outage = DependencyOutage(subscription.group, subscription.retry_backoff_ms / 1000)
+        self._pause_for = 0.0  # set when a handler's dependency is down: the cycle stops and waits this long
 
     @property
     def service(self) -> str:
@@ -151,6 +155,7 @@ class MemoryConsumer(Consumer):
 
     async def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         forget_consumer(self)
         if self._task is not None:
             await self.bus._wake()
@@ -166,8 +171,18 @@ class MemoryConsumer(Consumer):
             progressed = False
             for topic, partition in self.bus._assigned(self):
                 progressed |= await self._drain(topic, partition)
-            if not progressed:
+                if self._pause_for:
+                    break
+            if self._pause_for:
+                # Woken early only by stop(): new records do not bring the database back.
+                await self._sleep(self._pause_for)
+                self._pause_for = 0.0
+            elif not progressed:
                 await self.bus._wait_for_records(seen, timeout=0.5)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
 
     async def _drain(self, topic: str, partition: int) -> bool:
         key = (self.subscription.group, topic, partition)
@@ -178,12 +193,16 @@ class MemoryConsumer(Consumer):
             self.busy = True
             try:
                 await deliver(record, self.subscription, self._dead_letter)
+            except HandlerUnavailable as exc:
+                self._pause_for = self._outage.pause(exc)
+                return progressed
             except BusUnavailable:
                 log.warning("dead-letter topic unavailable; %s will be retried", record.offset)
                 await asyncio.sleep(self.subscription.retry_backoff_ms / 1000)
                 return progressed
             finally:
                 self.busy = False
+            self._outage.over()
             self.bus._committed[key] = record.offset + 1
             await self.bus._committed_progress()
             progressed = True

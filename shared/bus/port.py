@@ -7,6 +7,9 @@
 - At-least-once: an offset is committed only after the handler returned. A handler that raises is retried
   with backoff; after `max_attempts` the record goes to the group's dead-letter topic with the error
   attached, its offset is committed, and the consumer goes on. PoisonEvent skips the retries.
+- HandlerUnavailable is not a failed attempt: the handler could not run because something it depends on
+  (its database) is down. The record stays uncommitted, the consumer waits with growing pauses and tries it
+  again, however long the outage lasts; it is never dead-lettered for that.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ Observer = Callable[[str, str], None]
 
 class BusUnavailable(Exception):
     """The broker could not take or give events right now; callers keep their data and retry."""
+
+
+class HandlerUnavailable(Exception):
+    """Raised for a handler that could not run because a dependency is down: the event is not at fault.
+
+    The bus keeps the record, pauses the consumer and delivers it again later, spending none of its attempts.
+    """
 
 
 class PoisonEvent(Exception):

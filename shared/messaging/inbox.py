@@ -1,7 +1,9 @@
 """The inbox: each consumer group handles each event once, however often the bus delivers it.
 
 The event id is recorded in the same transaction as the handler's effects. A redelivery finds the id and
-does nothing; a crash before commit leaves neither the effects nor the id, so the retry does it all.
+does nothing; a crash before commit leaves neither the effects nor the id, so the retry does it all. A
+handler that fails because the database cannot be reached raises HandlerUnavailable: the bus waits for the
+database instead of spending the event's attempts on the outage.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus.port import PoisonEvent, Subscription
-from shared.db import Database, insert_ignoring_duplicates
+from shared.bus.port import HandlerUnavailable, PoisonEvent, Subscription
+from shared.db import Database, database_unreachable, insert_ignoring_duplicates
 from shared.events.catalogue import Event, event_class
 from shared.events.envelope import CloudEvent
 from shared.messaging.tables import inbox
@@ -66,13 +68,13 @@ class EventDispatcher:
         except ValidationError as exc:
             raise PoisonEvent(f"{envelope.type} {envelope.id} has invalid data: {exc}") from exc
         started = time.perf_counter()
-        async with self.database.session() as session:
-            if not await claim(session, self.group, envelope):
-                self.metrics.events_handled.labels(self.group, envelope.type, "duplicate").inc()
-                log.info("already handled %s %s", envelope.type, envelope.id)
+        try:
+            if not await self._handle_once(envelope, event, handler):
                 return
-            await handler(event, session)
-            await session.commit()
+        except Exception as exc:
+            if database_unreachable(exc):
+                raise HandlerUnavailable(f"database unreachable: {exc!r}"[:500]) from exc
+            raise
         elapsed = time.perf_counter() - started
         self.metrics.handler_latency.labels(self.group, envelope.type).observe(elapsed)
         self.metrics.events_handled.labels(self.group, envelope.type, "handled").inc()
@@ -81,6 +83,17 @@ class EventDispatcher:
             envelope.type,
             extra={"event_id": envelope.id, "subject": envelope.subject, "duration_ms": round(elapsed * 1000, 2)},
         )
+
+    async def _handle_once(self, envelope: CloudEvent, event: Event, handler: EventHandler) -> bool:
+        """Claim the event and apply the handler's effects in one transaction; False if already handled."""
+        async with self.database.session() as session:
+            if not await claim(session, self.group, envelope):
+                self.metrics.events_handled.labels(self.group, envelope.type, "duplicate").inc()
+                log.info("already handled %s %s", envelope.type, envelope.id)
+                return False
+            await handler(event, session)
+            await session.commit()
+        return True
 
     def subscription(
         self, *, topics: list[str], dead_letter_topic: str, max_attempts: int, backoff_ms: int

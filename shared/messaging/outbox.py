@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shared.bus.port import BusUnavailable, MessageBus
-from shared.db import Database, one_of
+from shared.db import Database, database_unreachable, one_of
 from shared.events.catalogue import Event
 from shared.events.envelope import CloudEvent, encode_structured
 from shared.inserts import stage_rows
@@ -109,6 +109,7 @@ class OutboxRelay:
         self._last_gauge = datetime.min.replace(tzinfo=UTC)
         self._stopping = False
         self.bus_ok = True
+        self.database_ok = True
         database.on_commit(self._on_commit)
 
     def _on_commit(self, session: Session) -> None:
@@ -164,14 +165,34 @@ class OutboxRelay:
                     while await self.publish_batch() == self.batch_size:
                         pass
                 await self._housekeeping()
-            except Exception:
+                self._mark_database(ok=True)
+            except Exception as exc:
                 # Drivers may turn a cancellation into their own error: stopping must still stop.
                 if _being_cancelled():
                     raise asyncio.CancelledError from None
-                # The relay must outlive any database hiccup; the rows are still there next time.
-                log.exception("outbox relay cycle failed")
-            # While the bus is down, poll slowly instead of hammering it on every commit.
-            backoff = self.poll_interval if self.bus_ok else min(max(backoff * 2, 1.0), 10.0)
+                # The relay must outlive any database hiccup; the rows are still there next time. A batch
+                # published but not marked when the database went away is published again: inboxes drop it.
+                if database_unreachable(exc):
+                    self._mark_database(ok=False, reason=repr(exc))
+                else:
+                    log.exception("outbox relay cycle failed")
+            backoff = self._next_wait(backoff)
+
+    def _next_wait(self, backoff: float) -> float:
+        """While the bus is down, poll slowly instead of hammering it on every commit; while the database is,
+        a little faster: it comes back within seconds after a restart, and nothing else wakes the relay."""
+        if not self.bus_ok:
+            return min(max(backoff * 2, 1.0), 10.0)
+        if not self.database_ok:
+            return min(max(backoff * 2, self.poll_interval), 2.0)
+        return self.poll_interval
+
+    def _mark_database(self, *, ok: bool, reason: str = "") -> None:
+        if ok and not self.database_ok:
+            log.info("database is back; outbox publishing resumed")
+        elif not ok and self.database_ok:
+            log.warning("database unreachable, the outbox relay waits for it: %s", reason[:500])
+        self.database_ok = ok
 
     async def pending(self) -> int:
         async with self.database.session() as session:

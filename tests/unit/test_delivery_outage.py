@@ -1,0 +1,210 @@
+"""A handler whose database is down is not a failed attempt: the event waits for it, never dead-lettered.
+
+docs/decisions/0007-dependency-outage-is-not-a-failed-attempt.md: a PostgreSQL restart used to spend an event's
+attempts in seconds and send a sound event to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus.memory import InMemoryBus
+from shared.bus.port import HandlerUnavailable, Subscription
+from shared.db import Database, database_unreachable
+from shared.events.catalogue import TicketOpened
+from shared.events.envelope import CloudEvent
+from shared.events.topics import TICKETS, dead_letter_topic
+from shared.messaging.inbox import EventDispatcher
+from shared.messaging.outbox import add_events
+from shared.messaging.tables import inbox, outbox
+from shared.metrics import ServiceMetrics
+from tests.conftest import wait_until
+from tests.factories import ticket_opened
+from tests.unit.notifier.receivers import free_port
+from tests.unit.test_inbox import count
+
+DLT = dead_letter_topic("g")
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[InMemoryBus]:
+    bus = InMemoryBus([TICKETS, DLT])
+    await bus.start()
+    yield bus
+    await bus.stop()
+
+
+def subscription(handler: object, observed: Counter[str], max_attempts: int = 2) -> Subscription:
+    return Subscription(
+        group="g",
+        topics=[TICKETS.name],
+        handler=handler,  # type: ignore[arg-type]
+        dead_letter_topic=DLT.name,
+        max_attempts=max_attempts,
+        retry_backoff_ms=1,
+        observer=lambda outcome, _: observed.update([outcome]),
+    )
+
+
+class DownFor:
+    """A handler whose database refuses connections for its first `calls` calls, then takes the event."""
+
+    def __init__(self, calls: int, error: Exception) -> None:
+        self.down_for, self.error = calls, error
+        self.calls = 0
+
+    async def __call__(self, event: TicketOpened, session: AsyncSession) -> None:
+        self.calls += 1
+        if self.calls <= self.down_for:
+            raise self.error
+        await add_events(session, event)
+
+
+async def refused_by_a_closed_port() -> Exception:
+    """What a real connection attempt to a PostgreSQL that is not there raises."""
+    database = Database(f"postgresql+asyncpg://u:p@127.0.0.1:{free_port()}/nothing")
+    try:
+        async with database.session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return exc
+    finally:
+        await database.dispose()
+    raise AssertionError("a closed port accepted a connection")
+
+
+async def test_a_refused_connection_means_the_database_is_unreachable() -> None:
+    assert database_unreachable(await refused_by_a_closed_port())
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.InterfaceError("cannot perform operation: connection is closed"),
+        asyncpg.InternalClientError("cannot switch to state 11; another operation (2) is in progress"),
+        DBAPIError("SELECT 1", {}, Exception("closed"), connection_invalidated=True),
+        OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked")),
+        ConnectionResetError(104, "Connection reset by peer"),
+        TimeoutError(),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_a_server_away_restarting_full_or_locked_means_the_database_is_unreachable(error: Exception) -> None:
+    assert database_unreachable(error)
+
+
+def _raised_from(error: Exception, cause: Exception) -> Exception:
+    try:
+        raise error from cause
+    except Exception as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed: inbox.event_id")),
+        OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: tickets")),
+        asyncpg.UniqueViolationError("duplicate key value violates unique constraint"),
+        asyncpg.InternalClientError("cannot switch to state 12; another operation (11) is in progress"),
+        DBAPIError("SELECT 1", {}, Exception("syntax error"), connection_invalidated=False),
+        ValueError("a bug"),
+        FileNotFoundError(2, "No such file or directory"),
+        _raised_from(httpx.ConnectError("helpdesk down"), ConnectionRefusedError(111, "refused")),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_a_refused_statement_a_bug_or_another_services_outage_is_not_the_databases(error: Exception) -> None:
+    assert not database_unreachable(error)
+
+
+async def test_the_dispatcher_reports_an_unreachable_database_as_an_unavailable_handler(
+    messaging_db: Database,
+) -> None:
+    handler = DownFor(1, await refused_by_a_closed_port())
+    dispatcher = EventDispatcher(
+        group="g", database=messaging_db, handlers={TicketOpened: handler}, metrics=ServiceMetrics("t")
+    )
+    with pytest.raises(HandlerUnavailable):
+        await dispatcher(ticket_opened().to_cloudevent())
+
+
+async def test_the_dispatcher_lets_a_handlers_own_failure_through_as_it_is(messaging_db: Database) -> None:
+    handler = DownFor(1, ValueError("a bug in the handler"))
+    dispatcher = EventDispatcher(
+        group="g", database=messaging_db, handlers={TicketOpened: handler}, metrics=ServiceMetrics("t")
+    )
+    with pytest.raises(ValueError, match="a bug in the handler"):
+        await dispatcher(ticket_opened().to_cloudevent())
+
+
+async def test_an_event_outlasting_its_attempts_in_a_database_outage_is_handled_once_after_it_not_dead_lettered(
+    bus: InMemoryBus, messaging_db: Database
+) -> None:
+    handler = DownFor(7, ConnectionRefusedError(111, "Connect call failed"))
+    dispatcher = EventDispatcher(
+        group="g", database=messaging_db, handlers={TicketOpened: handler}, metrics=ServiceMetrics("t")
+    )
+    observed: Counter[str] = Counter()
+    await bus.consumer(subscription(dispatcher, observed, max_attempts=2)).start()
+    await bus.publish(TICKETS.name, [ticket_opened().to_cloudevent()])
+    await bus.wait_idle(timeout=60)
+    assert bus.records(DLT.name) == []
+    assert handler.calls == 8
+    assert observed == Counter(unavailable=7)
+    assert await count(messaging_db, inbox) == 1
+    assert await count(messaging_db, outbox) == 1
+
+
+async def test_events_behind_the_one_in_hand_wait_for_the_outage_too_and_keep_their_order(bus: InMemoryBus) -> None:
+    order: list[str] = []
+    refusals = 5
+
+    async def handler(event: CloudEvent) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise HandlerUnavailable("database unreachable")
+        order.append(event.id)
+
+    ticket = ticket_opened()
+    events = [ticket.to_cloudevent() for _ in range(4)]
+    await bus.consumer(subscription(handler, Counter(), max_attempts=1)).start()
+    await bus.publish(TICKETS.name, events)
+    await bus.wait_idle(timeout=60)
+    assert order == [event.id for event in events]
+    assert bus.records(DLT.name) == []
+
+
+async def test_a_consumer_waiting_for_its_database_stops_when_asked(bus: InMemoryBus) -> None:
+    calls = 0
+
+    async def never_up(event: CloudEvent) -> None:
+        nonlocal calls
+        calls += 1
+        raise HandlerUnavailable("database unreachable")
+
+    consumer = bus.consumer(subscription(never_up, Counter()))
+    await consumer.start()
+    await bus.publish(TICKETS.name, [ticket_opened().to_cloudevent()])
+    await wait_until(lambda: _at_least(calls, 3), timeout=60)
+    await consumer.stop()
+    assert bus.lag("g", [TICKETS.name]) == 1
+    assert bus.records(DLT.name) == []
+
+
+async def _at_least(value: int, least: int) -> bool:
+    return value >= least
