@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.router.api import (
     agents,
     api_keys,
+    customer_identities,
     customers,
     desktop,
     intents,
@@ -44,6 +45,7 @@ API_ROUTERS = [
     ticket_life.router,
     resolutions.router,
     customers.router,
+    customer_identities.router,
     orders.router,
     agents.router,
     intents.router,

@@ -21,6 +21,14 @@ class RouterSettings(ServiceSettings):
     auto_merge_customers: bool = Field(
         False, description="merge profiles when one ticket's identities belong to several customers"
     )
+    unmerge_window_hours: float = Field(
+        72.0, ge=0, le=8_760, description="how long after a merge it may be undone (0: merges are final)"
+    )
+    auto_resolve_on_fix: bool = Field(
+        False,
+        description="resolve a resolved problem's open tickets with its fix at once, instead of offering the fix "
+        "to their agents to accept",
+    )
     intent_encoder: Literal["none", "wordllama", "minilm"] = Field(
         "wordllama",
         description="sentence embeddings beside TF-IDF: wordllama (fast), minilm (pip extra `minilm`) or none",

@@ -66,6 +66,35 @@ class CustomersMerged(CustomerEvent):
     actor: str
     reason: str | None = None
     merged_at: datetime
+    merge_id: UUID | None = Field(None, description="the merge's record, which CustomersUnmerged names if undone")
+
+
+@register
+class CustomersUnmerged(CustomerEvent):
+    """A merge was undone: what had moved into `customer_id` is back with `restored_customer_id`."""
+
+    name = "customer.unmerged"
+    summary = "A merge of two customer profiles was undone; both profiles are restored."
+
+    restored_customer_id: UUID = Field(description="the profile that had been merged away, live again")
+    merge_id: UUID
+    moved_back: dict[str, int] = Field(description="how many identities, tickets, orders... went back")
+    actor: str
+    reason: str
+    unmerged_at: datetime
+
+
+@register
+class CustomerIdentityRemoved(CustomerEvent):
+    """An identity was taken off a customer (linked to the wrong person): it no longer finds them."""
+
+    name = "customer.identity_removed"
+    summary = "An identity was removed from a customer; it no longer recognises them."
+
+    identity: Identity
+    actor: str
+    reason: str | None = None
+    removed_at: datetime
 
 
 class BriefingItem(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.router.db import Base
@@ -56,3 +56,19 @@ class ProblemSnapshot(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Ops merged it into this problem: its tickets, and any change to it that arrives late, go there.
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class OfferedResolution(Base):
+    """A resolved problem's fix, offered to one of its open tickets as an answer the agent confirms."""
+
+    __tablename__ = "offered_resolutions"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    problem_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    answer: Mapped[str] = mapped_column(Text)
+    fix_version: Mapped[str | None] = mapped_column(String(100))
+    article_id: Mapped[uuid.UUID | None]
+    status: Mapped[str] = mapped_column(String(20), comment="offered, accepted or auto_resolved")
+    offered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(100), comment="the API key, or router:problem-fix")

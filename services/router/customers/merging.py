@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import String, Uuid, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router import preconditions
 from services.router.agents.models import Agent
-from services.router.customers.models import Customer, CustomerIdentity
+from services.router.customers.models import Customer, CustomerIdentity, CustomerMerge, CustomerMergeMove
 from services.router.customers.schemas import CustomerRead
 from services.router.customers.service import get_customer
 from services.router.history import service as history
@@ -24,7 +24,7 @@ from shared.events.catalogue import AccountOwnerChanged, BriefingItem, Customers
 from shared.messaging.outbox import add_events
 
 # Everything that belongs to a customer and follows them into the surviving profile.
-_OWNED = (CustomerIdentity, Ticket, Order, LedgerEntry, Approval, Activity)
+OWNED = (CustomerIdentity, Ticket, Order, LedgerEntry, Approval, Activity)
 
 
 async def merge_customers(
@@ -53,13 +53,34 @@ async def merge_customers(
             raise NotFound("Customer", customer_id)
         if locked[customer_id].merged_into_id is not None:
             raise Conflict("already-merged", f"customer {customer_id} was already merged into another profile")
+    merged, survivor = locked[merged_id], locked[survivor_id]
+    record = CustomerMerge(
+        id=uuid.uuid4(),
+        survivor_id=survivor_id,
+        merged_id=merged_id,
+        reason=reason[:500],
+        actor=actor,
+        survivor_display_name=survivor.display_name,
+        survivor_owner_agent_id=survivor.owner_agent_id,
+        merged_at=now,
+    )
+    session.add(record)
+    await session.flush()
     moved = {}
-    for model in _OWNED:
+    for model in OWNED:
+        # Each moved row is written down first, so an undo moves back exactly these (customers/unmerging.py).
+        await session.execute(
+            insert(CustomerMergeMove).from_select(
+                ["merge_id", "table_name", "row_id"],
+                select(literal(record.id, Uuid()), literal(model.__tablename__, String()), model.id).where(
+                    model.customer_id == merged_id
+                ),
+            )
+        )
         result = await session.execute(
             update(model).where(model.customer_id == merged_id).values(customer_id=survivor_id)
         )
         moved[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
-    merged, survivor = locked[merged_id], locked[survivor_id]
     merged.merged_into_id = survivor_id
     survivor.display_name = survivor.display_name or merged.display_name
     survivor.owner_agent_id = survivor.owner_agent_id or merged.owner_agent_id
@@ -81,6 +102,7 @@ async def merge_customers(
             actor=actor,
             reason=reason,
             merged_at=now,
+            merge_id=record.id,
         ),
     )
     await session.flush()

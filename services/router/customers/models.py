@@ -38,3 +38,32 @@ class CustomerIdentity(Base):
     value: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     customer: Mapped[Customer] = relationship(back_populates="identities", lazy="raise")
+
+
+class CustomerMerge(Base):
+    """A merge, kept so that it can be undone exactly within FIRSTCALL_ROUTER_UNMERGE_WINDOW_HOURS."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(100))
+    # What the survivor had before it took the merged profile's name or owner (restored if still so).
+    survivor_display_name: Mapped[str | None] = mapped_column(String(200))
+    survivor_owner_agent_id: Mapped[uuid.UUID | None]
+    merged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    undone_by: Mapped[str | None] = mapped_column(String(100))
+    undo_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class CustomerMergeMove(Base):
+    """One row a merge moved from the merged profile to the survivor: what an undo moves back."""
+
+    __tablename__ = "customer_merge_moves"
+
+    merge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer_merges.id"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

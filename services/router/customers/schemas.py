@@ -46,6 +46,7 @@ class CustomerRef(BaseModel):
 class IdentityRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    id: uuid.UUID = Field(description="for DELETE /v1/customers/{id}/identities/{identity_id}")
     kind: Literal["email", "phone", "external_id"]
     value: str
     created_at: datetime
@@ -110,3 +111,47 @@ class ActivityRead(BaseModel):
 class HistoryPage(BaseModel):
     items: list[ActivityRead]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")
+
+
+class IdentityCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"kind": "phone", "value": "+44 20 7946 0958", "reason": "customer confirmed on the call"}]
+        },
+    )
+
+    kind: Literal["email", "phone", "external_id"]
+    value: str = Field(
+        min_length=1,
+        max_length=320,
+        description="normalised as on tickets: email lower-cased, phone to E.164, external id `system:id`",
+    )
+    reason: str | None = Field(None, max_length=500, description="why, for the customer's history")
+
+
+class CustomerUnmerge(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "merged_customer_id": "9b2f6a0e-4c1d-4e8a-9a52-0d8f3b8f2a11",
+                    "reason": "two people sharing a phone, merged by mistake",
+                }
+            ]
+        },
+    )
+
+    merged_customer_id: uuid.UUID = Field(description="the profile that was merged into this one")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class UnmergeRead(BaseModel):
+    survivor: CustomerRead = Field(description="the profile the merge went into, without what it had received")
+    restored: CustomerRead = Field(description="the merged profile, live again with what was its own")
+    merge_id: uuid.UUID
+    moved_back: dict[str, int] = Field(
+        description="rows given back per table: the merge's own, and ledger entries, approvals and history "
+        "written since about the restored profile's tickets"
+    )

@@ -108,6 +108,14 @@ async def recognise(
     return result
 
 
+async def live_customer(*, session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    """The profile that holds `customer_id`'s identities and history now: itself, or the merge survivor."""
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("Customer", customer_id)
+    return await _live(session, customer)
+
+
 async def _live(session: AsyncSession, customer: Customer) -> Customer:
     """Follow merge tombstones to the surviving profile."""
     while customer.merged_into_id is not None:
