@@ -28,12 +28,14 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shared import children
+from shared.progress import Step
 from shared.text import build_mpnet
 
 WORDLLAMA_SHA256 = "64b47a2dc493cb8e85944076601189739852d7b64e0e1eedcb1937a251cd9fd5"
@@ -69,6 +72,21 @@ MPNET_BUILD = 2
 # An int8 graph must give the probes' vectors within this cosine of the float32 graph's (both models give
 # 0.99 and more where their products do not overflow; a broken graph gives about 0).
 AGREEMENT = 0.97
+# The build's steps, timed on a 2-core machine (idle: 22 s in all, peak 2.5 GB): the progress bar starts
+# from these. The first includes the child's start and its imports; quantisation is half of the whole.
+MPNET_BUILD_STEPS = (
+    Step("reading the model from its five packages", 2.5),
+    Step("unpacking and checking the weights", 2.6),
+    Step("writing the transformer as an ONNX graph", 5.2),
+    Step("quantising its matrix products to int8", 11.1),
+    Step("computing probe vectors to check the graph by", 1.1),
+)
+# What a build needs, measured (peak RSS 2,508 MB; 255 MB kept; a 440 MB float32 graph in the temporary
+# directory while quantising), with a margin.
+MPNET_BUILD_MEMORY = 2_700 * 2**20
+MPNET_BUILD_CACHE_DISK = 300 * 2**20
+MPNET_BUILD_TEMP_DISK = 500 * 2**20
+STEP_MARK = "firstcall-build-step "
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +243,8 @@ class MPNetEncoder(_OnnxEncoder):
     def load(cls, cache: Path | None = None) -> MPNetEncoder:
         """The encoder from the model cache, built there first if it is not; raises EncoderUnavailable."""
         ort, tokenizers = _onnx_modules("all-mpnet-base-v2 (the mpnet extra)")
-        built = (cache or model_cache()) / f"mpnet-{build_mpnet.MODEL_SHA256[:12]}-{MPNET_BUILD}"
-        if not (built / "model.sha256").is_file():
+        built = mpnet_directory(cache)
+        if not mpnet_built(built):
             _build_mpnet(built)
         model = built / "model.onnx"
         if hashlib.sha256(model.read_bytes()).hexdigest() != (built / "model.sha256").read_text().strip():
@@ -257,7 +275,41 @@ def model_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "firstcall"
 
 
-def _build_mpnet(target: Path) -> None:
+def mpnet_directory(cache: Path | None = None) -> Path:
+    """Where this version of the MPNet graph is (or will be) built."""
+    return (cache or model_cache()) / f"mpnet-{build_mpnet.MODEL_SHA256[:12]}-{MPNET_BUILD}"
+
+
+def mpnet_built(directory: Path) -> bool:
+    return (directory / "model.sha256").is_file()
+
+
+def build_mpnet_graph(directory: Path, *, on_step: Callable[[int], None]) -> None:
+    """Build the MPNet graph into `directory` now, calling `on_step(i)` as MPNET_BUILD_STEPS[i] begins
+    (a start that says what it does, rather than a minute of silence on its first run)."""
+    _build_mpnet(directory, on_step=on_step)
+
+
+def build_mpnet_in_steps(target: str) -> int:
+    """In the build's child: build_mpnet.py's main, printing a mark on stdout as each step after the first
+    begins. The steps are the script's own functions, wrapped here so that the script stays free of any
+    reporting (it is also run by path, alone)."""
+    quantization = importlib.import_module("onnxruntime.quantization")
+    steps = ((build_mpnet, "model_files"), (build_mpnet, "graph"), (quantization, "quantize_dynamic"))
+    for index, (owner, name) in enumerate((*steps, (build_mpnet, "reference")), start=1):
+        setattr(owner, name, _marked(index, getattr(owner, name)))
+    return build_mpnet.main([str(MPNET_BUILD_SCRIPT), target])
+
+
+def _marked(index: int, function: Callable[..., Any]) -> Callable[..., Any]:
+    def marked(*args: Any, **kwargs: Any) -> Any:
+        print(f"{STEP_MARK}{index}", flush=True)
+        return function(*args, **kwargs)
+
+    return marked
+
+
+def _build_mpnet(target: Path, *, on_step: Callable[[int], None] | None = None) -> None:
     """build_mpnet.py into a fresh directory beside `target`, then renamed to it: a replica that finds
     `target` finds it whole; of two replicas building at once, the second keeps the first's."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -269,15 +321,16 @@ def _build_mpnet(target: Path) -> None:
     # mkdtemp makes it private to its creator; a model is no secret, and an image builds it as root for a
     # service that runs as another user.
     work.chmod(0o755)
-    log.info("building all-mpnet-base-v2 once into %s (about 20 s and 2.5 GB of memory)", target)
+    if on_step is None:  # else the caller shows the steps
+        log.info("building all-mpnet-base-v2 once into %s (about 22 s on 2 idle cores, 2.5 GB of memory)", target)
     try:
-        command = [sys.executable, str(MPNET_BUILD_SCRIPT), str(work)]
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=1800, check=False, env=children.child_environment()
-        )
-        if done.returncode != 0:
+        returncode, stderr = _run_build(work, on_step)
+        if returncode != 0:
             # A negative code is a signal: killed for memory, most likely (the build needs about 2.5 GB).
-            reason = done.stderr.strip()[-2000:] or f"exit code {done.returncode}, nothing said"
+            reason = stderr.strip()[-2000:] or f"exit code {returncode}, nothing said"
+            if returncode == -signal.SIGKILL and not stderr.strip():
+                need = MPNET_BUILD_MEMORY / 2**30
+                reason = f"exit code {returncode}: killed, for memory most likely (it needs about {need:.1f} GB)"
             raise EncoderUnavailable(f"building all-mpnet-base-v2 failed: {reason}")
         digest = hashlib.sha256((work / "model.onnx").read_bytes()).hexdigest()
         (work / "model.sha256").write_text(digest + "\n")  # written last: its presence says the build is whole
@@ -326,6 +379,37 @@ def _verified_file(candidates: list[tuple[str, str]], sha256: str) -> Path:
             return path
     names = ", ".join(package for package, _ in candidates)
     raise EncoderUnavailable(f"none of the packages {names} provides {candidates[0][1]}")
+
+
+def _run_build(work: Path, on_step: Callable[[int], None] | None) -> tuple[int, str]:
+    """The build's child, its step marks passed to `on_step` as they come; its exit code and stderr."""
+    if on_step is None:
+        command = [sys.executable, str(MPNET_BUILD_SCRIPT), str(work)]
+    else:
+        on_step(0)
+        driver = "import sys; from shared.text.encoders import build_mpnet_in_steps as b; sys.exit(b(sys.argv[1]))"
+        command = [sys.executable, "-c", driver, str(work)]
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        # stderr to a file: a chatty child cannot fill a pipe nobody reads while stdout is being read.
+        child = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=children.child_environment()
+        )
+        timer = threading.Timer(1800, child.kill)
+        timer.start()
+        try:
+            assert child.stdout is not None
+            for line in child.stdout:
+                if line.startswith(STEP_MARK) and on_step is not None:
+                    on_step(int(line.removeprefix(STEP_MARK)))
+            returncode = child.wait()
+        except BaseException:
+            child.kill()  # Ctrl-C, or the caller failed: no 2.5 GB build left running behind
+            child.wait()
+            raise
+        finally:
+            timer.cancel()
+        stderr.seek(0)
+        return returncode, stderr.read()
 
 
 def _quantized_session(ort: Any, model: Path) -> Any:
