@@ -56,9 +56,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False, comment="offered, accepted or auto_resolved"),
         sa.Column("offered_at", shared.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("decided_at", shared.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "decided_by", sa.String(length=100), nullable=True, comment="the API key, or router:problem-fix"
-        ),
+        sa.Column("decided_by", sa.String(length=100), nullable=True, comment="the API key, or router:problem-fix"),
         sa.PrimaryKeyConstraint("ticket_id", "problem_id"),
     )
 
