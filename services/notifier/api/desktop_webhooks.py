@@ -21,7 +21,7 @@ from services.notifier.desktop.schemas import (
 )
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey, fingerprint, run_once
-from shared.web.pagination import Cursor, Limit
+from shared.web.pagination import Cursor, Limit, next_page_link
 
 router = APIRouter(prefix="/v1/desktop-webhooks", tags=["desktop webhooks"])
 WebhookId = Annotated[uuid.UUID, Path(examples=["0b7f7a8e-1f43-4b8e-9d1c-6f5d2a7c9e10"])]
@@ -101,9 +101,7 @@ async def list_desktop_webhooks(
         limit=limit,
         cursor=cursor,
     )
-    if next_cursor is not None:
-        url = request.url.include_query_params(cursor=next_cursor)
-        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    next_page_link(request, response, next_cursor)
     return DesktopWebhookPage(items=[DesktopWebhookRead.model_validate(s) for s in items], next_cursor=next_cursor)
 
 
