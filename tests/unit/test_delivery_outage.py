@@ -6,22 +6,26 @@ attempts in seconds and send a sound event to the dead-letter topic.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import cast
 
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bus.kafka import KafkaBus, KafkaConsumer
 from shared.bus.memory import InMemoryBus
-from shared.bus.port import HandlerUnavailable, Subscription
+from shared.bus.port import HandlerUnavailable, Record, Subscription
 from shared.db import Database, database_unreachable
 from shared.events.catalogue import TicketOpened
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CloudEvent, Headers, encode, from_kafka
 from shared.events.topics import TICKETS, dead_letter_topic
 from shared.messaging.inbox import EventDispatcher
 from shared.messaging.outbox import add_events
@@ -208,3 +212,88 @@ async def test_a_consumer_waiting_for_its_database_stops_when_asked(bus: InMemor
 
 async def _at_least(value: int, least: int) -> bool:
     return value >= least
+
+
+class FakeKafkaClient:
+    """What KafkaConsumer._consume uses of aiokafka's consumer, over fixed partition logs (no broker)."""
+
+    def __init__(self, logs: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        self.logs = logs
+        self.positions = dict.fromkeys(logs, 0)
+        self.committed: dict[TopicPartition, int] = {}
+
+    async def getmany(self, timeout_ms: int) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        batch = {tp: log[self.positions[tp] :] for tp, log in self.logs.items() if log[self.positions[tp] :]}
+        for tp in batch:
+            self.positions[tp] = len(self.logs[tp])
+        await asyncio.sleep(0 if batch else 0.01)
+        return batch
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.positions[partition] = offset
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.committed.update(offsets)
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.logs)
+
+    def highwater(self, partition: TopicPartition) -> int:
+        return len(self.logs[partition])
+
+    async def position(self, partition: TopicPartition) -> int:
+        return self.positions[partition]
+
+
+class RecordingDeadLetters(KafkaConsumer):
+    """A Kafka consumer whose dead letters are kept here instead of sent to a broker."""
+
+    dead: list[Record]
+
+    async def _dead_letter(self, topic: str, record: Record, headers: Headers) -> None:
+        self.dead.append(record)
+
+
+def kafka_logs(per_partition: int) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+    logs: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+    for partition in range(2):
+        tp = TopicPartition(TICKETS.name, partition)
+        ticket = ticket_opened()
+        encoded = [encode(ticket.to_cloudevent()) for _ in range(per_partition)]
+        logs[tp] = [
+            ConsumerRecord(TICKETS.name, partition, n, 0, 0, e.key, e.value, None, 0, 0, e.headers)
+            for n, e in enumerate(encoded)
+        ]
+    return logs
+
+
+async def test_a_kafka_consumer_puts_back_the_batch_while_the_handler_is_unavailable_and_handles_each_once_after() -> (
+    None
+):
+    logs = kafka_logs(per_partition=3)
+    handled: list[str] = []
+    refusals = 4
+
+    async def handler(event: CloudEvent) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise HandlerUnavailable("database unreachable")
+        handled.append(event.id)
+
+    bus = KafkaBus(bootstrap_servers="127.0.0.1:1", client_id="unit")
+    consumer = RecordingDeadLetters(bus, subscription(handler, Counter(), max_attempts=1))
+    consumer.dead = []
+    client = FakeKafkaClient(logs)
+    running = asyncio.create_task(consumer._consume(cast(AIOKafkaConsumer, client)))
+    await wait_until(lambda: _all_committed(client), timeout=60)
+    consumer._stopping.set()
+    await running
+    assert consumer.dead == []
+    for log in logs.values():
+        ids = [from_kafka(record.value, list(record.headers)).id for record in log]
+        assert [i for i in handled if i in ids] == ids
+
+
+async def _all_committed(client: FakeKafkaClient) -> bool:
+    return all(client.committed.get(tp) == len(log) for tp, log in client.logs.items())
