@@ -129,6 +129,7 @@ async def list_webhooks(
         if value is not None:
             statement = statement.where(column == value)
     if cursor is not None:
+        # Keyed by hand: shared Keyset reads a UtcDateTime column's cursor value as no type (a 422 every time).
         at, after_id = decode_time_cursor(cursor)
         later = (Subscription.created_at > at) | ((Subscription.created_at == at) & (Subscription.id > after_id))
         statement = statement.where(later)
