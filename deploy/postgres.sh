@@ -271,6 +271,12 @@ log_line_prefix = '%m [%p] %q%u@%d '
 
 # Development/test cluster only: no durability. A crash of the machine may
 # corrupt the data - then 'deploy/postgres.sh reset'. Much faster tests.
+# synchronous_commit = off acknowledges a commit before its WAL is written:
+# a crash of the server (not only of the machine) loses the last commits
+# that the services already acted on (a 201 for a ticket that is gone; a
+# handler's effects gone after its Kafka offset was committed, lost for
+# good). Production must keep the default, on. The fault tier (tests/faults)
+# turns it on with ALTER SYSTEM for that reason (docs/decisions/0003).
 fsync = off
 synchronous_commit = off
 full_page_writes = off

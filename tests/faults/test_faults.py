@@ -26,13 +26,6 @@ async def test_a_kafka_broker_killed_and_restarted_loses_and_doubles_nothing(sta
     await strike(stack, "kafka", "Kafka broker killed, restarted", faults.kafka_killed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known loss (docs/decisions/0003-fault-campaign.md): a consumer spends its 5 attempts (3 s of backoff) "
-    "on a database that is restarting and dead-letters the events in hand; shared/bus must keep such records "
-    "without spending attempts. Remove this mark with that fix.",
-)
 async def test_a_postgresql_restart_loses_and_doubles_nothing(stack: Stack) -> None:
     await strike(stack, "postgres", "PostgreSQL restarted", faults.postgres_restarted)
 
