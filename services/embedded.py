@@ -268,6 +268,7 @@ async def _serve(
 def run_embedded(settings: Sequence[ServiceSettings] | None = None, *, on_ready: OnReady | None = None) -> int:
     """Serve until Ctrl-C. What the machine must give (ports, the encoder's build) is done first, outside the
     event loop, so that Ctrl-C stops a build at once; a start it cannot give is one line and exit 1."""
+    say("Loading the services' code and settings...")  # ~10 s on a loaded 2-core machine
     settings = list(settings) if settings is not None else service_settings(configured_services())
     try:
         sockets = bind_ports(settings)
