@@ -19,12 +19,26 @@ import orjson
 from fastapi import Query, Request, Response
 from sqlalchemy import BigInteger, ColumnElement, DateTime, Select, and_, literal, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.errors import FieldError, ProblemError
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
-Key = tuple[ColumnElement[Any], bool]  # a column, and whether it descends
+# The notifier's lists took offsets before cursors; they keep them for one version (CHANGELOG.md), no deeper
+# than they did.
+DeprecatedOffset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=100_000,
+        deprecated=True,
+        description="deprecated, goes in the next version: rows to skip from the start (at most 100,000); "
+        "pass `cursor` instead",
+    ),
+]
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
+Key = tuple[Column, bool]  # a column, and whether it descends
 
 # What a paged list's 200 documents besides its body (shared/web/openapi.py adds it to every operation that
 # takes a `cursor`).
@@ -39,7 +53,8 @@ LINK_HEADER = {
 def next_page_link(request: Request, response: Response, cursor: str | None) -> None:
     """Set `Link: <this URL with cursor=...>; rel="next"` when there is a next page."""
     if cursor is not None:
-        url = request.url.include_query_params(cursor=cursor)
+        # Without the deprecated offset: the cursor alone says where the next page starts.
+        url = request.url.remove_query_params("offset").include_query_params(cursor=cursor)
         response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
 
 
@@ -153,9 +168,10 @@ def invalid_cursor(message: str = "not a cursor from this API") -> ProblemError:
     )
 
 
-def _typed(value: Any, column: ColumnElement[Any]) -> Any:
+def _typed(value: Any, column: Column) -> Any:
     """A cursor's value as its column's type; anything else is a 422 naming `query.cursor`."""
-    kind = datetime if isinstance(column.type, DateTime) else _python_type(column)
+    stored = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator (UtcDateTime) stores as its impl
+    kind = datetime if isinstance(stored, DateTime) else _python_type(column)
     typed: Any = None
     try:
         if kind is datetime and isinstance(value, str):
@@ -174,7 +190,7 @@ def _typed(value: Any, column: ColumnElement[Any]) -> Any:
     return typed
 
 
-def _python_type(column: ColumnElement[Any]) -> type:
+def _python_type(column: Column) -> type:
     try:
         kind: type = column.type.python_type
     except NotImplementedError:

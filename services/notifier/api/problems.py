@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.api.deps import Instant, Offset, Ops, ProblemId, SettingsDep, conflict, idempotency_scope
+from services.notifier.api.deps import Instant, Ops, ProblemId, SettingsDep, conflict, idempotency_scope
 from services.notifier.problems import operations, presenting
 from services.notifier.problems import service as problem_service
 from services.notifier.problems.schemas import (
@@ -28,6 +28,7 @@ from services.notifier.problems.schemas import (
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.auth import Principal
 from shared.web.idempotency import IdempotencyKey, respond_once
+from shared.web.pagination import Cursor, DeprecatedOffset, Limit, deprecated_offset, next_page_link
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
 NOT_ACTIVE = conflict(
@@ -43,8 +44,10 @@ NOT_OPEN = conflict(
 )
 
 
-@router.get("", response_model=ProblemList, summary="Problems, most recently active first")
+@router.get("", response_model=ProblemList, summary="Problems, most recently active first, cursor-paginated")
 async def list_problems(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: Ops,
     status: Annotated[Literal["forming", "open", "resolved", "merged"] | None, Query()] = None,
@@ -57,13 +60,23 @@ async def list_problems(
         Instant | None,
         Query(description="last report at or before (with its time zone)", examples=["2026-11-24T18:00:00+01:00"]),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Offset = 0,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    offset: DeprecatedOffset = 0,
 ) -> ProblemList:
-    problems = await problem_service.list_problems(
-        session=session, status=status, severity=severity, since=since, until=until, limit=limit, offset=offset
+    problems, next_cursor = await problem_service.list_problems(
+        session=session,
+        status=status,
+        severity=severity,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+        offset=deprecated_offset(offset, cursor),
     )
-    return ProblemList(items=await presenting.summaries(session=session, problems=problems), limit=limit, offset=offset)
+    next_page_link(request, response, next_cursor)
+    items = await presenting.summaries(session=session, problems=problems)
+    return ProblemList(items=items, next_cursor=next_cursor, limit=limit, offset=offset)
 
 
 @router.get("/{problem_id:uuid}", response_model=ProblemDetail, summary="A problem with its member tickets")
@@ -78,7 +91,7 @@ async def get_problem(problem_id: ProblemId, session: SessionDep, _: Ops) -> Pro
     summary="Fold another problem into this one",
     responses=NOT_ACTIVE,
 )
-async def merge(
+async def merge_problems(
     problem_id: ProblemId,
     body: MergeRequest,
     runtime: RuntimeDep,
@@ -101,7 +114,7 @@ async def merge(
     summary="Take wrongly grouped tickets out, for good",
     responses=NOT_ACTIVE,
 )
-async def split(
+async def split_problem(
     problem_id: ProblemId,
     body: SplitRequest,
     runtime: RuntimeDep,
@@ -131,7 +144,7 @@ async def split(
     summary="Resolve a problem: ProblemResolved, and every affected customer told once",
     responses=NOT_OPEN,
 )
-async def resolve(
+async def resolve_problem(
     problem_id: ProblemId,
     body: ResolveRequest,
     runtime: RuntimeDep,

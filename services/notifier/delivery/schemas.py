@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.notifier.delivery.models import Delivery, DeliveryAttempt
 
@@ -43,8 +43,9 @@ class NotificationRead(BaseModel):
 
 class NotificationList(BaseModel):
     items: list[NotificationRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
     limit: int
-    offset: int
+    offset: int = Field(description="deprecated with the `offset` parameter: the rows skipped")
 
 
 def present(delivery: Delivery, attempts: list[DeliveryAttempt]) -> NotificationRead:

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.delivery.models import Delivery, DeliveryAttempt
 from shared.db import insert_many_ignoring_duplicates
 from shared.errors import Conflict, NotFound
+from shared.web.pagination import Keyset, fetch_page
 
 # Set on a session that enqueued deliveries, so its commit wakes the worker at once.
 STAGED_DELIVERIES = "notifier.delivery.staged"
+NEWEST_FIRST = Keyset("notifications", ((Delivery.created_at, True), (Delivery.id, True)))
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,10 @@ async def list_deliveries(
     problem_id: uuid.UUID | None = None,
     event_type: str | None = None,
     limit: int = 50,
+    cursor: str | None = None,
     offset: int = 0,
-) -> list[Delivery]:
-    """The delivery log, newest first, filtered as ops ask."""
+) -> tuple[list[Delivery], str | None]:
+    """A page of the delivery log, newest first, filtered as ops ask, and the cursor of the next."""
     statement = select(Delivery)
     for column, value in (
         (Delivery.status, status),
@@ -139,8 +142,7 @@ async def list_deliveries(
     ):
         if value is not None:
             statement = statement.where(column == value)
-    statement = statement.order_by(Delivery.created_at.desc(), Delivery.id).limit(limit).offset(offset)
-    return list(await session.scalars(statement))
+    return await fetch_page(session, statement, NEWEST_FIRST, limit=limit, cursor=cursor, offset=offset)
 
 
 async def replay(*, session: AsyncSession, delivery_id: uuid.UUID) -> Delivery:

@@ -61,8 +61,9 @@ class ProblemDetail(ProblemRead):
 
 class ProblemList(BaseModel):
     items: list[ProblemRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
     limit: int
-    offset: int
+    offset: int = Field(description="deprecated with the `offset` parameter: the rows skipped")
 
 
 class MergeRequest(BaseModel):

@@ -20,8 +20,12 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions import service as subscription_service
 from shared.errors import NotFound
 from shared.events.catalogue import Event, ProblemDetected, ProblemEscalated, ProblemUpdatedV2
+from shared.web.pagination import Keyset, fetch_page
 
 VISIBLE_STATUSES = ("open", "resolved")
+# A problem detected while ops page lands before the first page; one that gets a report moves to the front
+# (it is seen again on the next walk from the start, as "most recently active" means).
+MOST_RECENTLY_ACTIVE = Keyset("problems", ((Problem.last_seen, True), (Problem.id, True)))
 
 
 async def place_report(
@@ -135,9 +139,11 @@ async def list_problems(
     since: datetime | None,
     until: datetime | None,
     limit: int,
-    offset: int,
-) -> list[Problem]:
-    """Problems for ops, most recently active first; `since`/`until` bound their last report."""
+    cursor: str | None,
+    offset: int = 0,
+) -> tuple[list[Problem], str | None]:
+    """A page of problems for ops, most recently active first, and the cursor of the next; `since`/`until`
+    bound their last report."""
     statement = select(Problem).where(Problem.status == status if status else Problem.status.in_(VISIBLE_STATUSES))
     if severity:
         statement = statement.where(Problem.severity == severity)
@@ -145,5 +151,4 @@ async def list_problems(
         statement = statement.where(Problem.last_seen >= since)
     if until:
         statement = statement.where(Problem.last_seen <= until)
-    statement = statement.order_by(Problem.last_seen.desc(), Problem.id).limit(limit).offset(offset)
-    return list(await session.scalars(statement))
+    return await fetch_page(session, statement, MOST_RECENTLY_ACTIVE, limit=limit, cursor=cursor, offset=offset)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,9 @@ from shared.events.catalogue import ApiKeyIssued, ApiKeyRevoked
 from shared.messaging.outbox import add_events
 from shared.messaging.tables import api_keys
 from shared.web.auth import hash_key, new_key, revoke_key, store_key
+from shared.web.pagination import Keyset, fetch_page
+
+KEYS_IN_ORDER = Keyset("api-keys", ((api_keys.c.created_at, False), (api_keys.c.key_id, False)))
 
 
 async def issue_key(
@@ -64,7 +67,7 @@ async def revoke(*, session: AsyncSession, key_id: str, now: datetime) -> None:
     await add_events(session, ApiKeyRevoked(key_id=key_id, revoked_at=now))
 
 
-async def list_keys(*, session: AsyncSession) -> Sequence[Row[tuple[object, ...]]]:
-    """Every key's metadata (never a key or its hash)."""
+async def list_keys(*, session: AsyncSession, limit: int, cursor: str | None) -> tuple[list[Row[Any]], str | None]:
+    """A page of keys' metadata (never a key or its hash), oldest first, and the cursor of the next."""
     columns = [c for c in api_keys.c if c.name != "key_hash"]
-    return (await session.execute(select(*columns).order_by(api_keys.c.created_at))).all()
+    return await fetch_page(session, select(*columns), KEYS_IN_ORDER, limit=limit, cursor=cursor, scalars=False)

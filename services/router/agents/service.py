@@ -19,6 +19,10 @@ from services.router.tickets.models import ACTIVE_STATUSES, Ticket
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import AgentRegistered, AgentUpdated
 from shared.messaging.outbox import add_events
+from shared.web.pagination import Keyset, fetch_page
+
+# By name; the id makes the key unique, so a page boundary between two Graces is exact.
+BY_NAME = Keyset("agents", ((Agent.display_name, False), (Agent.id, False)))
 
 
 def _authority_json(authority: Mapping[Any, Mapping[str, Decimal]]) -> dict[str, Any]:
@@ -109,14 +113,16 @@ async def get_agent(*, session: AsyncSession, agent_id: uuid.UUID, lock: bool = 
     return agent
 
 
-async def list_agents(*, session: AsyncSession, team: str | None, status: str | None) -> Sequence[Agent]:
-    """Agents, filtered by team and status, by name."""
-    query = select(Agent).order_by(Agent.display_name, Agent.id)
+async def list_agents(
+    *, session: AsyncSession, team: str | None, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[Agent], str | None]:
+    """A page of agents by name, filtered by team and status, and the cursor of the next."""
+    query = select(Agent)
     if team is not None:
         query = query.where(Agent.team == team)
     if status is not None:
         query = query.where(Agent.status == status)
-    return (await session.scalars(query)).all()
+    return await fetch_page(session, query, BY_NAME, limit=limit, cursor=cursor)
 
 
 async def loads(*, session: AsyncSession, agent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:

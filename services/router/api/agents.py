@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router import preconditions
@@ -21,8 +22,14 @@ from shared.events.catalogue import AgentStatus
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.auth import Scope
 from shared.web.idempotency import IdempotencyKey, respond_once
+from shared.web.pagination import Cursor, Limit, next_page_link
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
+
+
+class AgentPage(BaseModel):
+    items: list[AgentRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
 
 
 async def _read(session: AsyncSession, agent: Agent, response: Response | None = None) -> AgentRead:
@@ -44,7 +51,7 @@ async def _read(session: AsyncSession, agent: Agent, response: Response | None =
         detail="an agent with email grace@contact.example exists",
     ),
 )
-async def register(
+async def register_agent(
     body: AgentCreate, runtime: RuntimeDep, now: Now, principal: Supervisor, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, Any]:
@@ -63,16 +70,26 @@ async def register(
     )
 
 
-@router.get("", response_model=list[AgentRead], summary="Agents, by name; filter by team and status")
+@router.get("", response_model=AgentPage, summary="Agents by name, cursor-paginated; filter by team and status")
 async def list_agents(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: StaffReader,
     team: str | None = Query(None, max_length=100),
     agent_status: Annotated[AgentStatus | None, Query(alias="status")] = None,
-) -> list[AgentRead]:
-    agents = await agent_service.list_agents(session=session, team=team, status=agent_status)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AgentPage:
+    agents, next_cursor = await agent_service.list_agents(
+        session=session, team=team, status=agent_status, limit=limit, cursor=cursor
+    )
     loads = await agent_service.loads(session=session, agent_ids=[a.id for a in agents])
-    return [AgentRead.model_validate(a).model_copy(update={"load": loads[a.id]}) for a in agents]
+    next_page_link(request, response, next_cursor)
+    return AgentPage(
+        items=[AgentRead.model_validate(a).model_copy(update={"load": loads[a.id]}) for a in agents],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(
@@ -91,7 +108,7 @@ async def get_agent(agent_id: uuid.UUID, response: Response, session: SessionDep
     summary="Change an agent; becoming available or gaining capacity takes waiting tickets at once",
     responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_FAILED},
 )
-async def update(
+async def update_agent(
     agent_id: uuid.UUID,
     body: AgentUpdate,
     response: Response,

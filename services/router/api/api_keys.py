@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ from shared.errors import Problem, ProblemError
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.auth import Scope
 from shared.web.idempotency import IdempotencyKey, respond_once
+from shared.web.pagination import Cursor, Limit, next_page_link
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
@@ -50,6 +51,11 @@ class KeyRead(BaseModel):
     revoked_at: datetime | None
 
 
+class KeyPage(BaseModel):
+    items: list[KeyRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
+
+
 class KeyIssued(KeyRead):
     key: str = Field(description="the key itself: shown only now, store it safely")
 
@@ -67,7 +73,7 @@ class KeyIssued(KeyRead):
         }
     },
 )
-async def issue(
+async def issue_api_key(
     body: KeyCreate, runtime: RuntimeDep, now: Now, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     settings = runtime.settings
@@ -118,24 +124,31 @@ async def issue(
     return JSONResponse({**stored, "key": shown_once}, status_code=status.HTTP_201_CREATED)
 
 
-@router.get("", response_model=list[KeyRead], summary="Every key's metadata (never the keys)")
-async def list_keys(session: SessionDep, _: Admin) -> list[KeyRead]:
-    return [
-        KeyRead(
-            key_id=row.key_id,
-            name=row.name,
-            scopes=[s for s in row.scopes.split(",") if s],
-            agent_id=uuid.UUID(row.agent_id) if row.agent_id else None,
-            rate_limit_per_minute=row.rate_limit_per_minute,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
-        for row in await access_service.list_keys(session=session)
-    ]
+@router.get("", response_model=KeyPage, summary="Keys' metadata (never the keys), oldest first, cursor-paginated")
+async def list_api_keys(
+    request: Request, response: Response, session: SessionDep, _: Admin, limit: Limit = 50, cursor: Cursor = None
+) -> KeyPage:
+    rows, next_cursor = await access_service.list_keys(session=session, limit=limit, cursor=cursor)
+    next_page_link(request, response, next_cursor)
+    return KeyPage(
+        items=[
+            KeyRead(
+                key_id=row.key_id,
+                name=row.name,
+                scopes=[s for s in row.scopes.split(",") if s],
+                agent_id=uuid.UUID(row.agent_id) if row.agent_id else None,
+                rate_limit_per_minute=row.rate_limit_per_minute,
+                created_at=row.created_at,
+                revoked_at=row.revoked_at,
+            )
+            for row in rows
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key (everywhere within seconds)")
-async def revoke(
+async def revoke_api_key(
     session: SessionDep, runtime: RuntimeDep, now: Now, _: Admin, key_id: str = Path(max_length=32)
 ) -> None:
     await access_service.revoke(session=session, key_id=key_id, now=now)

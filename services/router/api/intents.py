@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.api.deps import Now, Router, StaffReader, Supervisor, declared, idempotency_scope
@@ -24,8 +25,14 @@ from services.router.classification.schemas import (
 )
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey, respond_once
+from shared.web.pagination import Cursor, Limit, next_page_link
 
 router = APIRouter(tags=["intents"])
+
+
+class IntentPage(BaseModel):
+    items: list[IntentSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
 
 
 @router.post(
@@ -34,7 +41,7 @@ router = APIRouter(tags=["intents"])
     status_code=status.HTTP_201_CREATED,
     summary="Add labelled examples in bulk (then train)",
 )
-async def add_examples(
+async def add_intent_examples(
     body: ExamplesIn, runtime: RuntimeDep, now: Now, principal: Supervisor, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, Any]:
@@ -67,7 +74,7 @@ async def add_examples(
         detail="a model is being trained; wait for it before starting another",
     ),
 )
-async def train(session: SessionDep, components: Router, now: Now, _: Supervisor) -> JSONResponse:
+async def train_intent_model(session: SessionDep, components: Router, now: Now, _: Supervisor) -> JSONResponse:
     model, examples = await intent_service.request_training(session=session, now=now)
     await session.commit()
     components.classifier.start_training(model_id=model.id, examples=examples)
@@ -79,22 +86,31 @@ async def train(session: SessionDep, components: Router, now: Now, _: Supervisor
 
 
 @router.get("/v1/intents/models/{model_id}", response_model=ModelRead, summary="A training run and its result")
-async def get_model(model_id: uuid.UUID, session: SessionDep, _: StaffReader) -> ModelRead:
+async def get_intent_model(model_id: uuid.UUID, session: SessionDep, _: StaffReader) -> ModelRead:
     return ModelRead.model_validate(await intent_service.get_model(session=session, model_id=model_id))
 
 
-@router.get("/v1/intents", response_model=list[IntentSummary], summary="Known intents, their examples and profiles")
-async def list_intents(session: SessionDep, _: StaffReader) -> list[IntentSummary]:
-    counts = await intent_service.example_counts(session=session)
-    profiles = await intent_service.profiles(session=session)
-    return [
-        IntentSummary(
-            intent=name,
-            examples=counts.get(name, 0),
-            profile=ProfileRead.model_validate(profiles[name]) if name in profiles else None,
-        )
-        for name in sorted(set(counts) | set(profiles))
-    ]
+@router.get(
+    "/v1/intents", response_model=IntentPage, summary="Known intents by name, their examples and profiles, paginated"
+)
+async def list_intents(
+    request: Request, response: Response, session: SessionDep, _: StaffReader, limit: Limit = 50, cursor: Cursor = None
+) -> IntentPage:
+    names, next_cursor = await intent_service.intent_page(session=session, limit=limit, cursor=cursor)
+    counts = await intent_service.example_counts(session=session, intents=names)
+    profiles = await intent_service.profiles(session=session, intents=names)
+    next_page_link(request, response, next_cursor)
+    return IntentPage(
+        items=[
+            IntentSummary(
+                intent=name,
+                examples=counts.get(name, 0),
+                profile=ProfileRead.model_validate(profiles[name]) if name in profiles else None,
+            )
+            for name in names
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.put(
@@ -102,7 +118,7 @@ async def list_intents(session: SessionDep, _: StaffReader) -> list[IntentSummar
     response_model=ProfileRead,
     summary="What an intent needs: skills to route on, likely resolution, minimum priority",
 )
-async def set_profile(
+async def set_intent_profile(
     body: ProfileIn,
     session: SessionDep,
     components: Router,
@@ -124,7 +140,7 @@ async def set_profile(
 
 
 @router.post("/v1/classify", response_model=ClassifyOut, summary="The intent of any text, with a confidence")
-async def classify(body: ClassifyIn, components: Router, _: StaffReader) -> ClassifyOut:
+async def classify_text(body: ClassifyIn, components: Router, _: StaffReader) -> ClassifyOut:
     await components.classifier.refresh()
     result = components.classifier.classify(body.text)
     return ClassifyOut(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.access.tickets import actor_of
@@ -24,6 +25,7 @@ from services.router.tickets import lifecycle
 from services.router.tickets.schemas import ReopenRequest, TicketRead, TransferCreate, TransferRead
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey, respond_once
+from shared.web.pagination import Cursor, Limit, next_page_link
 
 router = APIRouter(tags=["resolutions"])
 
@@ -78,14 +80,28 @@ async def resolve(
     return response
 
 
-@router.get("/v1/approvals", response_model=list[ApprovalRead], summary="Approvals, oldest first")
+class ApprovalPage(BaseModel):
+    items: list[ApprovalRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page (also in `Link`); null at the end")
+
+
+@router.get("/v1/approvals", response_model=ApprovalPage, summary="Approvals, oldest first, cursor-paginated")
 async def list_approvals(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: Supervisor,
-    approval_status: Literal["pending", "approved", "denied"] | None = Query(None, alias="status"),
-) -> list[ApprovalRead]:
-    items = await ledger_service.approvals(session=session, status=approval_status)
-    return [ApprovalRead.model_validate(a) for a in items]
+    approval_status: Literal["pending", "approved", "denied", "withdrawn", "refused"] | None = Query(
+        None, alias="status"
+    ),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> ApprovalPage:
+    items, next_cursor = await ledger_service.approvals(
+        session=session, status=approval_status, limit=limit, cursor=cursor
+    )
+    next_page_link(request, response, next_cursor)
+    return ApprovalPage(items=[ApprovalRead.model_validate(a) for a in items], next_cursor=next_cursor)
 
 
 @router.get("/v1/approvals/{approval_id}", response_model=ApprovalRead, summary="One approval")

@@ -24,6 +24,7 @@ from services.router.classification.models import IntentExample, IntentModel, In
 from shared import children, heap
 from shared.db import Database
 from shared.errors import Conflict, NotFound
+from shared.web.pagination import Keyset, fetch_page
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 30.0
@@ -235,9 +236,22 @@ class IntentProfiles:
         self._loaded_at = started
 
 
-async def profiles(*, session: AsyncSession) -> dict[str, IntentProfile]:
-    """What each intent needs, by intent."""
-    return {p.intent: p for p in (await session.scalars(select(IntentProfile))).all()}
+async def profiles(*, session: AsyncSession, intents: Sequence[str] | None = None) -> dict[str, IntentProfile]:
+    """What each intent needs (of `intents`, or all), by intent."""
+    query = select(IntentProfile)
+    if intents is not None:
+        query = query.where(IntentProfile.intent.in_(intents))
+    return {p.intent: p for p in (await session.scalars(query)).all()}
+
+
+async def intent_page(*, session: AsyncSession, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+    """A page of the intents known from examples or profiles, by name, and the cursor of the next."""
+    names = select(IntentExample.intent).union(select(IntentProfile.intent)).subquery()
+    order = Keyset("intents", ((names.c.intent, False),))
+    rows, next_cursor = await fetch_page(
+        session, select(names.c.intent), order, limit=limit, cursor=cursor, scalars=False
+    )
+    return [row.intent for row in rows], next_cursor
 
 
 async def set_profile(
@@ -259,6 +273,8 @@ async def set_profile(
     return profile
 
 
-async def example_counts(*, session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(IntentExample.intent, func.count()).group_by(IntentExample.intent))
-    return {intent: int(count) for intent, count in rows}
+async def example_counts(*, session: AsyncSession, intents: Sequence[str] | None = None) -> dict[str, int]:
+    query = select(IntentExample.intent, func.count()).group_by(IntentExample.intent)
+    if intents is not None:
+        query = query.where(IntentExample.intent.in_(intents))
+    return {intent: int(count) for intent, count in await session.execute(query)}

@@ -31,6 +31,7 @@ from shared.events.catalogue import (
 )
 from shared.events.resolutions import LedgerEvent
 from shared.messaging.outbox import add_events
+from shared.web.pagination import Keyset, fetch_page
 
 LEDGER_EVENTS: dict[str, type[LedgerEvent]] = {
     "credit": CreditIssued,
@@ -379,12 +380,17 @@ async def withdraw(
     return approval, ticket
 
 
-async def approvals(*, session: AsyncSession, status: str | None) -> Sequence[Approval]:
-    """Approvals, oldest first (a supervisor's work list)."""
-    query = select(Approval).order_by(Approval.requested_at)
+async def approvals(
+    *, session: AsyncSession, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[Approval], str | None]:
+    """A page of approvals, oldest first (a supervisor's work list), and the cursor of the next."""
+    query = select(Approval)
     if status is not None:
         query = query.where(Approval.status == status)
-    return (await session.scalars(query.limit(500))).all()
+    return await fetch_page(session, query, _OLDEST_FIRST, limit=limit, cursor=cursor)
+
+
+_OLDEST_FIRST = Keyset("approvals", ((Approval.requested_at, False), (Approval.id, False)))
 
 
 async def get_approval(*, session: AsyncSession, approval_id: uuid.UUID) -> Approval:

@@ -33,7 +33,7 @@ async def test_a_supervisors_approval_is_visible_in_rt_and_resolves_the_ticket_t
     rt_id = await desk.rt_ticket_of(ticket)
     desk.rt.set_fields(rt_id, "grace", resolution="credit", amount="80.00", currency="EUR", reason="goodwill")
     await desk.read_rt()
-    [approval] = (await desk.router.get("/v1/approvals", params={"status": "pending"})).json()
+    [approval] = (await desk.router.get("/v1/approvals", params={"status": "pending"})).json()["items"]
     decided = await desk.router.post(
         f"/v1/approvals/{approval['id']}/decision", json={"approved": True, "supervisor_id": supervisor["id"]}
     )

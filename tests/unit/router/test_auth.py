@@ -64,7 +64,7 @@ async def test_keys_are_stored_only_as_a_keyed_hash(router: RouterHarness) -> No
 
 async def test_a_revoked_key_stops_working(router: RouterHarness) -> None:
     headers = await router.key("ops")
-    [listed] = [k for k in (await router.client.get("/v1/api-keys")).json() if k["revoked_at"] is None]
+    [listed] = [k for k in (await router.client.get("/v1/api-keys")).json()["items"] if k["revoked_at"] is None]
     assert "key" not in listed
     assert (await router.client.delete(f"/v1/api-keys/{listed['key_id']}")).status_code == 204
     assert (await router.client.get("/v1/stats", headers=headers)).status_code == 401
@@ -153,7 +153,7 @@ async def test_a_retried_key_creation_is_a_409_naming_the_key_never_the_key_nor_
     assert retry.json()["type"].endswith("/api-key-already-issued")
     assert retry.json()["key_id"] == first.json()["key_id"]
     assert first.json()["key"] not in retry.text
-    assert [k["key_id"] for k in (await router.client.get("/v1/api-keys")).json()] == [first.json()["key_id"]]
+    assert [k["key_id"] for k in (await router.client.get("/v1/api-keys")).json()["items"]] == [first.json()["key_id"]]
     assert (await router.client.get("/v1/stats", headers={"X-API-Key": first.json()["key"]})).status_code == 200
 
 
@@ -162,4 +162,4 @@ async def test_a_key_cannot_be_issued_for_an_agent_who_does_not_exist(router: Ro
     response = await router.post("/v1/api-keys", body)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.agent_id"
-    assert (await router.client.get("/v1/api-keys")).json() == []
+    assert (await router.client.get("/v1/api-keys")).json()["items"] == []

@@ -71,7 +71,7 @@ async def test_a_trained_model_classifies_paraphrases_and_tickets_get_their_inte
     routing = (await router.client.get(f"/v1/tickets/{ticket['id']}/routing")).json()
     assert routing["required_skills"] == {"refunds": 2}
     assert routing["likely_resolution"] == "refund"
-    intents = {i["intent"]: i for i in (await router.client.get("/v1/intents")).json()}
+    intents = {i["intent"]: i for i in (await router.client.get("/v1/intents")).json()["items"]}
     assert intents["refund_request"]["profile"]["likely_resolution"] == "refund"
 
 
