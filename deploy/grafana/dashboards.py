@@ -1,10 +1,10 @@
 """firstcall's Grafana dashboards, written as JSON that Grafana imports or provisions as it is.
 
 `python deploy/grafana/dashboards.py` writes deploy/grafana/dashboards/*.json; `--check` exits 1 when one
-is stale. One dashboard for the whole pipeline and one per service. Every query reads series that
-deploy/prometheus/prometheus.yml (or the ServiceMonitor) labels with `job` = the service; the datasource is
-a variable, so the same file works in any Grafana. tests/integration/test_prometheus.py runs every query
-against a real Prometheus scraping the services.
+is stale. One dashboard for the whole pipeline and one per service, the helpdesk bridge included. Every query
+reads series that deploy/prometheus/prometheus.yml (or the ServiceMonitor) labels with `job` = the service; the
+datasource is a variable, so the same file works in any Grafana. tests/integration/test_prometheus.py runs
+every query against a real Prometheus scraping the services.
 """
 
 from __future__ import annotations
@@ -300,6 +300,61 @@ def pipeline_panels() -> list[Panel]:
     ]
 
 
+def helpdesk_panels() -> list[Panel]:
+    j = 'job="helpdesk"'
+    return [
+        Panel(
+            "Writes to the helpdesk per minute",
+            "Tickets, comments and changes the bridge carries to the helpdesk, by kind and outcome (done, "
+            "superseded, dropped, failed, postponed, waiting).",
+            (
+                (
+                    f"sum by (kind, outcome) (rate(firstcall_helpdesk_effects_total{{{j}}}[{RATE}])) * 60",
+                    "{{kind}} {{outcome}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Writes waiting",
+            "Writes to the helpdesk not carried out yet; it grows while the helpdesk or the router is away.",
+            ((f"max(firstcall_helpdesk_effects_pending{{{j}}})", "waiting"),),
+        ),
+        Panel(
+            "Write outcomes (last hour)",
+            "What became of the writes: failed and dropped ones need a look (the bridge's /v1/sync answers why).",
+            ((f"sum by (outcome) (increase(firstcall_helpdesk_effects_total{{{j}}}[1h]))", "{{outcome}}"),),
+        ),
+        Panel(
+            "Changes read back per minute",
+            "Agents' changes read from the helpdesk: applied to firstcall, the bridge's own (skipped), waiting.",
+            ((f"sum by (outcome) (rate(firstcall_helpdesk_actions_total{{{j}}}[{RATE}])) * 60", "{{outcome}}"),),
+        ),
+        Panel(
+            "Read-back cursor lag",
+            "How far behind the helpdesk's clock the bridge reads agents' changes (a few poll intervals is normal).",
+            ((f"max(firstcall_helpdesk_cursor_lag_seconds{{{j}}})", "behind"),),
+            "s",
+        ),
+        Panel(
+            "Helpdesk and router reachable",
+            "1 when the last call to that side succeeded, 0 when it failed (writes wait meanwhile).",
+            ((f"min by (side) (firstcall_helpdesk_reachable{{{j}}})", "{{side}}"),),
+        ),
+    ]
+
+
+def bridge_event_panels() -> list[Panel]:
+    """The bridge publishes no event (it acts through the router's API): the outbox panel is the bus alone."""
+    j = 'job="helpdesk"'
+    kept = [panel for panel in event_panels("helpdesk") if panel.title != "Outbox and bus"]
+    bus = Panel(
+        "Bus",
+        "Whether the last operation on Kafka succeeded (1) or failed (0).",
+        ((f"min(firstcall_bus_up{{{j}}})", "bus up"),),
+    )
+    return [*kept, bus]
+
+
 def service_panels(job: str, own: list[Panel]) -> list[Panel]:
     return [*own, *http_panels(job), *event_panels(job), *process_panels(job)]
 
@@ -314,6 +369,11 @@ def dashboards() -> dict[str, dict[str, Any]]:
         ),
         "notifier": dashboard(
             "firstcall-notifier", "firstcall: notifier", service_panels("notifier", notifier_panels())
+        ),
+        "helpdesk": dashboard(
+            "firstcall-helpdesk",
+            "firstcall: helpdesk bridge",
+            [*helpdesk_panels(), *http_panels("helpdesk"), *bridge_event_panels(), *process_panels("helpdesk")],
         ),
     }
 

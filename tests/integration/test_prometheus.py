@@ -1,6 +1,7 @@
-"""A real Prometheus (Debian's binary) scrapes the three services, on Kafka and PostgreSQL, under a little
-traffic: every Grafana panel's query returns series, and so does every vector selector of every alert
-rule (an alert that should not fire need not fire). Also: the Kafka consumer's lag on /metrics.
+"""A real Prometheus (Debian's binary) scrapes the three services and the helpdesk bridge (on Request
+Tracker), on Kafka and PostgreSQL, under a little traffic: every Grafana panel's query returns series, and so
+does every vector selector of every alert rule (an alert that should not fire need not fire). Also: the Kafka
+consumer's lag on /metrics.
 
 The services run in this process, each served by uvicorn on a socket of its own; Prometheus runs from
 deploy/prometheus/prometheus.yml with their addresses and a one-second scrape.
@@ -35,6 +36,7 @@ from shared.runtime import ServiceRuntime
 from tests.conftest import wait_until
 from tests.factories import ADMIN, agent_request, service_settings, ticket_opened, ticket_request
 from tests.integration.conftest import prefixed_topics
+from tests.integration.helpdesk.conftest import bridge_settings
 from tests.notifier_factories import OUTAGE_REPORTS
 from tests.stack import KAFKA, create_database, drop_database
 from tests.unit.notifier.receivers import WebhookReceiver, webhook_receiver
@@ -61,6 +63,31 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+# The helpdesk bridge too, on the real Request Tracker and acting through the router served here: its
+# dashboard is checked like the services'.
+JOBS = (*SERVICES, "helpdesk")
+
+
+async def settings_of(name: str, urls: dict[str, str], tmp_path: Path, database_url: str, prefix: str) -> Any:
+    if name != "helpdesk":
+        return service_settings(
+            name,
+            data_dir=tmp_path,
+            database_url=database_url,
+            bus="kafka",
+            kafka_bootstrap_servers=KAFKA,
+            kafka_topic_prefix=prefix,
+            outbox_poll_interval_ms=100,
+            **SETTINGS[name],
+        )
+    async with httpx.AsyncClient(headers=ADMIN, timeout=30) as client:
+        issued = await client.post(f"{urls['router']}/v1/api-keys", json={"name": "bridge", "scopes": ["agent"]})
+    assert issued.status_code == 201, issued.text
+    return bridge_settings(
+        tmp_path, database_url, prefix, router_url=urls["router"], router_api_key=issued.json()["key"]
+    )
+
+
 def listening_socket() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -69,25 +96,16 @@ def listening_socket() -> socket.socket:
 
 @pytest.fixture
 async def served(topic_prefix: str, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
-    """The three services on Kafka and fresh databases, each on its own port: name -> base URL."""
+    """The three services and the bridge on Kafka and fresh databases, each on its own port: name -> base URL."""
     run = uuid.uuid4().hex[:8]
-    databases = {name: f"fc_prom_{run}_{name}" for name in SERVICES}
+    databases = {name: f"fc_prom_{run}_{name}" for name in JOBS}
     runtimes: list[ServiceRuntime] = []
     servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
-    urls = {}
+    urls: dict[str, str] = {}
     try:
-        for name in SERVICES:
+        for name in JOBS:
             bootstrap = importlib.import_module(f"services.{name}.bootstrap")
-            settings = service_settings(
-                name,
-                data_dir=tmp_path,
-                database_url=await create_database(databases[name]),
-                bus="kafka",
-                kafka_bootstrap_servers=KAFKA,
-                kafka_topic_prefix=topic_prefix,
-                outbox_poll_interval_ms=100,
-                **SETTINGS[name],
-            )
+            settings = await settings_of(name, urls, tmp_path, await create_database(databases[name]), topic_prefix)
             runtime = bootstrap.build_runtime(settings)
             await runtime.start()
             runtimes.append(runtime)
@@ -220,7 +238,7 @@ async def test_every_panel_query_and_alert_selector_returns_series(
                 assert all(label in s["metric"] for s in series), selector
             lag = await query(client, prometheus, "count by (job, group) (firstcall_consumer_lag_records)")
         assert {(s["metric"]["job"], s["metric"]["group"]) for s in lag} == {
-            (name, topic_prefix + name) for name in SERVICES
+            (name, topic_prefix + name) for name in JOBS
         }
 
 
