@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -57,7 +56,7 @@ class Notice:
     event: str  # the catalogue name: `ticket.assigned`
     type: str  # the CloudEvents type: `firstcall.ticket.assigned`
     subject: str
-    time: datetime
+    time: str  # when it happened, as the event's own time field says it
     concerns: Mapping[uuid.UUID, str]  # agent -> the agent's part in it
     data: Mapping[str, Any]
     ticket_id: uuid.UUID | None
@@ -96,7 +95,7 @@ def notice_of(event: Event, *, requester: uuid.UUID | None = None) -> Notice:
         event=event.name,
         type=event.cloudevent_type(),
         subject=event.aggregate_id,
-        time=getattr(event, kind.time_field),
+        time=data[kind.time_field],
         concerns=concerns,
         data=data,
         ticket_id=getattr(event, "ticket_id", None),

@@ -5,6 +5,8 @@ dead-lettered and replayed like every delivery."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -157,6 +159,19 @@ async def test_a_receiver_verifies_the_signature_with_the_issued_secret(notifier
     timestamp, signature = delivery.headers["x-firstcall-timestamp"], delivery.headers["x-firstcall-signature"]
     assert verify_signature(receiver.secret, timestamp=timestamp, signature=signature, body=delivery.body)
     assert not verify_signature(receiver.secret + "x", timestamp=timestamp, signature=signature, body=delivery.body)
+    documented = _documented_verify()
+    assert documented(receiver.secret, timestamp, signature, delivery.body)
+    assert not documented(receiver.secret, timestamp, signature, delivery.body + b" ")
+
+
+def _documented_verify() -> Callable[[str, str, str, bytes], bool]:
+    """The receiver's check as docs/desktop-push.md shows it, so the guide is proven on a real delivery."""
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "desktop-push.md").read_text()
+    code = guide.split("<!-- verify:", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # our own documentation's snippet
+    verify: Callable[[str, str, str, bytes], bool] = namespace["verify"]
+    return verify
 
 
 async def test_a_dead_lettered_desktop_delivery_is_replayed_once(notifier: Notifier) -> None:
