@@ -8,7 +8,8 @@ from fastapi import FastAPI
 
 from services.knowledge import consumers
 from services.knowledge.api import articles, known_issues, search, suggestions
-from services.knowledge.consumers import HANDLERS
+from services.knowledge.consumers import HANDLERS as TICKET_AND_PROBLEM_HANDLERS
+from services.knowledge.erasure.handlers import HANDLERS as ERASURE_HANDLERS
 from services.knowledge.search.replica import SearchReplica, attach
 from services.knowledge.settings import KnowledgeSettings
 from shared.bus.port import MessageBus
@@ -19,6 +20,7 @@ from shared.web.app import create_service_app
 
 SETTINGS = KnowledgeSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
+HANDLERS = {**TICKET_AND_PROBLEM_HANDLERS, **ERASURE_HANDLERS}
 __all__ = ["HANDLERS", "MIGRATIONS", "SETTINGS", "build_runtime", "create_app"]
 DESCRIPTION = """Answers and known-issue status for the first agent: versioned articles, search that copes
 with how customers write, suggestions for every ticket, feedback that teaches ranking, and known issues
@@ -30,7 +32,8 @@ def build_runtime(settings: KnowledgeSettings | None = None, *, bus: MessageBus 
     """The knowledge runtime; pass `bus` to share one (embedded mode) instead of owning its own."""
     settings = settings or KnowledgeSettings()
     replica = SearchReplica(refresh_seconds=settings.search_refresh_ms / 1000)
-    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumers.bind(replica), bus=bus)
+    consumed = {**consumers.bind(replica), **ERASURE_HANDLERS}
+    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus)
     attach(runtime.database, replica)
     runtime.components.append(IndexWarmup(runtime.database, replica, runtime.metrics))
     return runtime

@@ -12,6 +12,7 @@ from services.router.api import (
     customer_identities,
     customers,
     desktop,
+    erasure,
     intents,
     orders,
     resolutions,
@@ -26,6 +27,7 @@ from services.router.consumers.events import handlers
 from services.router.context.knowledge_client import KnowledgeClient
 from services.router.desktop.problem_links import announcing_problem_links
 from services.router.desktop.push import install_desktop_push
+from services.router.erasure.handlers import HANDLERS as ERASURE_HANDLERS
 from services.router.metrics import RouterMetrics
 from services.router.routing.sla import SlaMonitor
 from services.router.settings import RouterSettings
@@ -38,7 +40,7 @@ from shared.web.app import create_service_app
 
 SETTINGS = RouterSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
-HANDLERS: dict[type[Event], EventHandler] = handlers(RouterSettings.model_construct())
+HANDLERS: dict[type[Event], EventHandler] = {**handlers(RouterSettings.model_construct()), **ERASURE_HANDLERS}
 API_ROUTERS = [
     tickets.router,
     ticket_lists.router,
@@ -46,6 +48,7 @@ API_ROUTERS = [
     resolutions.router,
     customers.router,
     customer_identities.router,
+    erasure.router,
     orders.router,
     agents.router,
     intents.router,
@@ -66,7 +69,8 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
     """The router's runtime; pass `bus` to share one (embedded mode) instead of owning its own."""
     settings = settings or RouterSettings()
     metrics = RouterMetrics()
-    consumed = announcing_problem_links(handlers(settings))  # problems on open tickets reach the desktops
+    # Problems on open tickets reach the desktops.
+    consumed = announcing_problem_links({**handlers(settings), **ERASURE_HANDLERS})
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus, metrics=metrics)
     runtime.database.on_commit(metrics.record_committed)
     key = settings.knowledge_api_key or settings.admin_api_key

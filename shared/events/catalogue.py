@@ -32,6 +32,7 @@ from shared.events.customers import (
     OrderRecorded,
 )
 from shared.events.desktop import SlaAtRisk, TicketProblemLinked
+from shared.events.erasure import CustomerErased
 from shared.events.knowledge import (
     ArticleArchived,
     ArticleDraftProposed,
@@ -95,6 +96,7 @@ __all__ = [
     "BriefingItem",
     "Channel",
     "CreditIssued",
+    "CustomerErased",
     "CustomerIdentityLinked",
     "CustomerIdentityRemoved",
     "CustomerNotified",

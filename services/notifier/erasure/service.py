@@ -1,0 +1,104 @@
+"""Erasing a customer from the notifier when CustomerErased arrives (once: the inbox holds its id).
+
+Problems keep their counts (a problem of 40 customers still had 40), but not this customer's words: a
+problem whose summary came from their report loses it. Delivery rows stay as the log of what was sent,
+without the address or the message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.customers.models import CustomerContact
+from services.notifier.delivery.models import Delivery, DeliveryAttempt
+from services.notifier.detection import index
+from services.notifier.detection.models import ReportBucket
+from services.notifier.detection.similarity import ReportVector
+from services.notifier.problems.models import Problem
+from services.notifier.reports.models import Report
+from shared.events.catalogue import CustomerErased
+from shared.redaction import ERASED, blank_outbox_events, spellings, sweep
+
+UNSENT = ("pending", "sending")
+
+
+async def erase_customer(*, session: AsyncSession, event: CustomerErased) -> dict[str, int]:
+    """Remove what the notifier holds of the customer, then every copy of their address and name."""
+    customer_ids = [event.customer_id, *event.merged_customer_ids]
+    contacts = (
+        await session.scalars(select(CustomerContact).where(CustomerContact.customer_id.in_(customer_ids)))
+    ).all()
+    reports = (
+        await session.execute(
+            select(Report.ticket_id, Report.customer_name).where(Report.customer_id.in_(customer_ids))
+        )
+    ).all()
+    ticket_ids = [row.ticket_id for row in reports]
+    values = spellings(
+        emails=[c.email for c in contacts if c.email],
+        names=[*(c.name for c in contacts if c.name), *(row.customer_name for row in reports if row.customer_name)],
+    )
+    erased = {
+        "customer_contacts": await _count(
+            session, delete(CustomerContact).where(CustomerContact.customer_id.in_(customer_ids))
+        ),
+        "report_terms": await _unindex(session, ticket_ids),
+        "reports": await _count(
+            session,
+            update(Report)
+            .where(Report.customer_id.in_(customer_ids))
+            .values(text="", subject="", customer_name=None, features=None, embedding=None),
+        ),
+        "problems": await _count(
+            session, update(Problem).where(Problem.representative_ticket_id.in_(ticket_ids)).values(summary_text=ERASED)
+        )
+        if ticket_ids
+        else 0,
+        **await _erase_deliveries(session, customer_ids),
+        "outbox": await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]]),
+    }
+    for table, rows in (await sweep(session, values)).items():
+        erased[table] = erased.get(table, 0) + rows
+    return erased
+
+
+async def _unindex(session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) -> int:
+    """The reports' term postings and meaning postings: built from their words, they go with them."""
+    if not ticket_ids:
+        return 0
+    rows = (
+        await session.execute(
+            select(Report.ticket_id, Report.opened_at, Report.features).where(
+                Report.ticket_id.in_(ticket_ids), Report.features.is_not(None)
+            )
+        )
+    ).all()
+    postings = [(r.ticket_id, r.opened_at, ReportVector.from_bytes(r.features).words.terms.tolist()) for r in rows]
+    if postings:
+        await index.remove(session, postings)
+    await session.execute(delete(ReportBucket).where(ReportBucket.ticket_id.in_(ticket_ids)))
+    return len(postings)
+
+
+async def _erase_deliveries(session: AsyncSession, customer_ids: list[uuid.UUID]) -> dict[str, int]:
+    ids = (await session.scalars(select(Delivery.id).where(Delivery.customer_id.in_(customer_ids)))).all()
+    if not ids:
+        return {"deliveries": 0}
+    await session.execute(update(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(ids)).values(error=None))
+    await session.execute(
+        update(Delivery).where(Delivery.id.in_(ids), Delivery.status.in_(UNSENT)).values(status="cancelled")
+    )
+    await session.execute(
+        update(Delivery).where(Delivery.id.in_(ids)).values(endpoint=ERASED, payload=b"{}", last_error=None)
+    )
+    return {"deliveries": len(ids)}
+
+
+async def _count(session: AsyncSession, statement: Any) -> int:
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)

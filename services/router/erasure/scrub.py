@@ -1,0 +1,104 @@
+"""Erasing a customer from the router: what is theirs by id, then every copy of their words by value.
+
+Kept, for accounting: the ledger's and approvals' amounts, types and currencies, under the customer's id,
+which is a random UUID given at registration and, once the profile is empty, a pseudonym that no longer
+leads to anybody. Kept, for the counts: tickets' channels, statuses, times and intents, without their words.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.customers.models import Customer, CustomerIdentity
+from services.router.erasure import service as erasure_service
+from services.router.erasure.models import CustomerErasure
+from services.router.history.models import Activity
+from services.router.ledger.models import Approval, LedgerEntry
+from services.router.orders.models import Order
+from services.router.tickets.models import Ticket, TicketNote, TicketStatusChange, Transfer
+from shared.events.catalogue import CustomerErased
+from shared.messaging.tables import idempotency_keys
+from shared.redaction import CHUNK, ERASED, blank_outbox_events, sweep
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+T = TypeVar("T")
+
+
+async def erase_customer(*, session: AsyncSession, event: CustomerErased, now: datetime) -> dict[str, int]:
+    """Remove the customer's personal data from every router table, in the handler's transaction."""
+    customer_ids = [event.customer_id, *event.merged_customer_ids]
+    values = await erasure_service.personal_values(session=session, customer_ids=customer_ids)
+    ticket_ids = list((await session.scalars(select(Ticket.id).where(Ticket.customer_id.in_(customer_ids)))).all())
+    erased = await _erase_owned(session, customer_ids, ticket_ids)
+    erased["outbox"] = await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]])
+    erased["idempotency_keys"] = await _forget_responses(session, [str(i) for i in [*customer_ids, *ticket_ids]])
+    for table, rows in (await sweep(session, values)).items():
+        erased[table] = erased.get(table, 0) + rows
+    record = await session.get(CustomerErasure, event.erasure_id)
+    if record is not None:
+        record.status, record.completed_at = "completed", now
+        record.erased = {table: rows for table, rows in sorted(erased.items()) if rows}
+    return erased
+
+
+async def _erase_owned(
+    session: AsyncSession, customer_ids: list[uuid.UUID], ticket_ids: list[uuid.UUID]
+) -> dict[str, int]:
+    erased: dict[str, int] = {}
+
+    async def change(name: str, statement: Any) -> None:
+        result = await session.execute(statement)
+        erased[name] = erased.get(name, 0) + int(getattr(result, "rowcount", 0) or 0)
+
+    await change("customer_identities", delete(CustomerIdentity).where(CustomerIdentity.customer_id.in_(customer_ids)))
+    await change("customers", update(Customer).where(Customer.id.in_(customer_ids)).values(display_name=None))
+    await change("activities", update(Activity).where(Activity.customer_id.in_(customer_ids)).values(summary=ERASED))
+    await change(
+        "ledger_entries", update(LedgerEntry).where(LedgerEntry.customer_id.in_(customer_ids)).values(reason=ERASED)
+    )
+    await change(
+        "approvals",
+        update(Approval)
+        .where(Approval.customer_id.in_(customer_ids))
+        .values(reason=ERASED, resolution_note=None, decision_note=None),
+    )
+    await change("orders", update(Order).where(Order.customer_id.in_(customer_ids)).values(external_ref=None))
+    for chunk in _chunks(ticket_ids):
+        await change(
+            "tickets", update(Ticket).where(Ticket.id.in_(chunk)).values(subject=ERASED, description="", attributes={})
+        )
+        await change("ticket_notes", update(TicketNote).where(TicketNote.ticket_id.in_(chunk)).values(body=ERASED))
+        await change("transfers", update(Transfer).where(Transfer.ticket_id.in_(chunk)).values(note=None))
+        await change(
+            "ticket_status_changes",
+            update(TicketStatusChange).where(TicketStatusChange.ticket_id.in_(chunk)).values(reason=None),
+        )
+    return erased
+
+
+async def _forget_responses(session: AsyncSession, ids: list[str]) -> int:
+    """Stored idempotent answers naming the customer or a ticket of theirs: a retry now writes afresh."""
+    wanted = set(ids)
+    forgotten = 0
+    # Records live a day (IDEMPOTENCY_RETENTION): one pass over them, reading the ids each answer names.
+    stored = await session.execute(
+        select(idempotency_keys.c.scope, idempotency_keys.c.key, idempotency_keys.c.response)
+    )
+    doomed = [(scope, key) for scope, key, response in stored if wanted & set(_UUID.findall(bytes(response).decode()))]
+    for scope, key in doomed:
+        await session.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+        )
+        forgotten += 1
+    return forgotten
+
+
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
