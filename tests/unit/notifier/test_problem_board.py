@@ -25,11 +25,17 @@ from services.notifier.board.hub import BoardHub
 from services.notifier.board.stream import BoardStream
 from services.notifier.bootstrap import create_app
 from tests.factories import ADMIN
-from tests.notifier_factories import known_issue, outage
+from tests.notifier_factories import known_issue, outage, report
 from tests.unit.notifier.conftest import Notifier, NotifierFactory
 from tests.unit.router.test_desktop_push import READ_TIMEOUT, EventStream, Message
 
 FAST = {"board_poll_seconds": 0.1}
+LOGIN_REPORTS = (
+    ("App crashes when I log in", "The mobile app closes itself right after I enter my password and log in."),
+    ("Mobile app crashes on login", "Every time I log in on the app it crashes and closes."),
+    ("App keeps crashing at login", "I log in and the app crashes immediately, on Android."),
+    ("Login makes the app crash", "The app crashes as soon as I try to log in with my account."),
+)
 
 
 @asynccontextmanager
@@ -272,3 +278,17 @@ async def test_a_quiet_stream_sends_heartbeats_and_ends_when_its_key_is_revoked(
     frames = [frame async for frame in stream.frames()]  # ends by itself: the second check refuses
     assert [(frame.event, frame.comment) for frame in frames] == [("board", None), (None, "keep-alive")]
     assert hub.watchers == 0
+
+
+async def test_a_problem_merged_into_another_is_taken_off_the_board(board: Notifier) -> None:
+    await board.publish(*outage(3), *[report(subject, text) for subject, text in LOGIN_REPORTS[:3]])
+    kept, folded = [p["id"] for p in (await board.client.get("/v1/problems")).json()["items"]]
+    async with served(board) as url, board_stream(url, ADMIN) as events:
+        picture = await events.event()
+        assert sorted(p["id"] for p in picture.json["problems"]) == sorted([kept, folded])
+        merged = await board.client.post(f"/v1/problems/{kept}/merge", json={"problem_id": folded})
+        assert merged.status_code == 200, merged.text
+        async with asyncio.timeout(READ_TIMEOUT * 3):
+            while (message := await events.event()).event != "removed":
+                assert message.event == "problem"
+    assert message.json == {"problem_id": folded}

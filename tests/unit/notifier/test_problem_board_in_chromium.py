@@ -21,17 +21,11 @@ from playwright.async_api import Page, async_playwright, expect
 from shared.events.catalogue import TicketOpened
 from tests.notifier_factories import OUTAGE_REPORTS, known_issue, report
 from tests.unit.notifier.conftest import Notifier, NotifierFactory
-from tests.unit.notifier.test_problem_board import served
+from tests.unit.notifier.test_problem_board import LOGIN_REPORTS, served
 
 SEEN_WITHIN_MS = 30_000  # "a few seconds" on a quiet machine; generous for a loaded two-core one
 SCREENSHOT = "FIRSTCALL_BOARD_SCREENSHOT"
 
-LOGIN_REPORTS = (
-    ("App crashes when I log in", "The mobile app closes itself right after I enter my password and log in."),
-    ("Mobile app crashes on login", "Every time I log in on the app it crashes and closes."),
-    ("App keeps crashing at login", "I log in and the app crashes immediately, on Android."),
-    ("Login makes the app crash", "The app crashes as soon as I try to log in with my account."),
-)
 PASSWORD_REPORTS = (
     ("Password reset email never arrives", "I asked for a password reset three times and got no email."),
     ("No password reset email", "The password reset email does not arrive in my inbox."),
