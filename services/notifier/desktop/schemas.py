@@ -82,11 +82,13 @@ class DesktopWebhookRead(BaseModel):
 
     id: uuid.UUID
     audience: Audience
-    agent_id: uuid.UUID | None
-    team: str | None
+    # Not required in the document, only so that its examples (from which FastAPI drops nulls) validate:
+    # every answer carries them, null when they do not apply.
+    agent_id: uuid.UUID | None = None
+    team: str | None = None
     url: str
     event_types: list[str]
-    description: str | None
+    description: str | None = None
     active: bool
     created_at: datetime
 
@@ -105,4 +107,4 @@ class DesktopWebhookPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "next_cursor": None}]})
 
     items: list[DesktopWebhookRead]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last")
