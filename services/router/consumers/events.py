@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.context import feeds
+from services.router.context import feeds, offers
 from services.router.customers.schemas import CustomerRef
 from services.router.orders import service as order_service
 from services.router.orders.schemas import OrderCreate, OrderLineIn
@@ -53,6 +53,7 @@ def handlers(settings: RouterSettings) -> dict[type[Event], EventHandler]:
 
     async def on_problem_resolved(event: ProblemResolved, session: AsyncSession) -> None:
         await feeds.close_problem(session=session, event=event)
+        await offers.offer_fix(session=session, event=event, settings=settings)
 
     async def on_order_placed(event: OrderPlaced, session: AsyncSession) -> None:
         try:

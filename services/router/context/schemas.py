@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from services.router.customers.schemas import ActivityRead, CustomerRead
 from services.router.ledger.schemas import ApprovalRead, LedgerEntryRead
@@ -61,6 +61,42 @@ class ProblemContext(BaseModel):
     last_seen: datetime
 
 
+class OfferedResolutionRead(BaseModel):
+    """A resolved problem's fix offered to this ticket: the agent confirms it in one call."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ticket_id: uuid.UUID
+    problem_id: uuid.UUID
+    answer: str = Field(description="the fix, in words customers read; the ticket's answer if accepted")
+    fix_version: str | None
+    article_id: uuid.UUID | None
+    status: Literal["offered", "accepted", "auto_resolved"]
+    offered_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None = Field(description="the API key that accepted it, or router:problem-fix")
+
+    @computed_field(description="POST here to resolve the ticket with this answer, while it is `offered`")  # type: ignore[prop-decorator]
+    @property
+    def accept(self) -> str:
+        return f"/v1/tickets/{self.ticket_id}/offered-resolution/accept"
+
+
+class OfferAcceptance(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "told the customer the app works again after the update"}]},
+    )
+
+    note: str | None = Field(None, max_length=5_000, description="added below the fix in the resolution note")
+    agent_id: uuid.UUID | None = Field(None, description="the acting agent, when the key is not an agent's own")
+
+
+class OfferOutcome(BaseModel):
+    offer: OfferedResolutionRead
+    ticket_status: str = Field(examples=["resolved"])
+
+
 class AllowedAction(BaseModel):
     type: str = Field(examples=["credit"])
     currency: str | None
@@ -83,6 +119,9 @@ class TicketContext(BaseModel):
     pending_approvals: list[ApprovalRead]
     knowledge: KnowledgeContext
     problem: ProblemContext | None
+    offered_resolution: OfferedResolutionRead | None = Field(
+        None, description="the fix of the ticket's resolved problem, offered as its answer (status `offered`)"
+    )
     acting_agent_id: uuid.UUID | None
     allowed_actions: list[AllowedAction]
     generated_at: datetime

@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router import money
 from services.router.agents.models import Agent
+from services.router.context import offers
 from services.router.context.knowledge_client import KnowledgeClient
 from services.router.context.models import KnownIssueStatus, ProblemSnapshot, TicketKnowledge
 from services.router.context.schemas import (
     AllowedAction,
     CustomerContext,
     KnowledgeContext,
+    OfferedResolutionRead,
     OrderContext,
     OwnerRead,
     ProblemContext,
@@ -71,6 +73,7 @@ async def ticket_context(
         pending_approvals=[ApprovalRead.model_validate(a) for a in pending],
         knowledge=await _knowledge(session, ticket, knowledge),
         problem=await _problem(session, ticket),
+        offered_resolution=await _offered(session, ticket),
         acting_agent_id=acting,
         allowed_actions=await _allowed(
             session,
@@ -154,6 +157,11 @@ async def _current_known_issue(session: AsyncSession, known_issue: dict[str, Any
         "fix": current.fix,
         "title": current.title,
     }
+
+
+async def _offered(session: AsyncSession, ticket: Ticket) -> OfferedResolutionRead | None:
+    offer = await offers.current_offer(session=session, ticket_id=ticket.id)
+    return OfferedResolutionRead.model_validate(offer) if offer is not None else None
 
 
 async def _problem(session: AsyncSession, ticket: Ticket) -> ProblemContext | None:
