@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import blas, heap
+from shared import blas, heap, tracing
 from shared.errors import install_problem_handlers
 from shared.runtime import ServiceRuntime
 from shared.web.admission import AdmissionMiddleware
+from shared.web.conditional import NotModifiedMiddleware
 from shared.web.json_guard import JsonGuardMiddleware
 from shared.web.middleware import BodyLimitMiddleware, CorrelationAndMetricsMiddleware
 from shared.web.openapi import install_openapi, readable_operation_id
@@ -53,9 +54,11 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         generate_unique_id_function=readable_operation_id,  # `listTickets`, not `list_tickets_v1_tickets_get`
+        telemetry=tracing.telemetry(runtime.settings),  # a server span per request when the service traces
     )
     install_openapi(app)  # each operation's real error statuses, derived from the routes (shared/web/openapi.py)
     app.state.runtime = runtime
+    app.add_middleware(NotModifiedMiddleware)  # innermost: it sees the ETag the route set
     app.add_middleware(JsonGuardMiddleware)  # inside the body limit: what it buffers is bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     # Inside the metrics middleware, so shed requests are counted and logged with their 503.

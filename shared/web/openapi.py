@@ -160,6 +160,7 @@ def describe_errors(document: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             # Schemas an `ndjson_body` brought along go to components, where its references point.
             schemas.update(operation.pop("x-components", {}))
+            _describe_conditional_read(operation)
             _describe_operation(path, operation, api_key_header=api_key_header)
     if _FASTAPI_422 not in orjson.dumps(document["paths"]).decode():
         for name in _FASTAPI_422_SCHEMAS:
@@ -251,6 +252,26 @@ def _describe_operation(path: str, operation: dict[str, Any], *, api_key_header:
             headers.update(_success_headers(operation, secured=secured))
         headers[CORRELATION_HEADER] = _header(CORRELATION_HEADER)
     operation["responses"] = dict(sorted(responses.items()))
+
+
+def _describe_conditional_read(operation: dict[str, Any]) -> None:
+    """A read answering an ETag takes If-None-Match and answers 304 (shared/web/conditional.py's middleware)."""
+    ok = operation.get("responses", {}).get("200", {})
+    if "ETag" not in ok.get("headers", {}):
+        return
+    operation.setdefault("parameters", []).append(
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "The ETag of a representation already held: while it is current, a 304 without a body",
+            "schema": {"type": "string", "maxLength": 1000},
+        }
+    )
+    operation["responses"]["304"] = {
+        "description": "Not modified: the representation still has the ETag named in If-None-Match",
+        "headers": {"ETag": {"description": "the current ETag", "schema": {"type": "string"}, "required": True}},
+    }
 
 
 def _error_statuses(path: str, operation: dict[str, Any], *, secured: bool) -> list[int]:

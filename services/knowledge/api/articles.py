@@ -9,7 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,9 @@ from services.knowledge.articles.schemas import (
 )
 from services.knowledge.feedback import service as feedback_service
 from services.knowledge.feedback.schemas import FeedbackCreate, FeedbackRead
+from shared.web import conditional
 from shared.web.app import RuntimeDep, SessionDep
+from shared.web.conditional import ETAG_HEADER, PRECONDITION_FAILED, IfMatch
 from shared.web.idempotency import IdempotencyKey
 from shared.web.openapi import ndjson_body
 
@@ -120,17 +123,25 @@ async def import_articles(
     )
 
 
-@router.get("/{article_id:uuid}", response_model=ArticleRead, summary="Read an article as readers see it")
-async def get_article(article_id: uuid.UUID, session: SessionDep) -> ArticleRead:
-    return await article_service.get_article(session=session, article_id=article_id)
+@router.get(
+    "/{article_id:uuid}",
+    response_model=ArticleRead,
+    summary="Read an article as readers see it",
+    responses={200: {"headers": ETAG_HEADER}},
+)
+async def get_article(article_id: uuid.UUID, response: Response, session: SessionDep) -> ArticleRead:
+    article = await article_service.get_article(session=session, article_id=article_id)
+    response.headers["ETag"] = conditional.entity_tag(article)
+    return article
 
 
 @router.patch(
     "/{article_id:uuid}",
     dependencies=[EDIT],
     response_model=ArticleRead,
-    summary="Edit an article: a new version, if `version` is the latest (409 otherwise)",
-    responses=conflict(
+    summary="Edit an article: a new version, if `version` is the latest (409 otherwise) and If-Match holds (412)",
+    responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_FAILED}
+    | conflict(
         "`stale-version`: `version` is not the latest (`current_version` names it: read the article again and "
         f"reapply the edit); {ARCHIVED}",
         slug="stale-version",
@@ -144,12 +155,15 @@ async def update_article(
     runtime: RuntimeDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     async def write(session: AsyncSession) -> tuple[int, Any]:
-        article = await article_service.update_article(session=session, article_id=article_id, request=body)
+        article = await article_service.update_article(
+            session=session, article_id=article_id, request=body, expected=conditional.expected(if_match)
+        )
         return status.HTTP_200_OK, article.model_dump(mode="json")
 
-    return await idempotent_write(
+    response = await idempotent_write(
         runtime,
         request,
         method="PATCH",
@@ -158,6 +172,9 @@ async def update_article(
         payload=body.model_dump(mode="json", exclude_unset=True),
         write=write,
     )
+    if response.status_code == status.HTTP_200_OK:
+        response.headers["ETag"] = conditional.entity_tag(orjson.loads(bytes(response.body)))
+    return response
 
 
 @router.get("/{article_id:uuid}/versions", response_model=ArticleVersionList, summary="Every version, oldest first")

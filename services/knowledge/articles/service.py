@@ -16,6 +16,7 @@ from services.knowledge.search.changes import record_change
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import ArticleArchived, ArticlePublished, ArticleUpdated, Event
 from shared.messaging.outbox import add_events
+from shared.web import conditional
 from shared.web.pagination import decode_time_cursor, encode_cursor
 
 CONTENT_FIELDS = ("title", "body", "tags", "products", "locale")
@@ -47,9 +48,18 @@ async def create_article(
     return article_read(article, version)
 
 
-async def update_article(*, session: AsyncSession, article_id: uuid.UUID, request: ArticleUpdate) -> ArticleRead:
-    """Make a new version from the latest one, if the editor saw the latest (optimistic concurrency)."""
+async def update_article(
+    *,
+    session: AsyncSession,
+    article_id: uuid.UUID,
+    request: ArticleUpdate,
+    expected: conditional.Expected | None = None,
+) -> ArticleRead:
+    """Make a new version from the latest one, if the editor saw the latest (optimistic concurrency): the
+    `version` named, and the representation `expected` by If-Match, checked on the locked row."""
     article = await _get_for_update(session, article_id)
+    if expected is not None:
+        conditional.check(expected, article_read(article, await shown_version(session, article)))
     if article.status == "archived":
         raise Conflict("article-archived", f"Article {article_id} is archived; archived articles cannot be edited.")
     if request.version != article.current_version:
