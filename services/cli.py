@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from services.demo.run import run_demo
-from services.embedded import run_embedded
+from services.embedded import prepare_mpnet, run_embedded
 from services.ops.commands import Stack, db_status
 from services.ops.commands import run as run_ops
 from services.ops.parser import EPILOG, add_ops_commands
@@ -23,6 +23,7 @@ from shared.bus.kafka import KafkaBus
 from shared.db import Database
 from shared.events.asyncapi import render_asyncapi
 from shared.migrations import new_revision, upgrade_to_head
+from shared.preflight import StartFailure
 from shared.settings import ServiceSettings
 from shared.text.encoders import EncoderUnavailable, load_encoder, model_cache
 
@@ -81,8 +82,10 @@ def cmd_encoder(args: argparse.Namespace) -> int:
     not there (for an image or a machine before its first start: the build needs ~2.5 GB for ~20 s)."""
     started = time.monotonic()
     try:
+        if args.name == "mpnet":  # its build, if due, shown step by step after the machine is checked
+            prepare_mpnet(tell=lambda line: print(line, file=sys.stderr), stream=sys.stderr)
         encoder = load_encoder(args.name)
-    except EncoderUnavailable as exc:
+    except (EncoderUnavailable, StartFailure) as exc:
         print(f"firstcall: {exc}", file=sys.stderr)
         return 1
     where = f", model cache {model_cache()}" if args.name == "mpnet" else ""

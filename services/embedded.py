@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import uvicorn
 from alembic.runtime.migration import MigrationContext
@@ -103,11 +103,17 @@ def service_settings(names: Sequence[str]) -> list[ServiceSettings]:
 
 
 def prepare_encoders(settings: Sequence[ServiceSettings], *, tell: Say = say) -> None:
-    """Build MPNet's graph now if a service uses it and this machine has not built it yet: with a progress
-    bar, and after checking the machine has the memory and disk for it (a minute on a loaded machine)."""
+    """Build MPNet's graph now if a service uses it and this machine has not built it yet."""
     chosen = {getattr(s, field) for s in settings for field in type(s).model_fields if field.endswith("_encoder")}
+    if "mpnet" in chosen:
+        prepare_mpnet(tell=tell)
+
+
+def prepare_mpnet(*, tell: Say = say, stream: TextIO | None = None) -> None:
+    """MPNet's graph, built into the model cache unless it is there: with a progress bar, after checking the
+    machine has the memory and disk for it (a minute on a loaded 2-core machine); StartFailure if not."""
     directory = encoders.mpnet_directory()
-    if "mpnet" not in chosen or encoders.mpnet_built(directory):
+    if encoders.mpnet_built(directory):
         return
     purpose, lighter = "building the sentence encoder", "set FIRSTCALL_NOTIFIER_DETECTION_ENCODER=minilm (lighter)"
     check_memory(encoders.MPNET_BUILD_MEMORY, purpose=purpose, remedy=lighter)
@@ -124,9 +130,8 @@ def prepare_encoders(settings: Sequence[ServiceSettings], *, tell: Say = say) ->
         remedy="set TMPDIR to a disk with room",
     )
     tell(f"First start on this machine: building the notifier's sentence encoder into {directory} (once).")
-    title = "  all-mpnet-base-v2"
     try:
-        with StepProgress(title, encoders.MPNET_BUILD_STEPS, stream=sys.stdout) as progress:
+        with StepProgress("  all-mpnet-base-v2", encoders.MPNET_BUILD_STEPS, stream=stream or sys.stdout) as progress:
             encoders.build_mpnet_graph(directory, on_step=progress.begin)
     except encoders.EncoderUnavailable as exc:
         raise StartFailure(f"{exc}; or {lighter}") from None

@@ -70,7 +70,10 @@ async def _train_intents(services: Services, seed: dict[str, Any], *, tell: Say)
     for intent, profile in seed["intents"].items():
         await call(services.router, "PUT", f"/v1/intents/{intent}/profile", profile)
     model = await call(services.router, "POST", "/v1/intents/train", {})
-    tell(f"  {len(seed['intents'])} intents, trained on {len(examples)} BANKING77 examples (CC BY 4.0)...")
+    tell(
+        f"  {len(seed['intents'])} intents: training the intent model on {len(examples)} BANKING77 examples "
+        "(CC BY 4.0), about 10 s..."
+    )
 
     async def trained() -> dict[str, Any] | None:
         current: dict[str, Any] = await call(services.router, "GET", f"/v1/intents/models/{model['id']}")
