@@ -15,6 +15,8 @@ from services.notifier.api import (
     subscriptions,
     templates,
 )
+from services.notifier.board import routes as board
+from services.notifier.board.hub import BoardHub
 from services.notifier.consumers import handlers
 from services.notifier.delivery.worker import DeliveryWorker
 from services.notifier.detection.maintenance import IndexMaintenance
@@ -48,7 +50,9 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     # fails here, at start, not on the first ticket.
     maintenance = IndexMaintenance(database=runtime.database, settings=settings, metrics=notifier_metrics)
     census = ProblemCensus(database=runtime.database, metrics=notifier_metrics)
-    runtime.components.extend([worker, maintenance, census])
+    hub = BoardHub(database=runtime.database, poll_seconds=settings.board_poll_seconds)
+    runtime.components.extend([worker, maintenance, census, hub])
+    board.attach(runtime.extensions, hub)
     runtime.extensions["delivery_worker"] = worker
     runtime.extensions["index_maintenance"] = maintenance
     return runtime
@@ -67,6 +71,7 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
             notifications.router,
             customers.router,
             templates.router,
+            board.router,
         ],
         manage_runtime=manage_runtime,
     )
