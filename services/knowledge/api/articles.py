@@ -36,6 +36,7 @@ from shared.web.app import RuntimeDep, SessionDep
 from shared.web.conditional import ETAG_HEADER, PRECONDITION_FAILED, IfMatch
 from shared.web.idempotency import IdempotencyKey
 from shared.web.openapi import ndjson_body
+from shared.web.pagination import next_page_link
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"], dependencies=[READ])
 ARCHIVED = "`article-archived`: archived articles are not edited"
@@ -83,6 +84,8 @@ async def create_article(
 
 @router.get("", response_model=ArticlePage, summary="List articles in creation order (cursor pages)")
 async def list_articles(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: Annotated[None, Depends(only_params("status", "limit", "cursor"))],
     status_filter: Annotated[ArticleStatus | None, Query(alias="status")] = None,
@@ -92,6 +95,7 @@ async def list_articles(
     items, next_cursor = await article_service.list_articles(
         session=session, status=status_filter, cursor=cursor, limit=limit
     )
+    next_page_link(request, response, next_cursor)
     return ArticlePage(items=items, next_cursor=next_cursor)
 
 
