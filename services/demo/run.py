@@ -16,7 +16,7 @@ from services.demo.client import DemoFailure, Services
 from services.demo.contact_center import load_seed, seed_contact_center
 from services.demo.message_desk import message_desk
 from services.demo.story import play_story
-from services.embedded import SERVICES, run_embedded, say
+from services.embedded import LOADING, SERVICES, run_embedded, say
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
@@ -31,6 +31,7 @@ def run_demo() -> int:
     data = Path(os.environ.get("FIRSTCALL_DATA_DIR", "data")) / "demo"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
+    say(LOADING)
     return run_embedded(demo_settings(data), on_ready=play_demo)
 
 
