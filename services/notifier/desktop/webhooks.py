@@ -19,7 +19,7 @@ from services.notifier.subscriptions import secrets
 from services.notifier.subscriptions.models import Subscription
 from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.web.auth import Principal, Scope
-from shared.web.pagination import decode_time_cursor, encode_cursor
+from shared.web.pagination import decode_time_cursor, encode_cursor, invalid_cursor
 
 DESKTOP_AUDIENCES = ("agent", "team", "center")
 # Deliveries per event grow with the subscriptions of the agents it names: each target gets a few.
@@ -131,6 +131,10 @@ async def list_webhooks(
     if cursor is not None:
         # Keyed by hand: shared Keyset reads a UtcDateTime column's cursor value as no type (a 422 every time).
         at, after_id = decode_time_cursor(cursor)
+        try:
+            at = at.astimezone(UTC)
+        except OverflowError as exc:  # a forged cursor's year 1 with a positive offset is before any UTC time
+            raise invalid_cursor() from exc
         later = (Subscription.created_at > at) | ((Subscription.created_at == at) & (Subscription.id > after_id))
         statement = statement.where(later)
     rows = list(await session.scalars(statement.order_by(Subscription.created_at, Subscription.id).limit(limit + 1)))

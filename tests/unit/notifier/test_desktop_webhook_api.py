@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared.web.pagination import encode_cursor
 from tests.conftest import wait_until
 from tests.unit.notifier.conftest import Notifier, NotifierFactory
 from tests.unit.notifier.desktop_events import agent_key, assigned
@@ -92,8 +93,9 @@ async def test_the_list_pages_with_a_cursor_in_the_body_and_the_link_header(noti
     assert first.headers["link"] == f'</v1/desktop-webhooks?limit=2&cursor={cursor}>; rel="next"'
     assert second.json()["next_cursor"] is None
     assert "link" not in second.headers
-    bad = await notifier.client.get("/v1/desktop-webhooks", params={"cursor": "not-a-cursor"})
-    assert [error["field"] for error in bad.json()["errors"]] == ["query.cursor"]
+    for forged in ("not-a-cursor", encode_cursor("0001-01-01T00:00:00+05:00", str(uuid.uuid4()))):
+        bad = await notifier.client.get("/v1/desktop-webhooks", params={"cursor": forged})
+        assert [error["field"] for error in bad.json()["errors"]] == ["query.cursor"]
 
 
 async def test_an_agent_team_or_center_has_at_most_ten_webhooks(notifier: Notifier) -> None:
