@@ -54,7 +54,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def ops_stack() -> Stack:
     """What the ops commands may know of the services: settings and migration folders, no internals."""
-    return Stack(settings=_settings, migrations=lambda s: Path(_bootstrap(s).MIGRATIONS), databases=PROCESSES)
+    return Stack(settings=_settings, migrations=lambda s: Path(_bootstrap(s).MIGRATIONS), deployed=_deployed)
+
+
+def _deployed() -> tuple[str, ...]:
+    """The helpdesk bridge runs only where a Request Tracker is configured (docs/helpdesk.md)."""
+    bridge = getattr(_settings("helpdesk"), "rt_url", None) is not None
+    return PROCESSES if bridge else SERVICES
 
 
 def cmd_db(args: argparse.Namespace) -> int:

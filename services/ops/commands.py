@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError
+from pydantic import ValidationError
 
 from services.ops import dead_letters, events, lag, migrations, outbox, problems, render, replay, tickets
 from services.ops.api import ServiceApi
@@ -29,7 +30,7 @@ class Stack:
 
     settings: Callable[[str], ServiceSettings]  # a process's settings, from its FIRSTCALL_* environment
     migrations: Callable[[str], Path]  # a process's Alembic folder
-    databases: tuple[str, ...]  # processes with a database (and so an outbox)
+    deployed: Callable[[], tuple[str, ...]]  # the processes this environment runs, each with a database
 
     def kafka(self) -> KafkaAccess:
         return KafkaAccess.from_settings(self.settings("router"))
@@ -56,6 +57,8 @@ def run(command: Command, args: argparse.Namespace, stack: Stack) -> int:
         return _fail(Exit.UNREACHABLE, f"Kafka did not answer: {exc!r}")
     except KafkaError as exc:
         return _fail(Exit.ERROR, f"Kafka refused: {exc!r}")
+    except ValidationError as exc:
+        return _fail(Exit.USAGE, f"the FIRSTCALL_* settings are refused: {exc}")
 
 
 def _fail(code: int, message: str) -> int:
@@ -80,10 +83,12 @@ async def lag_command(args: argparse.Namespace, stack: Stack) -> int:
     if args.json:
         render.emit(render.json_text([{**render.plain(g), "total": g.total} for g in groups]))
         return Exit.OK
+    # A partition no event ever reached says nothing; --json still lists it.
     rows = [
         (g.group, p.topic, p.partition, p.committed, p.end, p.lag, render.age(p.oldest_age_seconds))
         for g in groups
         for p in g.partitions
+        if p.committed is not None or p.lag
     ]
     headers = ("group", "topic", "partition", "committed", "end", "lag", "oldest")
     blocks = [render.table(headers, rows)] if rows else []
@@ -212,7 +217,7 @@ async def dead_letters_replay(args: argparse.Namespace, stack: Stack) -> int:
 
 
 async def outbox_command(args: argparse.Namespace, stack: Stack) -> int:
-    services = [args.service] if args.service else list(stack.databases)
+    services = [args.service] if args.service else list(stack.deployed())
     found = [
         await outbox.outbox_status(service=s, database_url=stack.settings(s).resolved_database_url()) for s in services
     ]

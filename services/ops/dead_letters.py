@@ -68,9 +68,9 @@ class DeadLetter:
 
     @property
     def reason(self) -> str:
-        """The error's last line: the exception and its message, not the whole traceback."""
+        """The error's first line: the exception and the start of its message (pydantic's go on for lines)."""
         lines = [line for line in self.error.splitlines() if line.strip()]
-        return lines[-1] if lines else render.EMPTY
+        return lines[0] if lines else render.EMPTY
 
 
 def letter_id(group: str, partition: int, offset: int) -> str:
@@ -153,13 +153,13 @@ def groups_named(ids: Sequence[str], groups: Sequence[str]) -> list[str]:
 
 
 async def read_letters(kafka: KafkaAccess, groups: Sequence[str]) -> list[DeadLetter]:
-    """Every letter the groups' dead-letter topics hold, oldest first per group."""
+    """Every letter the groups' dead-letter topics hold, oldest first."""
     letters: list[DeadLetter] = []
     async with kafka.reader() as consumer:
         for group in groups:
             records = await read_topic(consumer, kafka.topic(dead_letter_topic(group).name))
             letters += [parse_letter(group, record) for record in records]
-    return letters
+    return sorted(letters, key=lambda letter: letter.timestamp_ms)
 
 
 def find(letters: Sequence[DeadLetter], letter: str) -> DeadLetter:

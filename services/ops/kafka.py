@@ -115,11 +115,12 @@ class KafkaAccess:
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    """The topic's partitions; NotFound when the cluster does not have it."""
-    found = consumer.partitions_for_topic(topic)
-    if not found:
-        await consumer._client.force_metadata_update()
-        found = consumer.partitions_for_topic(topic)
+    """The topic's partitions; NotFound when the cluster does not have it.
+
+    Asked of the whole cluster: once partitions are assigned by hand, the consumer's own metadata follows
+    only the assigned topics, and would not know a topic read next."""
+    cluster = await consumer._client.fetch_all_metadata()
+    found = cluster.partitions_for_topic(topic)
     if not found:
         raise NotFound(f"no topic {topic!r} on the cluster")
     return [TopicPartition(topic, p) for p in sorted(found)]

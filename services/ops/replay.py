@@ -135,6 +135,15 @@ def plan(letters: Sequence[DeadLetter], *, dry_run: bool) -> tuple[list[DeadLett
     return send, known
 
 
+def by_origin(letters: Sequence[DeadLetter]) -> list[list[DeadLetter]]:
+    """Letters of one record (several groups gave up on it) go back as one record: every group of the origin
+    topic reads it again, and each handles it at most once (its inbox)."""
+    batches: dict[str, list[DeadLetter]] = {}
+    for letter in letters:
+        batches.setdefault(str(letter.origin), []).append(letter)
+    return list(batches.values())
+
+
 async def replay(
     kafka: KafkaAccess, letters: Sequence[DeadLetter], *, dry_run: bool, on_result: Callable[[ReplayResult], None]
 ) -> list[ReplayResult]:
@@ -148,17 +157,20 @@ async def replay(
         await ensure_topics(admin, [replace(REPLAYED, name=kafka.topic(REPLAYED.name))], kafka.replication_factor)
     by = operator()
     async with kafka.producer() as producer:
-        for letter in send:
-            assert letter.origin is not None
-            headers = [*letter.headers, (REPLAY_HEADER, letter.id.encode())]
+        for batch in by_origin(send):
+            first, ids = batch[0], ",".join(letter.id for letter in batch)
+            assert first.origin is not None
+            headers = [*first.headers, (REPLAY_HEADER, ids.encode())]
             try:
-                sent = await producer.send_and_wait(letter.origin.topic, letter.value, letter.key, headers=headers)
+                sent = await producer.send_and_wait(first.origin.topic, first.value, first.key, headers=headers)
                 replayed = Replayed(datetime.now(UTC), sent.topic, sent.partition, sent.offset, by)
-                mark = Mark(letter.id, letter.timestamp_ms, replayed)
-                await producer.send_and_wait(kafka.topic(REPLAYED.name), mark.to_json(), letter.id.encode())
+                for letter in batch:
+                    mark = Mark(letter.id, letter.timestamp_ms, replayed)
+                    await producer.send_and_wait(kafka.topic(REPLAYED.name), mark.to_json(), letter.id.encode())
             except KafkaError as exc:
-                raise OpsError(f"replay of {letter.id} failed, nothing more was sent: {exc!r}") from exc
-            result = ReplayResult(letter.id, "replayed", f"{sent.topic}/{sent.partition}/{sent.offset}")
-            on_result(result)
-            results.append(result)
+                raise OpsError(f"replay of {ids} failed, nothing more was sent: {exc!r}") from exc
+            for letter in batch:
+                result = ReplayResult(letter.id, "replayed", f"{sent.topic}/{sent.partition}/{sent.offset}")
+                on_result(result)
+                results.append(result)
     return results

@@ -126,7 +126,11 @@ async def follow_ticket(
         trail.problem = await _answer(trail, "problem", notifier, f"/v1/problems/{problem_id}")
     subjects = [tid, *([str(problem_id)] if problem_id else [])]
     own = await _events(trail, outboxes, subjects, [])
-    correlations = sorted({e.correlation_id for e in own if e.subject == tid and e.correlation_id})
+    # The work the router did on the ticket (opening, assigning, resolving) and whatever it caused elsewhere;
+    # not the work of other tickets that merely touched this one (a problem's growth re-suggesting for it).
+    correlations = sorted(
+        {e.correlation_id for e in own if e.subject == tid and e.service == "router" and e.correlation_id}
+    )
     seen = {e.event_id for e in own}
     caused = [e for e in await _events(trail, outboxes, [], correlations) if e.event_id not in seen]
     trail.events = sorted([*own, *caused], key=lambda e: e.created_at)

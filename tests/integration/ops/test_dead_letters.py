@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from shared.bus.kafka import KafkaBus
@@ -16,26 +18,32 @@ from tests.unit.ops.records import opened
 pytestmark = pytest.mark.integration
 
 
-async def dead_lettered(bus: KafkaBus, prefix: str) -> CloudEvent:
-    """One event the `knowledge` group refuses, on that group's dead-letter topic."""
+async def dead_lettered(bus: KafkaBus, prefix: str, groups: tuple[str, ...] = ("knowledge",)) -> CloudEvent:
+    """One event each of the groups refuses, on each group's dead-letter topic."""
 
     async def refuse(event: CloudEvent) -> None:
         raise PoisonEvent(f"no article for {event.subject}")
 
-    consumer = bus.consumer(
-        Subscription(
-            group=prefix + "knowledge",
-            topics=[prefix + TICKETS.name],
-            handler=refuse,
-            dead_letter_topic=prefix + dead_letter_topic("knowledge").name,
-            retry_backoff_ms=10,
+    consumers = [
+        bus.consumer(
+            Subscription(
+                group=prefix + group,
+                topics=[prefix + TICKETS.name],
+                handler=refuse,
+                dead_letter_topic=prefix + dead_letter_topic(group).name,
+                retry_backoff_ms=10,
+            )
         )
-    )
-    await consumer.start()
+        for group in groups
+    ]
+    for consumer in consumers:
+        await consumer.start()
     event = opened("call-dl")
     await bus.publish(prefix + TICKETS.name, [event])
-    await wait_until(lambda: read_topic(prefix + dead_letter_topic("knowledge").name), timeout=60)
-    await consumer.stop()
+    for group in groups:
+        await wait_until(functools.partial(read_topic, prefix + dead_letter_topic(group).name), timeout=60)
+    for consumer in consumers:
+        await consumer.stop()
     return event
 
 
@@ -94,3 +102,18 @@ async def test_replaying_a_letter_that_does_not_exist_sends_nothing(
     assert "knowledge/0/5" in ran.err
     assert len(await read_topic(topic_prefix + TICKETS.name)) == 1
     assert (await firstcall("dead-letters", "show", "knowledge/0/5")).code == 3
+
+
+async def test_letters_of_one_event_from_two_groups_are_listed_and_go_back_as_one_record(
+    bus: KafkaBus, topic_prefix: str, firstcall: Firstcall
+) -> None:
+    await dead_lettered(bus, topic_prefix, ("knowledge", "notifier"))
+
+    listed = await firstcall("dead-letters", "list", "--json")
+    assert sorted(letter["id"] for letter in listed.json()) == ["knowledge/0/0", "notifier/0/0"]
+
+    replayed = (await firstcall("dead-letters", "replay", "--all", "--json")).json_lines()
+    assert sorted(r["letter_id"] for r in replayed) == ["knowledge/0/0", "notifier/0/0"]
+    assert {r["outcome"] for r in replayed} == {"replayed"}
+    assert len({r["to"] for r in replayed}) == 1
+    assert len(await read_topic(topic_prefix + TICKETS.name)) == 2

@@ -82,10 +82,13 @@ async def test_lag_reads_the_groups_committed_and_end_offsets_and_the_oldest_wai
     partition = await _partition_holding_records(topic_prefix + TICKETS.name)
     await _commit(topic_prefix + "knowledge", TopicPartition(topic_prefix + TICKETS.name, partition), 2)
 
-    ran = await firstcall("lag", "--group", "knowledge", "--group", "router", "--json")
+    await _commit(topic_prefix + "notifier", TopicPartition(topic_prefix + TICKETS.name, partition), 1)
+
+    ran = await firstcall("lag", "--group", "knowledge", "--group", "notifier", "--group", "router", "--json")
 
     assert ran.code == 0
-    knowledge, router = ran.json()
+    knowledge, notifier, router = ran.json()
+    assert (notifier["group"], notifier["total"]) == ("notifier", 4)
     assert (knowledge["group"], knowledge["known"], knowledge["total"]) == ("knowledge", True, 3)
     rows = {row["partition"]: row for row in knowledge["partitions"]}
     assert len(rows) == TICKETS.partitions

@@ -9,7 +9,7 @@ import pytest
 
 from services.ops.dead_letters import DeadLetter, LetterFilter, Origin, Replayed, find, groups_named, parse_letter
 from services.ops.errors import NotFound, UsageError
-from services.ops.replay import Mark, plan, with_marks
+from services.ops.replay import Mark, by_origin, plan, with_marks
 from tests.unit.ops.records import dead_letter_of, event_record, opened
 
 
@@ -90,3 +90,15 @@ def test_ids_name_the_groups_to_read_and_an_unknown_group_is_a_usage_error() -> 
 async def test_an_unknown_letter_is_not_found() -> None:
     with pytest.raises(NotFound):
         find([await letter()], "knowledge/0/99")
+
+
+async def test_the_reason_is_the_errors_first_line() -> None:
+    found = await letter("4 validation errors for TicketOpened\ncustomer_id\n  Field required")
+    assert found.reason == "shared.bus.port.PoisonEvent: 4 validation errors for TicketOpened"
+
+
+async def test_letters_of_one_record_from_several_groups_go_back_together() -> None:
+    knowledge = await letter()
+    notifier = replace(knowledge, id="notifier/0/7", group="notifier")
+    other = replace(knowledge, id="knowledge/0/8", origin=Origin("firstcall.tickets", 4, 13))
+    assert by_origin([knowledge, other, notifier]) == [[knowledge, notifier], [other]]

@@ -76,3 +76,11 @@ def test_a_database_that_does_not_answer_is_unreachable(monkeypatch: pytest.Monk
     monkeypatch.setenv("FIRSTCALL_DATABASE_URL", f"postgresql+asyncpg://u:p@127.0.0.1:{closed_port()}/x_{{service}}")
     assert main(["db", "current", "router"]) == Exit.UNREACHABLE
     assert main(["outbox", "--service", "router"]) == Exit.UNREACHABLE
+
+
+def test_settings_the_services_would_refuse_are_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FIRSTCALL_NOTIFIER_PORT", "0")
+    assert main(["problems", "list"]) == Exit.USAGE
+    assert "settings are refused" in capsys.readouterr().err
