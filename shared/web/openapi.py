@@ -157,10 +157,11 @@ def describe_errors(document: dict[str, Any]) -> dict[str, Any]:
     components.setdefault("headers", {}).update(HEADERS)
     api_key_header = _add_api_key_header_scheme(components)
     for path, operations in document.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             # Schemas an `ndjson_body` brought along go to components, where its references point.
             schemas.update(operation.pop("x-components", {}))
-            _describe_conditional_read(operation)
+            if method == "get":
+                _describe_conditional_read(operation)
             _describe_operation(path, operation, api_key_header=api_key_header)
     if _FASTAPI_422 not in orjson.dumps(document["paths"]).decode():
         for name in _FASTAPI_422_SCHEMAS:

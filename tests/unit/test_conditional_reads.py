@@ -113,3 +113,7 @@ async def test_the_documents_offer_if_none_match_and_304_where_an_etag_is_answer
         operation = (await client.get("/openapi.json")).json()["paths"][path]["get"]
         assert "If-None-Match" in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
         assert "ETag" in operation["responses"]["304"]["headers"]
+    # Only reads: an update answering an ETag takes If-Match, and If-None-Match means nothing to it.
+    update = (await stack.router.get("/openapi.json")).json()["paths"]["/v1/tickets/{ticket_id}"]["patch"]
+    assert "If-None-Match" not in [p["name"] for p in update["parameters"] if p["in"] == "header"]
+    assert "304" not in update["responses"]
