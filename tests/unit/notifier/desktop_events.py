@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.events.access import ApiKeyIssued
 from shared.events.catalogue import (
+    AccountOwnerChanged,
     AgentRegistered,
     ApprovalDecided,
     ApprovalRequested,
@@ -15,7 +16,7 @@ from shared.events.catalogue import (
     TicketAssigned,
     TicketTransferred,
 )
-from shared.events.desktop import SlaAtRisk
+from shared.events.desktop import SlaAtRisk, TicketProblemLinked
 from shared.web.auth import hash_key, new_key
 from tests.unit.notifier.conftest import Notifier
 
@@ -103,6 +104,30 @@ def approval(agent_id: uuid.UUID, *, approved: bool) -> tuple[ApprovalRequested,
         decided_at=now,
     )
     return requested, decided
+
+
+def owner_changed(owner: uuid.UUID, previous: uuid.UUID | None) -> AccountOwnerChanged:
+    return AccountOwnerChanged(
+        customer_id=uuid.uuid4(),
+        previous_owner_id=previous,
+        owner_id=owner,
+        briefing="Ada, a customer for 3 years: two open returns, one credit last month.",
+        changed_at=datetime.now(UTC),
+    )
+
+
+def problem_linked(agent_id: uuid.UUID) -> TicketProblemLinked:
+    return TicketProblemLinked(
+        ticket_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        agent_id=agent_id,
+        problem_id=uuid.uuid4(),
+        change="detected",
+        severity="minor",
+        problem_summary="Checkout fails with payment error",
+        customer_count=3,
+        linked_at=datetime.now(UTC),
+    )
 
 
 async def agent_key(notifier: Notifier, agent_id: uuid.UUID | None) -> dict[str, str]:

@@ -14,7 +14,16 @@ from sqlalchemy import text
 from services.notifier.subscriptions.signing import verify_signature
 from tests.conftest import wait_until
 from tests.unit.notifier.conftest import Notifier
-from tests.unit.notifier.desktop_events import approval, assigned, at_risk, breached, registered, transferred
+from tests.unit.notifier.desktop_events import (
+    approval,
+    assigned,
+    at_risk,
+    breached,
+    owner_changed,
+    problem_linked,
+    registered,
+    transferred,
+)
 from tests.unit.notifier.receivers import WebhookReceiver, webhook_receiver
 
 
@@ -106,6 +115,36 @@ async def test_an_approval_decision_reaches_the_agent_who_asked_for_it(notifier:
         [delivery] = await wait_until(receiver.arrived)
     assert delivery.json["concerns"] == [{"agent_id": str(grace), "concern": "requester", "team": None}]
     assert delivery.json["data"]["approved"] is False
+
+
+async def test_each_of_the_seven_kinds_reaches_the_agent_in_its_part(notifier: Notifier) -> None:
+    grace, alan = uuid.uuid4(), uuid.uuid4()
+    requested, decided = approval(grace, approved=True)
+    kinds = [
+        "ticket.assigned",
+        "ticket.transferred",
+        "resolution.approval_decided",
+        "ticket.sla_at_risk",
+        "ticket.sla_breached",
+        "customer.owner_changed",
+        "ticket.problem_linked",
+    ]
+    async with webhook_receiver() as receiver:
+        await subscribe(notifier, receiver, audience="agent", agent_id=str(grace), event_types=kinds)
+        events = [assigned(grace), transferred(alan, grace), requested, decided, at_risk(grace), breached(grace)]
+        await notifier.publish(*events, owner_changed(alan, grace), problem_linked(grace))
+        received = await wait_until(lambda: _at_least(receiver, 7))
+    parts = {r.json["event"]: [c["concern"] for c in r.json["concerns"]] for r in received}
+    assert parts == {
+        "ticket.assigned": ["assignee"],
+        "ticket.transferred": ["transferred_to"],
+        "resolution.approval_decided": ["requester"],
+        "ticket.sla_at_risk": ["ticket_agent"],
+        "ticket.sla_breached": ["ticket_agent"],
+        "customer.owner_changed": ["previous_owner"],
+        "ticket.problem_linked": ["ticket_agent"],
+    }
+    assert all(r.signature_ok for r in received)
 
 
 async def test_a_redelivered_event_makes_one_delivery_per_subscription(notifier: Notifier) -> None:
