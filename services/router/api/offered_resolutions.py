@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,19 +57,10 @@ async def accept_offered_resolution(
     runtime: RuntimeDep,
     components: Router,
     now: Now,
+    body: OfferAcceptance,
     principal: AgentWork,
-    body: Annotated[
-        OfferAcceptance | None,
-        Body(
-            openapi_examples={
-                "none": {"summary": "accept as offered", "value": {}},
-                "note": {"summary": "with a note", "value": {"note": "told the customer after the update"}},
-            }
-        ),
-    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    body = body or OfferAcceptance()
     actor = actor_of(principal, body.agent_id)
 
     async def write(session: AsyncSession) -> tuple[int, Any]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.access.tickets import TicketActor
+from services.router.access.tickets import TicketAction, TicketActor, ticket_to_act_on
 from services.router.context.models import OfferedResolution
 from services.router.history import service as history
 from services.router.ledger import service as ledger_service
@@ -110,6 +110,8 @@ async def accept_offer(
     now: datetime,
 ) -> tuple[OfferedResolution, Ticket]:
     """The agent confirms the offered fix: the ticket is resolved with it as an `answer`, within policy."""
+    # Who may resolve the ticket is checked first: another agent learns nothing about its offers.
+    await ticket_to_act_on(session=session, ticket_id=ticket_id, actor=actor, action=TicketAction.RESOLVE)
     offer = await current_offer(session=session, ticket_id=ticket_id, lock=True)
     if offer is None:
         raise NotFound("Offered resolution of ticket", ticket_id)

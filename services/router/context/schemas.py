@@ -85,7 +85,7 @@ class OfferedResolutionRead(BaseModel):
 class OfferAcceptance(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"note": "told the customer the app works again after the update"}]},
+        json_schema_extra={"examples": [{"note": "told the customer the app works again after the update"}, {}]},
     )
 
     note: str | None = Field(None, max_length=5_000, description="added below the fix in the resolution note")
