@@ -204,3 +204,14 @@ async def test_a_credit_joining_the_two_profiles_since_the_merge_makes_the_unmer
     )
     assert response.status_code == 409
     assert response.json()["rule"] == "resolution-spans-profiles"
+
+
+async def test_an_unmerge_with_a_stale_survivor_etag_is_a_412_and_undoes_nothing(router: RouterHarness) -> None:
+    ada, other = await _merged_pair(router)
+    stale = (await router.client.get(f"/v1/customers/{ada['id']}")).headers["ETag"]
+    await router.client.put(f"/v1/customers/{ada['id']}/owner", json={"agent_id": (await router.agent())["id"]})
+    response = await router.post(
+        f"/v1/customers/{ada['id']}/unmerge", {"merged_customer_id": other["id"], "reason": "z"}, **{"If-Match": stale}
+    )
+    assert response.status_code == 412
+    assert (await router.client.get(f"/v1/customers/{other['id']}")).json()["merged_into_id"] == ada["id"]
