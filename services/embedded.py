@@ -192,8 +192,8 @@ async def serve_embedded(
     tell: Say = say,
 ) -> None:
     """Serve the services until Ctrl-C; `sockets` (one per service, in order) are bound here if not given."""
-    names = configured_services()
-    settings = list(settings) if settings is not None else service_settings(names)
+    settings = list(settings) if settings is not None else service_settings(configured_services())
+    names = [s.service_name for s in settings]
     first = settings[0]
     configure_logging(service="firstcall", level=first.log_level, fmt=first.log_format)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # talking_migration says it in one line a database
