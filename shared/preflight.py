@@ -75,10 +75,10 @@ def available_memory(meminfo: str) -> int | None:
     return None
 
 
-def check_memory(need: int, *, purpose: str, remedy: str, meminfo: Path = MEMINFO) -> None:
+def check_memory(need: int, *, purpose: str, remedy: str, meminfo: Path | None = None) -> None:
     """Raise StartFailure unless `need` bytes of memory are available (unchecked where nothing says)."""
     try:
-        available = available_memory(meminfo.read_text())
+        available = available_memory((meminfo or MEMINFO).read_text())
     except OSError:
         return  # not Linux: let the build try
     if available is not None and available < need:

@@ -11,8 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from services.cli import main
 from services.embedded import SERVICES, run_embedded, talking_migration
 from services.router.bootstrap import MIGRATIONS as ROUTER_MIGRATIONS
+from shared import preflight
 from shared.db import Database
 from shared.preflight import StartFailure, available_memory, check_disk, check_memory, listening_socket
 from shared.progress import Step, StepProgress
@@ -94,6 +96,22 @@ def test_too_little_memory_for_the_encoder_build_says_what_is_available(tmp_path
         "building the sentence encoder needs about 2.6 GB of memory and 1.2 GB is available: "
         "close other programs and start again, or choose minilm"
     )
+
+
+def test_firstcall_encoder_on_a_machine_short_of_memory_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text(MEMINFO.format(available=1_048_576))  # 1.0 GB
+    monkeypatch.setattr(preflight, "MEMINFO", meminfo)
+    monkeypatch.setenv("FIRSTCALL_MODEL_CACHE", str(tmp_path / "cache"))  # nothing built there
+    assert main(["encoder", "mpnet"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "firstcall: building the sentence encoder needs about 2.6 GB of memory and 1.0 GB is available: close "
+        "other programs and start again, or set FIRSTCALL_NOTIFIER_DETECTION_ENCODER=minilm (lighter)\n"
+    )
+    assert not (tmp_path / "cache").exists(), "nothing was built"
 
 
 def test_enough_memory_or_no_reading_lets_the_build_go(tmp_path: Path) -> None:
