@@ -10,6 +10,7 @@ from services.knowledge import consumers
 from services.knowledge.api import articles, known_issues, search, suggestions
 from services.knowledge.consumers import HANDLERS as TICKET_AND_PROBLEM_HANDLERS
 from services.knowledge.erasure.handlers import HANDLERS as ERASURE_HANDLERS
+from services.knowledge.erasure.handlers import with_erasure
 from services.knowledge.search.replica import SearchReplica, attach
 from services.knowledge.settings import KnowledgeSettings
 from shared.bus.port import MessageBus
@@ -32,8 +33,7 @@ def build_runtime(settings: KnowledgeSettings | None = None, *, bus: MessageBus 
     """The knowledge runtime; pass `bus` to share one (embedded mode) instead of owning its own."""
     settings = settings or KnowledgeSettings()
     replica = SearchReplica(refresh_seconds=settings.search_refresh_ms / 1000)
-    consumed = {**consumers.bind(replica), **ERASURE_HANDLERS}
-    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus)
+    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=with_erasure(consumers.bind(replica)), bus=bus)
     attach(runtime.database, replica)
     runtime.components.append(IndexWarmup(runtime.database, replica, runtime.metrics))
     return runtime

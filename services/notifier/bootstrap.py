@@ -20,7 +20,7 @@ from services.notifier.board.hub import BoardHub
 from services.notifier.consumers import handlers
 from services.notifier.delivery.worker import DeliveryWorker
 from services.notifier.detection.maintenance import IndexMaintenance
-from services.notifier.erasure.handlers import HANDLERS as ERASURE_HANDLERS
+from services.notifier.erasure.handlers import with_erasure
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems.census import ProblemCensus
 from services.notifier.settings import NotifierSettings
@@ -31,7 +31,7 @@ from shared.web.app import create_service_app
 
 SETTINGS = NotifierSettings
 # The events this service handles (the AsyncAPI document reads it); the runtime binds them to its settings.
-HANDLERS = {**handlers(NotifierSettings.model_construct()), **ERASURE_HANDLERS}
+HANDLERS = with_erasure(handlers(NotifierSettings.model_construct()))
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = """Finds the same problem reported by many customers, opens one problem for ops, alerts
 subscribed teams and systems with signed webhooks, and tells every affected customer what is known and,
@@ -42,8 +42,9 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     """The notifier runtime (with its delivery worker); pass `bus` to share one (embedded mode)."""
     settings = settings or NotifierSettings()
     metrics = ServiceMetrics(settings.service_name)
-    consumed = {**handlers(settings), **ERASURE_HANDLERS}
-    runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus, metrics=metrics)
+    runtime = assemble_runtime(
+        settings, migrations=MIGRATIONS, handlers=with_erasure(handlers(settings)), bus=bus, metrics=metrics
+    )
     notifier_metrics = NotifierMetrics(metrics)
     worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=notifier_metrics)
     # Loads the sentence encoder: a missing `mpnet` (or `minilm`) extra, or a graph that cannot be built,

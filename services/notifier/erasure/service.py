@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -19,6 +20,7 @@ from services.notifier.delivery.models import Delivery, DeliveryAttempt
 from services.notifier.detection import index
 from services.notifier.detection.models import ReportBucket
 from services.notifier.detection.similarity import ReportVector
+from services.notifier.erasure.models import ErasedCustomer
 from services.notifier.problems.models import Problem
 from services.notifier.reports.models import Report
 from shared.events.catalogue import CustomerErased
@@ -30,6 +32,7 @@ UNSENT = ("pending", "sending")
 async def erase_customer(*, session: AsyncSession, event: CustomerErased) -> dict[str, int]:
     """Remove what the notifier holds of the customer, then every copy of their address and name."""
     customer_ids = [event.customer_id, *event.merged_customer_ids]
+    await _remember_erased(session, customer_ids, event.requested_at)
     contacts = (
         await session.scalars(select(CustomerContact).where(CustomerContact.customer_id.in_(customer_ids)))
     ).all()
@@ -102,3 +105,14 @@ async def _erase_deliveries(session: AsyncSession, customer_ids: list[uuid.UUID]
 async def _count(session: AsyncSession, statement: Any) -> int:
     result = await session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _remember_erased(session: AsyncSession, customer_ids: list[uuid.UUID], at: datetime) -> None:
+    known = set(
+        (
+            await session.scalars(
+                select(ErasedCustomer.customer_id).where(ErasedCustomer.customer_id.in_(customer_ids))
+            )
+        ).all()
+    )
+    session.add_all(ErasedCustomer(customer_id=i, erased_at=at) for i in customer_ids if i not in known)
