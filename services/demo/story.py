@@ -46,17 +46,17 @@ async def play_story(services: Services, desk: MessageDesk, center: ContactCente
 
 
 async def _the_call(services: Services, center: ContactCenter, outcome: StoryOutcome, *, tell: Say) -> dict[str, Any]:
-    call_ = center.seed["story"]["call"]
-    tell(f'1. Nancy calls from {call_["identity"]["phone"]}: "{call_["description"]}"')
+    nancy_call = center.seed["story"]["call"]
+    tell(f'1. Nancy calls from {nancy_call["identity"]["phone"]}: "{nancy_call["description"]}"')
     ticket: dict[str, Any] = await call(
         services.router,
         "POST",
         "/v1/tickets",
         {
-            "customer": call_["identity"],
-            "channel": call_["channel"],
-            "subject": call_["subject"],
-            "description": call_["description"],
+            "customer": nancy_call["identity"],
+            "channel": nancy_call["channel"],
+            "subject": nancy_call["subject"],
+            "description": nancy_call["description"],
         },
         **{"Idempotency-Key": "demo-nancy-call"},
     )
