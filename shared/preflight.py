@@ -28,11 +28,11 @@ class StartFailure(RuntimeError):
 def listening_socket(host: str, port: int, *, service: str) -> socket.socket:
     """A socket bound to `host:port` for uvicorn to serve on, bound now so that a taken port is said at once
     (and no other program can take it while the rest starts)."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restarts reuse it at once
+    # The family and options uvicorn itself would choose for this host, so the service listens where it did.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart reuses the port at once
     try:
-        sock.bind(address)
+        sock.bind((host, port))
         # Listening now holds the port (two bound sockets may share it until one listens); callers during
         # the rest of the start wait in the backlog and are answered once the server runs.
         sock.listen(BACKLOG)
