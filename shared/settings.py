@@ -84,6 +84,13 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="time to drain handlers and outbox")
     log_level: str = Field("INFO", description="root log level")
     log_format: str = Field("json", pattern="^(json|text)$", description="`json` for machines, `text`")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+        description="OTLP/HTTP collector base URL for traces (sent to /v1/traces); unset: tracing is off unless "
+        "the standard OTEL_EXPORTER_OTLP_ENDPOINT is set",
+    )
     secret_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_SECRET), description="signs and hashes secrets; required outside development"
     )

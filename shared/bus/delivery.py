@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from shared import tracing
 from shared.bus.port import HandlerUnavailable, PoisonEvent, Record, Subscription
 from shared.events.envelope import CloudEvent, Headers, MalformedEvent, from_kafka
 from shared.logs import set_correlation_id, set_service
@@ -20,7 +21,9 @@ MAX_ERROR_HEADER = 4000
 LONGEST_OUTAGE_PAUSE = 2.0  # seconds; a recovered database is noticed this soon at the latest
 
 
-async def deliver(record: Record, subscription: Subscription, dead_letter: DeadLetterSink) -> str:
+async def deliver(
+    record: Record, subscription: Subscription, dead_letter: DeadLetterSink, *, system: str = "kafka"
+) -> str:
     """Hand one record to the subscription's handler until it succeeds or the attempts run out.
 
     Returns the outcome ("handled" or "dead_lettered"). Raises HandlerUnavailable when the handler's
@@ -43,7 +46,7 @@ async def deliver(record: Record, subscription: Subscription, dead_letter: DeadL
         return "dead_lettered"
     for attempt in range(1, subscription.max_attempts + 1):
         try:
-            await _call(subscription, event)
+            await _call(subscription, event, record, system)
         except asyncio.CancelledError:
             raise
         except HandlerUnavailable:
@@ -79,11 +82,21 @@ async def deliver(record: Record, subscription: Subscription, dead_letter: DeadL
     raise AssertionError("unreachable: the loop returns on success or on the last attempt")
 
 
-async def _call(subscription: Subscription, event: CloudEvent) -> None:
-    set_service(subscription.service or subscription.group)
+async def _call(subscription: Subscription, event: CloudEvent, record: Record, system: str) -> None:
+    service = subscription.service or subscription.group
+    set_service(service)
     set_correlation_id(event.correlationid)
     try:
-        await subscription.handler(event)
+        with tracing.processing(
+            service,
+            event,
+            topic=record.topic,
+            group=subscription.group,
+            partition=record.partition,
+            offset=record.offset,
+            system=system,
+        ):
+            await subscription.handler(event)
     finally:
         set_correlation_id(None)
 

@@ -57,6 +57,8 @@ class KafkaSecurity:
 
 
 class KafkaBus(MessageBus):
+    system = "kafka"
+
     def __init__(
         self,
         *,
@@ -317,7 +319,7 @@ class KafkaConsumer(Consumer):
             self._in_hand[partition] = (message.offset, message.timestamp)
             self._next.setdefault(partition, message.offset)
             try:
-                await deliver(record, self.subscription, self._dead_letter)
+                await deliver(record, self.subscription, self._dead_letter, system=self.bus.system)
             except HandlerUnavailable as exc:
                 _rewind(consumer, partition, message.offset)
                 return self._outage.pause(exc)

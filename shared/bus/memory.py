@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class InMemoryBus(MessageBus):
+    system = "firstcall.memory"
+
     def __init__(self, topics: Iterable[TopicSpec]) -> None:
         self._logs: dict[str, list[list[Record]]] = {t.name: [[] for _ in range(t.partitions)] for t in topics}
         self._committed: dict[tuple[str, str, int], int] = defaultdict(int)
@@ -192,7 +194,7 @@ class MemoryConsumer(Consumer):
             record = records[self.bus._committed[key]]
             self.busy = True
             try:
-                await deliver(record, self.subscription, self._dead_letter)
+                await deliver(record, self.subscription, self._dead_letter, system=self.bus.system)
             except HandlerUnavailable as exc:
                 self._pause_for = self._outage.pause(exc)
                 return progressed

@@ -17,6 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from shared.events.envelope import CloudEvent, EncodedEvent, Headers, encode
 
@@ -90,6 +91,8 @@ class Consumer(ABC):
 
 
 class MessageBus(ABC):
+    system: ClassVar[str]  # what traces call it (OpenTelemetry's messaging.system)
+
     @abstractmethod
     async def start(self) -> None:
         """Connect the producer; must not fail when the broker is down (the outbox waits)."""

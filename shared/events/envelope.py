@@ -20,7 +20,18 @@ CONTENT_TYPE = "application/json"
 Headers = list[tuple[str, bytes]]
 
 # Attributes of the envelope that map one-to-one on `ce_<name>` headers.
-_HEADER_ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "time", "dataschema", "correlationid")
+_HEADER_ATTRIBUTES = (
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "subject",
+    "time",
+    "dataschema",
+    "correlationid",
+    "traceparent",
+    "tracestate",
+)
 
 
 class CloudEvent(BaseModel):
@@ -37,6 +48,9 @@ class CloudEvent(BaseModel):
     datacontenttype: str = CONTENT_TYPE
     dataschema: str
     correlationid: str | None = None
+    # The CloudEvents distributed-tracing extension: the W3C trace context of the span that created the event.
+    traceparent: str | None = None
+    tracestate: str | None = None
     data: dict[str, Any]
 
     def to_json(self) -> bytes:

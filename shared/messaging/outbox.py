@@ -19,11 +19,13 @@ from sqlalchemy import BigInteger, Boolean, ColumnElement, Row, Select, delete, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.bus.port import BusUnavailable, MessageBus
 from shared.db import Database, database_unreachable, one_of
 from shared.events.catalogue import Event
 from shared.events.envelope import CloudEvent, encode_structured
 from shared.inserts import stage_rows
+from shared.logs import current_service
 from shared.messaging.tables import idempotency_keys, inbox, outbox
 from shared.metrics import ServiceMetrics
 
@@ -42,7 +44,8 @@ async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
     """Stage events in the caller's transaction; they are written at its commit and published only then."""
     if retired := [type(event).__name__ for event in events if not event.published]:
         raise TypeError(f"{', '.join(retired)}: replaced by a later version, no longer published")
-    envelopes = [event.to_cloudevent() for event in events]
+    # Each carries the trace context of its creation, when the service traces (shared/tracing.py).
+    envelopes = tracing.stamp(current_service(), [(event.topic.name, event.to_cloudevent()) for event in events])
     if envelopes:
         _ensure_rollback_hook(type(session.sync_session))
         now = datetime.now(UTC)
@@ -244,7 +247,9 @@ class OutboxRelay:
         try:
             for topic, run in groupby(rows, key=lambda row: row.topic):
                 encoded = [encode_structured(row.envelope) for row in run]
-                await self.bus.publish_encoded(self.physical_topic(topic), encoded)
+                physical = self.physical_topic(topic)
+                with tracing.sending(self.metrics.service, physical, encoded, self.bus.system):
+                    await self.bus.publish_encoded(physical, encoded)
                 for event in encoded:
                     self.metrics.events_published.labels(topic, event.type).inc()
         except BusUnavailable as exc:
