@@ -21,6 +21,7 @@ from services.ops.kafka import KafkaAccess
 from shared.events.topics import CONSUMER_GROUPS
 from shared.settings import ServiceSettings
 
+MAX_REPEATED = 1000  # ids, types or groups one command takes
 UNREACHABLE_KAFKA = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError)
 
 
@@ -48,6 +49,7 @@ Command = Callable[[argparse.Namespace, Stack], Coroutine[Any, Any, int]]
 def run(command: Command, args: argparse.Namespace, stack: Stack) -> int:
     """Run one async command; every failure is one line on stderr and an exit code that says which kind."""
     try:
+        _check_bounds(args)
         return asyncio.run(command(args, stack))
     except KeyboardInterrupt:
         return Exit.OK  # how a tail is meant to end
@@ -59,6 +61,14 @@ def run(command: Command, args: argparse.Namespace, stack: Stack) -> int:
         return _fail(Exit.ERROR, f"Kafka refused: {exc!r}")
     except ValidationError as exc:
         return _fail(Exit.USAGE, f"the FIRSTCALL_* settings are refused: {exc}")
+
+
+def _check_bounds(args: argparse.Namespace) -> None:
+    """Repeated arguments are bounded too (argparse bounds each value, not how many come)."""
+    for name in ("ids", "type", "group"):
+        given = getattr(args, name, None) or ()
+        if len(given) > MAX_REPEATED:
+            raise UsageError(f"at most {MAX_REPEATED} values of {name}, not {len(given)}")
 
 
 def _fail(code: int, message: str) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.ops import render
+from services.ops.errors import NotFound
 from services.ops.kafka import KafkaAccess, as_record, partitions_of
 from shared.bus.port import Record
 from shared.events.base import TYPE_PREFIX
@@ -116,6 +117,8 @@ async def tail(
         partitions = await partitions_of(consumer, kafka.topic(spec.topic))
         if spec.partition is not None:
             partitions = [tp for tp in partitions if tp.partition == spec.partition]
+            if not partitions:
+                raise NotFound(f"{kafka.topic(spec.topic)} has no partition {spec.partition}")
         consumer.assign(partitions)
         await spec.start.seek(consumer, partitions)
         ends = await consumer.end_offsets(partitions) if spec.until_end else {}

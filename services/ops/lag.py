@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.ops.errors import NotFound
 from services.ops.kafka import KafkaAccess, partitions_of, read_ranges
 from shared.events.topics import CONSUMER_GROUPS
 
@@ -64,8 +65,16 @@ async def consumer_lag(kafka: KafkaAccess, groups: Sequence[str] = CONSUMER_GROU
         ]
 
 
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """A topic deleted since the group committed on it has no lag left to show."""
+    try:
+        return await partitions_of(consumer, topic)
+    except NotFound:
+        return []
+
+
 async def _group_lag(consumer: AIOKafkaConsumer, group: str, committed: dict[TopicPartition, int]) -> GroupLag:
-    partitions = [tp for topic in sorted({tp.topic for tp in committed}) for tp in await partitions_of(consumer, topic)]
+    partitions = [tp for topic in sorted({tp.topic for tp in committed}) for tp in await _partitions(consumer, topic)]
     if not partitions:
         return GroupLag(group, known=True)
     begins = await consumer.beginning_offsets(partitions)

@@ -13,6 +13,7 @@ from shared.events.topics import CONSUMER_GROUPS
 
 EPILOG = "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 Kafka, a database or a service unreachable"
 TEXT = bounded_text(200)
+MAX_REPEATED = commands.MAX_REPEATED
 Subparsers = Any  # argparse._SubParsersAction is private; what is used of it is `add_parser`
 
 
@@ -93,7 +94,7 @@ def _dead_letters(build: _Builder, subcommands: Subparsers) -> None:
     replay = build.add(
         actions, "replay", "send letters back to their origin topic, each once", commands.dead_letters_replay
     )
-    replay.add_argument("ids", nargs="*", type=TEXT, metavar="ID", help="letters by id")
+    replay.add_argument("ids", nargs="*", type=TEXT, metavar="ID", help=f"letters by id (at most {MAX_REPEATED})")
     _letter_filters(replay)
     replay.add_argument("--all", action="store_true", help="every letter not replayed yet")
     replay.add_argument("--dry-run", action="store_true", help="say what would be replayed, send nothing")

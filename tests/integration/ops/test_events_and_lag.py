@@ -68,10 +68,11 @@ async def test_tail_from_now_shows_only_what_is_published_after_it_started(bus: 
     assert [view.id for view in shown] == [after.id]
 
 
-async def test_an_unknown_topic_is_not_found(firstcall: Firstcall) -> None:
+async def test_an_unknown_topic_or_partition_is_not_found(bus: KafkaBus, firstcall: Firstcall) -> None:
     ran = await firstcall("events", "tail", "nosuchtopic", "--until-end")
     assert ran.code == 3
     assert "nosuchtopic" in ran.err
+    assert (await firstcall("events", "tail", "tickets", "--partition", "99", "--until-end")).code == 3
 
 
 async def test_lag_reads_the_groups_committed_and_end_offsets_and_the_oldest_waiting_event(

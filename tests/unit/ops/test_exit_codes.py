@@ -84,3 +84,9 @@ def test_settings_the_services_would_refuse_are_a_usage_error(
     monkeypatch.setenv("FIRSTCALL_NOTIFIER_PORT", "0")
     assert main(["problems", "list"]) == Exit.USAGE
     assert "settings are refused" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("kafka_nowhere")
+def test_more_repeated_values_than_the_bound_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dead-letters", "replay", *["knowledge/0/1"] * 1001]) == Exit.USAGE
+    assert "at most 1000" in capsys.readouterr().err
