@@ -1,4 +1,4 @@
-"""/v1/customers/{id}/identities and /unmerge: correcting a profile by hand, and undoing a merge."""
+"""/v1/customers (create), /{id}/identities and /{id}/unmerge: profiles made and corrected by hand."""
 
 from __future__ import annotations
 
@@ -12,17 +12,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router import preconditions
-from services.router.api.deps import Now, Router, Supervisor, declared, idempotency_scope
+from services.router.api.deps import Intake, Now, Router, Supervisor, declared, idempotency_scope
 from services.router.customers import corrections, unmerging
 from services.router.customers.identities import normalise_email, normalise_external_id, normalise_phone
-from services.router.customers.schemas import CustomerRead, CustomerUnmerge, IdentityCreate, UnmergeRead
+from services.router.customers.schemas import (
+    CustomerCreate,
+    CustomerRead,
+    CustomerUnmerge,
+    IdentityCreate,
+    UnmergeRead,
+)
+from services.router.customers.service import identity_pairs
 from services.router.preconditions import ETAG_HEADER, PRECONDITION_FAILED, IfMatch
 from shared.errors import invalid
 from shared.events.catalogue import IdentityKind
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey, respond_once
 
-router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["customers"])
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 _MERGED = declared(
     409,
@@ -51,7 +58,54 @@ def _with_etag(response: JSONResponse) -> JSONResponse:
 
 
 @router.post(
-    "/identities",
+    "",
+    response_model=CustomerRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a customer directly, before any ticket, with identities no other customer has",
+    responses={
+        201: {"headers": {**ETAG_HEADER, "Location": {"description": "the customer", "schema": {"type": "string"}}}},
+        **declared(
+            409,
+            "`identity-belongs-to-another-customer`: one identity is another customer's (`customer_id` names "
+            "them): add the others to that customer instead",
+            slug="identity-belongs-to-another-customer",
+            detail="email ada@example.com belongs to customer 1c3e...",
+        ),
+    },
+)
+async def create_customer(
+    body: CustomerCreate,
+    runtime: RuntimeDep,
+    components: Router,
+    now: Now,
+    principal: Intake,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    pairs = identity_pairs(body, phone_region=components.settings.default_phone_region, field_prefix="body")
+
+    async def write(session: AsyncSession) -> tuple[int, Any]:
+        customer = await corrections.create_customer(
+            session=session,
+            pairs=pairs,
+            name=body.name,
+            actor=principal.key_id,
+            now=now,
+        )
+        return status.HTTP_201_CREATED, CustomerRead.model_validate(customer).model_dump(mode="json")
+
+    response = await respond_once(
+        runtime.database,
+        scope=idempotency_scope(principal, "POST /v1/customers"),
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        write=write,
+        location=lambda created: f"/v1/customers/{created['id']}",
+    )
+    return _with_etag(response)
+
+
+@router.post(
+    "/{customer_id}/identities",
     response_model=CustomerRead,
     status_code=status.HTTP_201_CREATED,
     summary="Link an identity to the customer (201; 200 if it was theirs already); audited",
@@ -124,7 +178,7 @@ Reason = Annotated[str | None, Query(max_length=500, description="why, for the c
 
 
 @router.delete(
-    "/identities/{kind}/{value}",
+    "/{customer_id}/identities/{kind}/{value}",
     response_model=CustomerRead,
     summary="Take an identity off the customer (linked to the wrong person), by its value; audited",
     responses=_REMOVAL_RESPONSES,
@@ -156,7 +210,7 @@ async def remove_customer_identity(
 
 
 @router.delete(
-    "/identities/{identity_id}",
+    "/{customer_id}/identities/{identity_id}",
     response_model=CustomerRead,
     summary="Take an identity off the customer by its id (as the customer's `identities` list it); audited",
     responses=_REMOVAL_RESPONSES,
@@ -210,7 +264,7 @@ async def _removed(
 
 
 @router.post(
-    "/unmerge",
+    "/{customer_id}/unmerge",
     response_model=UnmergeRead,
     summary="Undo a merge into this customer within FIRSTCALL_ROUTER_UNMERGE_WINDOW_HOURS: both profiles, "
     "their identities and their history as they were",

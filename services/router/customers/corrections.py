@@ -14,7 +14,13 @@ from services.router.customers.schemas import CustomerRead
 from services.router.customers.service import get_customer, live_customer
 from services.router.history import service as history
 from shared.errors import Conflict, NotFound
-from shared.events.catalogue import CustomerIdentityLinked, CustomerIdentityRemoved, Identity, IdentityKind
+from shared.events.catalogue import (
+    CustomerIdentityLinked,
+    CustomerIdentityRemoved,
+    CustomerRegistered,
+    Identity,
+    IdentityKind,
+)
 from shared.messaging.outbox import add_events
 
 # Channels give a customer a few identities; hundreds on one profile means something writes in a loop.
@@ -36,6 +42,65 @@ async def _correctable(
     return customer
 
 
+async def create_customer(
+    *,
+    session: AsyncSession,
+    pairs: list[tuple[str, str]],
+    name: str | None,
+    actor: str,
+    now: datetime,
+) -> Customer:
+    """A profile created directly (before any ticket), with identities nobody else has."""
+    for kind, value in pairs:
+        await _ensure_unclaimed(
+            session, kind, value, hint="add the others to it with POST /v1/customers/{id}/identities"
+        )
+    customer = Customer(id=uuid.uuid4(), display_name=name, created_at=now)
+    session.add(customer)
+    await session.flush()
+    session.add_all(
+        CustomerIdentity(id=uuid.uuid4(), customer_id=customer.id, kind=kind, value=value, created_at=now)
+        for kind, value in pairs
+    )
+    # Now, not at commit: an identity another request just took conflicts here and the retry names its owner.
+    await session.flush()
+    await add_events(
+        session,
+        CustomerRegistered(
+            customer_id=customer.id,
+            display_name=name,
+            identities=[Identity.model_validate({"kind": kind, "value": value}) for kind, value in pairs],
+            registered_at=now,
+        ),
+    )
+    history.record(
+        session=session,
+        customer_id=customer.id,
+        kind="customer.created",
+        ref_id=customer.id,
+        summary="profile created with " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in pairs),
+        occurred_at=now,
+        actor=actor,
+    )
+    return await _reloaded(session, customer.id)
+
+
+async def _ensure_unclaimed(session: AsyncSession, kind: str, value: str, *, hint: str) -> None:
+    """Nothing if no customer has this identity; else a 409 that names them and says what to do."""
+    existing = await session.scalar(
+        select(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+    )
+    if existing is None:
+        return
+    owner = await live_customer(session=session, customer_id=existing.customer_id)
+    raise Conflict(
+        "identity-belongs-to-another-customer",
+        f"{kind.replace('_', ' ')} {value} belongs to customer {owner.id}: {hint}",
+        rule="identity-belongs-to-another-customer",
+        customer_id=str(owner.id),
+    )
+
+
 async def add_identity(
     *,
     session: AsyncSession,
@@ -49,21 +114,15 @@ async def add_identity(
 ) -> tuple[Customer, bool]:
     """Link a (normalised) identity to the customer; False if it was theirs already (nothing written)."""
     customer = await _correctable(session, customer_id, expected)
-    existing = await session.scalar(
-        select(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+    if any(i.kind == kind and i.value == value for i in customer.identities):
+        return customer, False
+    await _ensure_unclaimed(
+        session,
+        kind,
+        value,
+        hint=f"if they are the same person, merge the profiles (POST /v1/customers/{customer_id}/merge); "
+        "if not, remove it from that customer first",
     )
-    if existing is not None:
-        if existing.customer_id == customer_id:
-            return customer, False
-        owner = await live_customer(session=session, customer_id=existing.customer_id)
-        raise Conflict(
-            "identity-belongs-to-another-customer",
-            f"{kind.replace('_', ' ')} {value} belongs to customer {owner.id}: if they are the same person, "
-            f"merge the profiles (POST /v1/customers/{customer_id}/merge); if not, remove it from that "
-            "customer first",
-            rule="identity-belongs-to-another-customer",
-            customer_id=str(owner.id),
-        )
     if len(customer.identities) >= MAX_IDENTITIES:
         raise Conflict(
             "too-many-identities",

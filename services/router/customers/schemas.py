@@ -155,3 +155,14 @@ class UnmergeRead(BaseModel):
         description="rows given back per table: the merge's own, and ledger entries, approvals and history "
         "written since about the restored profile's tickets"
     )
+
+
+class CustomerCreate(CustomerRef):
+    """A profile created directly, before any ticket: at least one identity nobody else has."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "phone": "+44 20 7946 0958", "name": "Ada Lovelace"}]
+        },
+    )

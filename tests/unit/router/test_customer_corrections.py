@@ -15,6 +15,42 @@ async def _customer_of(router: RouterHarness, **customer: str) -> dict[str, Any]
     return {"id": ticket["customer_id"], "ticket_id": ticket["id"]}
 
 
+async def test_a_customer_created_directly_is_found_by_its_identities_and_a_ticket_lands_on_it(
+    router: RouterHarness,
+) -> None:
+    body = {"email": "Ada@Example.com", "phone": "+44 20 7946 0958", "name": "Ada Lovelace"}
+    created = await router.post("/v1/customers", body, **{"Idempotency-Key": "create-1"})
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert created.headers["Location"] == f"/v1/customers/{customer['id']}"
+    assert created.headers["ETag"] == (await router.client.get(f"/v1/customers/{customer['id']}")).headers["ETag"]
+    assert {(i["kind"], i["value"]) for i in customer["identities"]} == {
+        ("email", "ada@example.com"),
+        ("phone", "+442079460958"),
+    }
+    replay = await router.post("/v1/customers", body, **{"Idempotency-Key": "create-1"})
+    assert replay.json()["id"] == customer["id"]
+    [registered] = await router.published("firstcall.customer.registered")
+    assert registered.data["display_name"] == "Ada Lovelace"
+    ticket = (await router.post("/v1/tickets", ticket_request(customer={"phone": "+442079460958"}))).json()
+    assert ticket["customer_id"] == customer["id"]
+    history = (await router.client.get(f"/v1/customers/{customer['id']}/history")).json()["items"]
+    assert "customer.created" in {h["kind"] for h in history}
+
+
+async def test_creating_a_customer_with_someone_elses_identity_is_a_409_naming_them(router: RouterHarness) -> None:
+    bob = await _customer_of(router, phone="+15551234567")
+    response = await router.post("/v1/customers", {"email": "new@example.com", "phone": "+1 555 123 4567"})
+    assert response.status_code == 409
+    assert (response.json()["rule"], response.json()["customer_id"]) == (
+        "identity-belongs-to-another-customer",
+        bob["id"],
+    )
+    assert (await router.client.get("/v1/customers", params={"email": "new@example.com"})).status_code == 404
+    refused = await router.post("/v1/customers", {"name": "Nobody"})
+    assert refused.status_code == 422
+
+
 async def test_an_identity_is_linked_once_audited_announced_and_finds_the_customer(router: RouterHarness) -> None:
     ada = await _customer_of(router, email="ada@example.com")
     path = f"/v1/customers/{ada['id']}/identities"
