@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ def run(command: Command, args: argparse.Namespace, stack: Stack) -> int:
         return asyncio.run(command(args, stack))
     except KeyboardInterrupt:
         return Exit.OK  # how a tail is meant to end
+    except BrokenPipeError:
+        # `firstcall events tail ... | head`: the reader has what it wanted. Python would complain again
+        # flushing stdout at exit, so it is pointed at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.OK
     except OpsError as exc:
         return _fail(exc.code, str(exc))
     except UNREACHABLE_KAFKA as exc:
@@ -118,7 +124,9 @@ def _letter_filter(args: argparse.Namespace, *, include_replayed: bool = True) -
     )
 
 
-async def _letters(args: argparse.Namespace, stack: Stack, only: dead_letters.LetterFilter) -> list[Any]:
+async def _letters(
+    args: argparse.Namespace, stack: Stack, only: dead_letters.LetterFilter
+) -> list[dead_letters.DeadLetter]:
     kafka = stack.kafka()
     groups = dead_letters.groups_named(only.ids, only.groups)
     letters = await replay.load_marked(kafka, await dead_letters.read_letters(kafka, groups))
