@@ -9,6 +9,7 @@ import logging
 import time
 
 import orjson
+from opentelemetry import trace
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,6 +46,8 @@ class CorrelationAndMetricsMiddleware:
         cid = incoming or new_correlation_id()
         set_correlation_id(cid)
         set_service(self.service)
+        # The request's span (FastAPI's, when the service traces; a no-op otherwise) names the id the logs carry.
+        trace.get_current_span().set_attribute("firstcall.correlation_id", cid)
         status = 500
         started = time.perf_counter()
 

@@ -5,15 +5,21 @@ Embedded mode (the in-memory bus) with an in-memory span exporter per service; d
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from pydantic import ValidationError
 
 from services.embedded import SERVICES, build_embedded
 from shared import tracing
@@ -167,7 +173,9 @@ async def test_a_tickets_spans_form_one_trace_from_the_request_to_the_detection_
 async def test_an_event_carries_the_trace_context_of_its_creation_as_cloudevents_extension_attributes(
     traced: Stack, spans: InMemorySpanExporter
 ) -> None:
-    response = await traced.router.post("/v1/tickets", json=ticket_request())
+    response = await traced.router.post(
+        "/v1/tickets", json=ticket_request(), headers={"X-Correlation-ID": "ivr-call-9"}
+    )
     await traced.runtimes["router"].relay.flush(timeout=10)
     records = [from_kafka(r.value, r.headers) for r in traced.bus.records(TICKETS.name)]
     [opened] = [e for e in records if e.subject == response.json()["id"] and e.type == "firstcall.ticket.opened"]
@@ -179,6 +187,9 @@ async def test_an_event_carries_the_trace_context_of_its_creation_as_cloudevents
     assert created.context is not None
     assert opened.traceparent is not None
     assert opened.traceparent.startswith(f"00-{created.context.trace_id:032x}-{created.context.span_id:016x}-")
+    request = parent_of(spans.get_finished_spans(), created)
+    assert (request.attributes or {}).get("firstcall.correlation_id") == "ivr-call-9"
+    assert (created.attributes or {}).get("firstcall.correlation_id") == "ivr-call-9"
 
 
 async def test_a_service_that_does_not_trace_creates_no_span_and_sends_no_trace_context(stack: Stack) -> None:
@@ -188,3 +199,76 @@ async def test_a_service_that_does_not_trace_creates_no_span_and_sends_no_trace_
     [opened] = [e for e in records if e.subject == response.json()["id"] and e.type == "firstcall.ticket.opened"]
     assert opened.traceparent is None
     assert all(tracing.tracer(service) is None for service in SERVICES)
+
+
+@dataclass
+class Received:
+    path: str
+    content_type: str
+    body: bytes
+
+
+@contextlib.contextmanager
+def otlp_collector() -> Iterator[tuple[str, list[Received]]]:
+    """An HTTP server on a free port that keeps what is posted to it, as an OTLP/HTTP collector would."""
+    received: list[Received] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(Received(self.path, self.headers["Content-Type"], body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_service_with_an_otlp_endpoint_exports_its_spans_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in tracing.STANDARD_ENDPOINTS:
+        monkeypatch.delenv(name, raising=False)
+    with otlp_collector() as (endpoint, received):
+        settings = service_settings("router", data_dir=tmp_path, otel_exporter_otlp_endpoint=endpoint)
+        provider = tracing.configure(settings)
+        try:
+            found = tracing.tracer("router")
+            assert found is not None
+            with found.start_as_current_span("probe-span"):
+                pass
+            assert isinstance(provider, SdkTracerProvider)
+            assert provider.force_flush()
+        finally:
+            tracing.uninstall("router")
+    [request] = received
+    assert request.path == "/v1/traces"
+    assert request.content_type == "application/x-protobuf"
+    assert b"probe-span" in request.body
+    assert b"firstcall-router" in request.body
+
+
+def test_without_an_endpoint_a_service_has_no_provider_and_fastapi_makes_no_span(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in tracing.STANDARD_ENDPOINTS:
+        monkeypatch.delenv(name, raising=False)
+    settings = service_settings("knowledge", data_dir=tmp_path)
+    assert tracing.configure(settings) is None
+    assert tracing.telemetry(settings)["tracing"] is False
+    assert tracing.tracer("knowledge") is None
+
+
+def test_an_endpoint_that_is_not_an_http_url_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="otel_exporter_otlp_endpoint"):
+        service_settings("router", data_dir=tmp_path, otel_exporter_otlp_endpoint="collector:4318")
