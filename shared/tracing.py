@@ -170,6 +170,25 @@ def processing(
         yield
 
 
+def current_context() -> dict[str, str]:
+    """The current span's W3C trace context (`traceparent`, `tracestate`), for work that goes on later from a
+    row (a notification sent by a worker); empty when nothing is traced."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier
+
+
+@contextlib.contextmanager
+def resumed(service: str, carrier: dict[str, str], name: str) -> Iterator[None]:
+    """A span of `service` continuing the trace whose context `current_context` kept (a child of it)."""
+    found = tracer(service)
+    if found is None:
+        yield
+        return
+    with found.start_as_current_span(name, context=_PROPAGATOR.extract(carrier, context=Context())):
+        yield
+
+
 def _message(topic: str, event: CloudEvent, operation: str) -> dict[str, str]:
     attributes = {
         "messaging.operation.type": operation,

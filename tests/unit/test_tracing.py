@@ -272,3 +272,17 @@ def test_without_an_endpoint_a_service_has_no_provider_and_fastapi_makes_no_span
 def test_an_endpoint_that_is_not_an_http_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="otel_exporter_otlp_endpoint"):
         service_settings("router", data_dir=tmp_path, otel_exporter_otlp_endpoint="collector:4318")
+
+
+def test_work_resumed_later_from_a_kept_context_continues_the_trace_as_a_child(spans: InMemorySpanExporter) -> None:
+    found = tracing.tracer("notifier")
+    assert found is not None
+    with found.start_as_current_span("detection"):
+        kept = tracing.current_context()
+    with tracing.resumed("notifier", kept, "send notification"):
+        pass
+    detection, sending = sorted(spans.get_finished_spans(), key=lambda span: span.name)
+    assert sending.parent is not None
+    assert detection.context is not None
+    assert (sending.parent.trace_id, sending.parent.span_id) == (detection.context.trace_id, detection.context.span_id)
+    assert tracing.current_context() == {}
