@@ -13,6 +13,7 @@ from shared.events.catalogue import (
     ApprovalRequested,
     ArticlePublished,
     CustomerIdentityLinked,
+    CustomerIdentityRemoved,
     CustomerRegistered,
     Event,
     KnownIssueUpdated,
@@ -37,6 +38,7 @@ def handlers(settings: NotifierSettings) -> dict[type[Event], EventHandler]:
         ArticlePublished: knowledge.on_article_published,
         CustomerRegistered: customers.on_customer_registered,
         CustomerIdentityLinked: customers.on_identity_linked,
+        CustomerIdentityRemoved: customers.on_identity_removed,
         # What an agent's desktop hears of, for the desktop webhooks (docs/desktop-push.md#webhooks).
         TicketAssigned: desktop.on_desktop_event,
         TicketTransferred: desktop.on_desktop_event,

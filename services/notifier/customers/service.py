@@ -71,6 +71,14 @@ async def learn_email(*, session: AsyncSession, customer_id: uuid.UUID, email: s
         contact.updated_at = datetime.now(UTC)
 
 
+async def forget_email(*, session: AsyncSession, customer_id: uuid.UUID, email: str) -> None:
+    """Stop writing to an email the router took off the customer (it belonged to someone else)."""
+    contact = await session.get(CustomerContact, customer_id)
+    if contact is not None and contact.email is not None and contact.email.casefold() == email.casefold():
+        contact.email = None
+        contact.updated_at = datetime.now(UTC)
+
+
 async def set_preferences(
     *, session: AsyncSession, customer_id: uuid.UUID, update: PreferencesUpdate
 ) -> CustomerContact:
