@@ -73,8 +73,7 @@ async def _resolve_with(session: AsyncSession, *, ticket: Ticket, offer: Offered
         session=session,
         ticket=ticket,
         resolution_type="answer",
-        # resolve_ticket records None as "no agent" (a queued ticket has none); its annotation is narrower.
-        agent_id=ticket.agent_id,  # type: ignore[arg-type]
+        agent_id=ticket.agent_id,  # None for a queued ticket: resolved with no agent
         note=offer.answer,
         article_ids=[offer.article_id] if offer.article_id else [],
         ledger_summary=_summary(offer),

@@ -32,7 +32,7 @@ async def resolve_ticket(
     session: AsyncSession,
     ticket: Ticket,
     resolution_type: str,
-    agent_id: uuid.UUID,
+    agent_id: uuid.UUID | None,
     note: str | None,
     article_ids: Sequence[uuid.UUID],
     ledger_summary: str,
