@@ -33,6 +33,14 @@ from shared.events.customers import (
 )
 from shared.events.desktop import SlaAtRisk, TicketProblemLinked
 from shared.events.erasure import CustomerErased
+from shared.events.feedback import (
+    FeedbackDecided,
+    FeedbackDecision,
+    FeedbackEscalated,
+    FeedbackKind,
+    FeedbackReceived,
+    TicketMarkedFeedback,
+)
 from shared.events.knowledge import (
     ArticleArchived,
     ArticleDraftProposed,
@@ -104,6 +112,11 @@ __all__ = [
     "CustomersMerged",
     "CustomersUnmerged",
     "Event",
+    "FeedbackDecided",
+    "FeedbackDecision",
+    "FeedbackEscalated",
+    "FeedbackKind",
+    "FeedbackReceived",
     "Identity",
     "IdentityKind",
     "KnowledgeSuggested",
@@ -129,6 +142,7 @@ __all__ = [
     "StatusTrigger",
     "SuggestedArticle",
     "TicketAssigned",
+    "TicketMarkedFeedback",
     "TicketOpened",
     "TicketPriorityChanged",
     "TicketProblemLinked",
