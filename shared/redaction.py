@@ -104,7 +104,8 @@ def _blank(value: Any) -> Any:
 
 
 async def sweep(session: AsyncSession, values: Sequence[str]) -> dict[str, int]:
-    """Replace every occurrence of `values` in every table by ERASED; returns rows changed per table."""
+    """Replace every occurrence of `values` in every table by ERASED; returns values rewritten per table
+    (a row counts once per column that held one)."""
     if not values:
         return {}
     connection = await session.connection()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from services.notifier.detection.models import ReportBucket, ReportTerm
+from services.notifier.reports.models import Report
 from services.router.ledger.models import LedgerEntry
+from shared.db import Database
 from tests.erasure_scenario import NAME, Clients, erase, erased_everywhere, populate, traces_left
 from tests.unit.conftest import Stack
 
@@ -20,6 +24,7 @@ async def test_an_erased_customer_leaves_no_email_phone_or_name_in_any_table_of_
     customer = await populate(clients(stack), databases["notifier"])
     for name, database in databases.items():
         assert await traces_left(database), f"the scenario must put the values in {name} first"
+    assert (await index_entries(databases["notifier"], customer.tickets))[0] > 0, "the reports must be indexed first"
 
     record = await erase(stack.router, customer)
     await erased_everywhere(clients(stack), customer)
@@ -32,6 +37,21 @@ async def test_an_erased_customer_leaves_no_email_phone_or_name_in_any_table_of_
     }
     assert NAME not in str(record)
     assert record["erased"]["customer_identities"] == 2
+    assert await index_entries(databases["notifier"], customer.tickets) == (0, 0, 0)
+
+
+async def index_entries(database: Database, ticket_ids: list[str]) -> tuple[int, int, int]:
+    """Term postings, meaning postings and stored vectors left of these reports in the detection index."""
+    ids = [uuid.UUID(t) for t in ticket_ids]
+    async with database.session() as session:
+        terms = await session.scalar(select(func.count()).select_from(ReportTerm).where(ReportTerm.ticket_id.in_(ids)))
+        buckets = await session.scalar(
+            select(func.count()).select_from(ReportBucket).where(ReportBucket.ticket_id.in_(ids))
+        )
+        vectors = await session.scalar(
+            select(func.count()).select_from(Report).where(Report.ticket_id.in_(ids), Report.features.is_not(None))
+        )
+    return int(terms or 0), int(buckets or 0), int(vectors or 0)
 
 
 async def test_the_ledger_keeps_its_amounts_under_the_pseudonymous_id(stack: Stack) -> None:
