@@ -1,160 +1,26 @@
-"""How text becomes search terms: the same analysis for articles, queries and past tickets.
+"""What search keeps of a text besides its terms: exact-title keys, character trigrams for typos, unit
+vectors, edit distances and the sentences a snippet is chosen from.
 
-Words are lower-cased, stripped of accents, stop words dropped and suffixes trimmed by a small stemmer
-(plurals, -ing, -ed, -ly), so "Deleting accounts" and "delete account" meet. Character trigrams of
-whole words (with word boundaries) carry typos and split or joined words ("git hub", "githb") to the
-right title. Everything here is deterministic and free of downloaded models.
+Terms come from the shared analyser (shared/text/analyser.py: Snowball stems in the article's language),
+with the filler of how customers phrase a request as extra stop words. Character trigrams of whole words
+(with word boundaries) carry typos and split or joined words ("git hub", "githb") to the right title.
+Everything here is deterministic and free of downloaded models.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 
-_WORD = re.compile(r"[a-z0-9]+")
-_VOWEL = re.compile(r"[aeiouy]")
-# Function words and the filler of how customers phrase a request ("I'd like to", "is there a way").
-STOP_WORDS = frozenset(
+from shared.text.analyser import Analyser
+
+# How customers phrase a request ("I'd like to", "is there a way"): words a search query is full of and an
+# answer never needs.
+REQUEST_FILLER = frozenset(
     [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "im",
         "id",
-        "ive",
         "ill",
-        "youre",
-        "whats",
-        "dont",
-        "doesnt",
-        "cant",
-        "wont",
-        "isnt",
         "way",
         "want",
         "wants",
@@ -179,61 +45,23 @@ STOP_WORDS = frozenset(
     ]
 )
 NGRAM_SIZES = (3,)
+ANALYSER = Analyser.for_locale(None, extra_stop_words=REQUEST_FILLER)
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: "Café" and "cafe" are the same word to a customer."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).replace("'", "")
-
-
-def words(text: str) -> list[str]:
-    """Every word of the text, folded, stop words included (for joins, snippets and exact titles)."""
-    return _WORD.findall(fold(text))
-
-
-def stem(word: str) -> str:
-    """Trim common English inflections; deliberately light so unrelated words never collide."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    for suffix, replacement in (("sses", "ss"), ("ies", "y"), ("ss", "ss"), ("us", "us"), ("s", "")):
-        if word.endswith(suffix):
-            word = word[: len(word) - len(suffix)] + replacement
-            break
-    for suffix in ("ingly", "edly", "ing", "ed"):
-        root = word[: len(word) - len(suffix)]
-        if word.endswith(suffix) and len(root) >= 3 and _VOWEL.search(root):
-            word = root
-            if word.endswith(("at", "bl", "iz")):
-                word += "e"
-            elif len(word) >= 2 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]
-            break
-    if word.endswith("ly") and len(word) > 5:
-        word = word[:-2]
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    return word
-
-
-def terms(text: str) -> list[str]:
-    """The searchable terms of a text, in order: stemmed words that are not stop words."""
-    return [stem(word) for word in words(text) if word not in STOP_WORDS]
-
-
-def term_counts(text: str) -> Counter[str]:
-    return Counter(terms(text))
+def analyser_for(locale: str | None) -> Analyser:
+    """The analyser of an article's or a query's locale (English when it has none)."""
+    return Analyser.for_locale(locale, extra_stop_words=REQUEST_FILLER)
 
 
 def title_key(text: str) -> str:
     """A title reduced to its words: a query with the same key is an exact match of that title."""
-    return " ".join(words(text))
+    return " ".join(ANALYSER.words(text))
 
 
 def char_ngrams(text: str) -> Counter[str]:
     """Character trigrams of each word with its boundaries (" gi", "ub "), for typo tolerance."""
     grams: Counter[str] = Counter()
-    for word in words(text):
+    for word in ANALYSER.words(text):
         padded = f" {word} "
         for size in NGRAM_SIZES:
             grams.update(padded[i : i + size] for i in range(len(padded) - size + 1))

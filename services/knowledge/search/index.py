@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from services.knowledge.search import text
+from services.knowledge.search import features
 from services.knowledge.search.postings import PostingTable
 from services.knowledge.search.vocabulary import Vocabulary
 
@@ -121,10 +121,11 @@ class SearchIndex:
         batch_words, batch_grams = [], []
         for document in documents:
             slot = self._slots.allocate()
-            title_terms, body_terms = text.term_counts(document.title), text.term_counts(document.body)
+            analyser = features.analyser_for(document.locale)
+            title_terms, body_terms = analyser.term_counts(document.title), analyser.term_counts(document.body)
             words = {t: (float(title_terms[t]), float(body_terms[t])) for t in title_terms.keys() | body_terms.keys()}
             batch_words.append((slot, words))
-            grams = text.unit_vector(text.char_ngrams(document.title))
+            grams = features.unit_vector(features.char_ngrams(document.title))
             batch_grams.append((slot, {gram: (weight,) for gram, weight in grams.items()}))
             self._slots.live[slot] = True
             self._slots.title_len[slot] = sum(title_terms.values())
@@ -136,7 +137,7 @@ class SearchIndex:
             self._slot_of[document.id] = slot
             for key in _facet_keys(entry):
                 self._facets[key].add(slot)
-            self._titles[text.title_key(document.title)].add(slot)
+            self._titles[features.title_key(document.title)].add(slot)
             self._live_count += 1
         self.vocabulary.add(self._words.add_batch(batch_words))
         self._grams.add_batch(batch_grams)
@@ -160,7 +161,7 @@ class SearchIndex:
             self._entries[slot] = None
             for key in _facet_keys(entry):
                 self._facets[key].discard(slot)
-            self._titles[text.title_key(entry.title)].discard(slot)
+            self._titles[features.title_key(entry.title)].discard(slot)
             self._live_count -= 1
         if self._slots.count > 1000 and self.dead_slots > COMPACT_WHEN_DEAD * self._slots.count:
             self.compact()
@@ -187,7 +188,7 @@ class SearchIndex:
         for slot, entry in enumerate(survivors):
             for key in _facet_keys(entry):
                 self._facets[key].add(slot)
-            self._titles[text.title_key(entry.title)].add(slot)
+            self._titles[features.title_key(entry.title)].add(slot)
 
     # ------------------------------------------------------------------------------------------ scoring
 
@@ -264,7 +265,7 @@ class SearchIndex:
         """
         count = self._slots.count
         weighted: list[tuple[float, str]] = []
-        for gram, times in text.char_ngrams(query).items():
+        for gram, times in features.char_ngrams(query).items():
             if df := self._grams.frequency(gram):
                 idf = math.log(1 + (self._live_count - df + 0.5) / (df + 0.5))
                 weighted.append(((1 + math.log(times)) * idf, gram))
@@ -290,14 +291,16 @@ class SearchIndex:
         self._words.optimize()
         self._grams.optimize()
 
-    def query_terms(self, query: str) -> dict[str, float]:
-        """The query's terms as the index knows them: corrected typos and joined split words included."""
+    def query_terms(self, query: str, locale: str | None = None) -> dict[str, float]:
+        """The query's terms as the index knows them (stemmed in the language of `locale`, English without
+        one): corrected typos and joined split words included."""
+        analyser = features.analyser_for(locale)
         weighted: dict[str, float] = {}
-        for term in text.terms(query):
+        for term in analyser.terms(query):
             for known, weight in self._correct(term):
                 weighted[known] = weighted.get(known, 0.0) + weight
-        for first, second in itertools.pairwise(text.words(query)):
-            joined = text.stem(first + second)
+        for first, second in itertools.pairwise(analyser.words(query)):
+            joined = analyser.stem(first + second)
             if joined in self._words:
                 weighted[joined] = weighted.get(joined, 0.0) + 1.0
         return weighted
@@ -314,7 +317,7 @@ class SearchIndex:
         return self._corrections[term]
 
     def exact_title_slots(self, query: str) -> set[int]:
-        return set(self._titles.get(text.title_key(query), ()))
+        return set(self._titles.get(features.title_key(query), ()))
 
     def facet_mask(self, field_name: str, values: Sequence[str]) -> npt.NDArray[np.bool_]:
         mask = np.zeros(self._slots.count, dtype=bool)

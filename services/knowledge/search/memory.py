@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from services.knowledge.search import text
+from services.knowledge.search import features
 from services.knowledge.search.postings import PostingTable
 
 
@@ -38,7 +38,7 @@ class TextMemory:
             if key in self._keys:
                 continue
             self._keys.add(key)
-            vector = text.unit_vector(text.term_counts(content))
+            vector = features.unit_vector(features.ANALYSER.term_counts(content))
             row = len(self._owners)
             self._owners.append(owner)
             self._signs.append(sign)

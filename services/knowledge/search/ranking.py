@@ -65,7 +65,8 @@ class Ranker:
     ) -> tuple[list[Hit], bool]:
         """One page of hits after `after`, and whether more follow."""
         index = self.index
-        terms = index.query_terms(query)
+        # A query asking for articles of one locale is stemmed as they were; otherwise as English.
+        terms = index.query_terms(query, filters.locales[0] if len(filters.locales) == 1 else None)
         words = index.word_scores(terms)
         base = _scaled(words) + GRAM_WEIGHT * _scaled(index.gram_scores(query))
         base *= _confidence(words, index.ideal_word_score(terms))

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from services.knowledge.search import text
+from services.knowledge.search import features
 
 SNIPPET_CHARS = 240
 
 
 def snippet(body: str, query: str, *, limit: int = SNIPPET_CHARS) -> str:
     """The sentence (and what follows it, up to `limit` characters) that best covers the query's terms."""
-    wanted = set(text.terms(query))
-    passages = text.sentences(body)
+    wanted = set(features.ANALYSER.terms(query))
+    passages = features.sentences(body)
     if not passages:
         return ""
     best, best_score = 0, -1.0
     for position, passage in enumerate(passages):
-        found = set(text.terms(passage)) & wanted
+        found = set(features.ANALYSER.terms(passage)) & wanted
         score = len(found) - position * 1e-3  # earlier wins a tie: openings tend to state the answer
         if score > best_score:
             best, best_score = position, score

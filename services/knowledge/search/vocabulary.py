@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from services.knowledge.search import text
+from services.knowledge.search import features
 
 
 class Vocabulary:
@@ -30,13 +30,13 @@ class Vocabulary:
                 continue
             self._known.add(term)
             if term.isalpha() and len(term) >= 3:
-                for gram in text.trigrams(term):
+                for gram in features.trigrams(term):
                     self._by_trigram[gram].append(term)
 
     def closest(self, term: str, frequency: Callable[[str], int]) -> tuple[str, int] | None:
         """The known word nearest to `term` (ties: the more frequent, then alphabetical) and its distance."""
         limit = 1 if len(term) <= 7 else 2
-        grams = sorted(text.trigrams(term), key=lambda gram: (len(self._by_trigram.get(gram, ())), gram))
+        grams = sorted(features.trigrams(term), key=lambda gram: (len(self._by_trigram.get(gram, ())), gram))
         candidates: set[str] = set()
         for gram in grams[: 4 * limit + 1]:
             candidates.update(self._by_trigram.get(gram, ()))
@@ -44,7 +44,7 @@ class Vocabulary:
         for candidate in candidates:
             if abs(len(candidate) - len(term)) > limit:
                 continue
-            distance = text.edit_distance(term, candidate, limit)
+            distance = features.edit_distance(term, candidate, limit)
             if distance > limit:
                 continue
             df = frequency(candidate)

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from services.router.intents.normalise import normalise_text
+from shared.text.analyser import normalise_values
 
 # Words carry the meaning; character n-grams inside word boundaries survive typos ("recieved", "cacnel")
 # and inflections. Sub-linear term frequency stops a repeated word in a long complaint from dominating.
@@ -43,7 +43,7 @@ class LexicalFeatures:
     @classmethod
     def fit(cls, texts: Sequence[str]) -> LexicalFeatures:
         """A featurizer whose vocabularies are the terms of these texts."""
-        normalised = [normalise_text(text) for text in texts]
+        normalised = [normalise_values(text) for text in texts]
         # A small corpus (a new intent has a handful of examples) cannot afford a document-count cut-off.
         cuts = len(normalised) >= MIN_TEXTS_FOR_CUTS
         word_min, char_min = (WORD_MIN_COUNT, CHAR_MIN_COUNT) if cuts else (1, 1)
@@ -56,7 +56,7 @@ class LexicalFeatures:
         return len(self._word.vocabulary_) + len(self._char.vocabulary_)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        normalised = [normalise_text(text) for text in texts]
+        normalised = [normalise_values(text) for text in texts]
         return sp.hstack([self._word.transform(normalised), self._char.transform(normalised)], format="csr")
 
     def transform_one(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
@@ -67,7 +67,7 @@ class LexicalFeatures:
         """
         if self._blocks is None:
             self._blocks = (_Block.of(self._word, 0), _Block.of(self._char, len(self._word.vocabulary_)))
-        normalised = normalise_text(text)
+        normalised = normalise_values(text)
         parts = [block.weigh(normalised) for block in self._blocks]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
@@ -118,7 +118,7 @@ class _Block:
 
 
 def _vectorizer(*, analyzer: str, ngram_range: tuple[int, int], min_df: int, **extra: Any) -> TfidfVectorizer:
-    # Texts arrive normalised (normalise_text), so the vectorizer must not lower-case or strip again.
+    # Texts arrive normalised (normalise_values), so the vectorizer must not lower-case or strip again.
     return TfidfVectorizer(
         analyzer=analyzer,
         ngram_range=ngram_range,

@@ -15,7 +15,7 @@ from sklearn.svm import LinearSVC
 from services.router.intents.calibration import DEFAULT_TEMPERATURE, fit_temperature, fold_assignments
 from services.router.intents.lexical import LexicalFeatures
 from services.router.intents.model import Centroids, IntentModel, LinearScores
-from services.router.intents.normalise import normalise_text
+from shared.text.analyser import normalise_values
 from shared.text.encoders import SentenceEncoder
 
 MIN_INTENTS = 2
@@ -78,7 +78,7 @@ def train_model(
 def _validated(examples: Sequence[tuple[str, str]]) -> tuple[list[str], list[str], npt.NDArray[np.int64]]:
     texts, names = [], []
     for number, (text, intent) in enumerate(examples):
-        if not normalise_text(text):
+        if not normalise_values(text):
             raise TrainingError(f"example {number} has an empty text")
         if not intent.strip():
             raise TrainingError(f"example {number} has an empty intent")

@@ -19,7 +19,7 @@ from services.router.intents import (
     model_to_bytes,
     train_model,
 )
-from services.router.intents.normalise import normalise_text
+from shared.text.analyser import normalise_values
 
 CORPUS = {
     "card_arrival": [
@@ -116,7 +116,7 @@ class HashedWordsEncoder:
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
-            for word in normalise_text(text).split():
+            for word in normalise_values(text).split():
                 vectors[row, hashlib.sha256(word.encode()).digest()[0] % self.dimension] += 1.0
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), np.float32(1e-12))
         return vectors
@@ -263,4 +263,4 @@ def test_two_intents_with_one_example_each_still_make_a_model() -> None:
 
 def test_normalisation_keeps_the_words_and_drops_amounts_links_case_and_accents() -> None:
     text = "Café REFUND of £25.50 — see https://shop.example/o/123 or write to ada@example.com"
-    assert normalise_text(text) == "cafe refund of £0.0 — see xurlx or write to xemailx"
+    assert normalise_values(text) == "cafe refund of £0.0 — see xurlx or write to xemailx"
