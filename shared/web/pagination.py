@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -176,14 +176,15 @@ def _typed(value: Any, column: Column) -> Any:
     try:
         if kind is datetime and isinstance(value, str):
             typed = datetime.fromisoformat(value)
-            typed = typed if typed.tzinfo is not None else None  # ours always carry one: naive ones don't compare
+            # Ours always carry a zone (naive ones don't compare) and fall within the years 1-9999 in UTC.
+            typed = typed.astimezone(UTC) if typed.tzinfo is not None else None
         elif kind is UUID and isinstance(value, str):
             typed = UUID(value)
-        elif kind is str and isinstance(value, str):
+        elif kind is str and isinstance(value, str) and "\x00" not in value:  # PostgreSQL's text holds no NUL
             typed = value
         elif kind is int and type(value) is int:
             typed = value if abs(value) < (2**63 if isinstance(column.type, BigInteger) else 2**31) else None
-    except ValueError:
+    except (ValueError, OverflowError):
         typed = None
     if typed is None:
         raise invalid_cursor()
