@@ -29,11 +29,11 @@ $(SYNCED): pyproject.toml uv.lock
 	@touch $@
 
 run: $(SYNCED) ## the three services in one process: SQLite + in-memory bus, nothing else needed
-	@echo "Starting firstcall (embedded): Python loads the code first, a few seconds..."
+	@echo "Starting firstcall (embedded): Python loads the code first (10 s on a busy machine)..."
 	@FIRSTCALL_LOG_FORMAT=$${FIRSTCALL_LOG_FORMAT:-text} $(BIN)/firstcall run
 
 demo: $(SYNCED) ## make run, seeded with a small contact center that plays Nancy's story, then stays up
-	@echo "Starting the firstcall demo (embedded, its data in data/demo): Python loads the code first, a few seconds..."
+	@echo "Starting the firstcall demo (embedded, its data in data/demo): Python loads the code first (10 s on a busy machine)..."
 	@FIRSTCALL_LOG_FORMAT=$${FIRSTCALL_LOG_FORMAT:-text} $(BIN)/firstcall demo
 
 test: $(SYNCED) up ## every test tier (starts Kafka and PostgreSQL first if they are not running)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -46,3 +47,21 @@ async def until(check: Callable[[], Awaitable[T | None]], *, what: str, timeout:
             return found
         await asyncio.sleep(0.2)
     raise DemoFailure(f"{what}: not seen within {timeout:.0f} s")
+
+
+@contextlib.asynccontextmanager
+async def still(tell: Callable[[str], None], doing: str, *, every: float = 10) -> AsyncIterator[None]:
+    """Say `doing` is still going on every `every` seconds while the block runs: a wait on a loaded machine
+    (the intent training: 14 s here, 46 s on a busy 2-core machine) is never a silence."""
+    started = time.monotonic()
+
+    async def remind() -> None:
+        while True:
+            await asyncio.sleep(every)
+            tell(f"    still {doing} ({time.monotonic() - started:.0f} s)")
+
+    reminder = asyncio.create_task(remind())
+    try:
+        yield
+    finally:
+        reminder.cancel()

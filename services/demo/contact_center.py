@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from services.demo.client import Services, call, until
+from services.demo.client import DemoFailure, Services, call, still, until
 from services.demo.message_desk import MessageDesk
 from services.embedded import Say
 
@@ -79,8 +79,10 @@ async def _train_intents(services: Services, seed: dict[str, Any], *, tell: Say)
         current: dict[str, Any] = await call(services.router, "GET", f"/v1/intents/models/{model['id']}")
         return current if current["status"] != "training" else None
 
-    if (await until(trained, what="the intent model"))["status"] != "ready":
-        raise RuntimeError("the intent model failed to train")
+    async with still(tell, "training"):
+        result = await until(trained, what="the intent model")
+    if result["status"] != "ready":
+        raise DemoFailure(f"the intent model did not train: {result}")
     tell("    the intent model is ready")
 
 

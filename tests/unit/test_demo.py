@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services.demo.client import Services
+from services.demo.client import Services, still
 from services.demo.contact_center import load_seed, seed_contact_center
 from services.demo.message_desk import message_desk
 from services.demo.story import StoryOutcome, play_story
@@ -58,3 +59,14 @@ async def test_nancys_story_plays_each_step_to_its_end(outcome: tuple[StoryOutco
     assert [story.acknowledged[c] for c in story.outage_customers] == [1, 1, 1]
     assert [story.resolved[c] for c in story.outage_customers] == [1, 1, 1], "each told once"
     assert told[-1].startswith("   Each of the 3 is told once")
+
+
+async def test_a_long_wait_is_said_to_go_on_until_it_ends() -> None:
+    told: list[str] = []
+    async with still(told.append, "training", every=0.01):
+        await asyncio.sleep(0.05)  # longer than `every`: its reminder's timer comes due first
+    said = len(told)
+    await asyncio.sleep(0.05)
+    assert said >= 1
+    assert told[0].startswith("    still training (")
+    assert len(told) == said, "nothing is said once the wait is over"
