@@ -11,24 +11,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.search.replica import SearchReplica, replica_of
-from shared.errors import PROBLEM_BASE, PROBLEM_JSON, FieldError, invalid_fields
+from shared.errors import FieldError, invalid_fields
 from shared.web.app import RuntimeDep
 from shared.web.auth import Principal
 from shared.web.idempotency import respond_once
+from shared.web.problems import conflict
+
+# Every 409 a knowledge route documents is a `conflict`; the routes import it from here.
+__all__ = ["conflict"]
 
 LOCATION = {"Location": {"description": "Where the new resource is read", "schema": {"type": "string"}}}
-
-
-def conflict(description: str, *, slug: str, detail: str, **extensions: Any) -> dict[int | str, dict[str, Any]]:
-    """A route's `responses=` entry for the 409 it sends (shared/web/openapi.py gives it the problem shape)."""
-    example = {
-        "type": PROBLEM_BASE + slug,
-        "title": "Conflict with the current state",
-        "status": 409,
-        "detail": detail,
-        **extensions,
-    }
-    return {409: {"description": description, "content": {PROBLEM_JSON: {"example": example}}}}
 
 
 def get_replica(runtime: RuntimeDep) -> SearchReplica:

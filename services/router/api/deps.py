@@ -13,8 +13,11 @@ from services.router.classification.service import IntentClassifier, IntentProfi
 from services.router.context.knowledge_client import KnowledgeClient
 from services.router.metrics import RouterMetrics
 from services.router.settings import RouterSettings
-from shared.errors import PROBLEM_BASE, PROBLEM_JSON
 from shared.web.auth import Principal, Scope, require
+from shared.web.problems import declared
+
+# A route's `responses=` entry for a status only it sends: the routes import `declared` from here.
+__all__ = ["declared"]
 
 
 @dataclass
@@ -61,22 +64,6 @@ AgentWork = Annotated[Principal, Depends(_admitting(Scope.AGENT, Scope.SUPERVISO
 Supervisor = Annotated[Principal, Depends(_admitting(Scope.SUPERVISOR))]
 Operations = Annotated[Principal, Depends(_admitting(Scope.OPS, Scope.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(_admitting(Scope.ADMIN))]
-
-
-def declared(status: int, description: str, *, slug: str, detail: str) -> dict[int | str, dict[str, Any]]:
-    """A route's `responses=` entry for a status only it sends (shared/web/openapi.py gives it the problem shape).
-
-    Undeclared, a client generated from the document cannot expect it, and the fuzzer fails on it.
-    """
-    example = {"type": PROBLEM_BASE + slug, "title": _TITLES.get(status, "Conflict"), "status": status}
-    return {status: {"description": description, "content": {PROBLEM_JSON: {"example": {**example, "detail": detail}}}}}
-
-
-_TITLES = {
-    404: "Not found",
-    409: "Conflict with the current state",
-    412: "The resource changed since it was read",
-}
 
 
 # A paged list's answer: the next page's URL besides `next_cursor` (RFC 8288), for clients that follow links.
