@@ -45,13 +45,20 @@ def child_environment() -> dict[str, str]:
     return {**os.environ, PARENT_PID_VARIABLE: str(os.getpid())}
 
 
+def _pool_worker(parent_pid: int) -> None:
+    """A pool worker dies with its parent and leaves Ctrl-C to it: the terminal sends SIGINT to the whole
+    process group, and a worker interrupted mid-task prints a traceback the parent's clean stop then hides."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+
+
 def worker_pool(processes: int = 1) -> Pool:
     """A spawned pool whose workers die with this process; `Pool.terminate()` ends them at stop.
 
     spawn, not fork: forking a process that runs an event loop and driver threads can deadlock.
     """
     context = multiprocessing.get_context("spawn")
-    return context.Pool(processes, initializer=die_with_parent, initargs=(os.getpid(),))
+    return context.Pool(processes, initializer=_pool_worker, initargs=(os.getpid(),))
 
 
 async def run_in_pool(pool: Pool, function: Callable[..., T], *args: Any) -> T:

@@ -86,3 +86,16 @@ async def test_work_in_a_pool_is_awaited_with_its_result_or_its_error() -> None:
     finally:
         pool.terminate()
         pool.join()
+
+
+def _sigint_handler() -> object:
+    return signal.getsignal(signal.SIGINT)
+
+
+async def test_pool_workers_leave_ctrl_c_to_their_parent() -> None:
+    pool = children.worker_pool()
+    try:
+        assert await children.run_in_pool(pool, _sigint_handler) == signal.SIG_IGN
+    finally:
+        pool.terminate()
+        pool.join()
