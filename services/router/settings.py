@@ -61,6 +61,12 @@ class RouterSettings(ServiceSettings):
     )
     close_check_seconds: float = Field(300.0, gt=0, description="how often resolved tickets are checked for closing")
     continuity_days: int = Field(30, ge=0, description="how recent a related ticket must be for continuity routing")
+    feedback_intents: dict[str, Literal["suggestion", "complaint", "compliment"]] = Field(
+        {},
+        max_length=200,
+        description="intents that are feedback, not a fault to fix, and the kind of each (JSON, e.g. "
+        '{"procedure_complaint": "complaint"}): acknowledged quoting the customer and resolved at first contact',
+    )
     knowledge_url: HttpUrl = Field(HttpUrl("http://127.0.0.1:8001"), description="knowledge service, for fallbacks")
     knowledge_api_key: SecretStr | None = Field(None, description="key for the knowledge fallback (default: admin)")
     knowledge_timeout_ms: int = Field(150, ge=10, description="the context never waits longer on knowledge")

@@ -16,6 +16,7 @@ from services.router.classification import service as intent_service
 from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.customers import merging
 from services.router.customers import service as customer_service
+from services.router.feedback import service as feedback_service
 from services.router.history import service as history
 from services.router.routing import engine
 from services.router.routing import service as routing
@@ -82,6 +83,9 @@ async def open_ticket(
         settings=settings,
         now=now,
     )
+    feedback = feedback_service.kind_of(intent=ticket.intent, settings=settings)
+    if feedback is not None:
+        feedback_service.mark_at_open(ticket, feedback)
     await add_events(
         session,
         TicketOpened(
@@ -98,6 +102,22 @@ async def open_ticket(
             intent_confidence=ticket.intent_confidence,
         ),
     )
+    if feedback is not None:
+        # Feedback is heard and resolved as it is opened: no agent is taken from the queue for it.
+        rows = await feedback_service.receive_at_open(
+            session=session, ticket=ticket, kind=feedback, customer_name=customer.display_name, now=now
+        )
+        opened_entry = history.entry(
+            customer_id=customer.id,
+            kind="ticket.opened",
+            ref_id=ticket.id,
+            ticket_id=ticket.id,
+            summary=f"{ticket.channel}: {ticket.subject}",
+            occurred_at=now,
+            actor=actor,
+        )
+        stage_new(session, ticket, opened_entry, *rows)
+        return Opened(ticket, feedback_service.DECISION, None, recognition.created, duplicates)
     # A customer met for the first time has no owner and no earlier ticket: skip the continuity lookup.
     preferred = []
     if not recognition.created:
