@@ -1,10 +1,12 @@
 """What a report says, as numbers: weighted word terms and character n-grams of its content words.
 
-Words carry the meaning (stemmed, so "crashes" and "crashing" meet; identifiers split at camelCase and kept
-whole, so `FileSystem.listStatus` matches both "file system" and itself; a stack frame is one term, its
-class and method). Character n-grams of the same
-content words catch typos and spelling variants ("pasword", "log-in") that whole words would miss. Terms
-are hashed to 63-bit integers so the index stores numbers, never vocabulary.
+Words come from the shared analyser (shared/text/analyser.py: Snowball stems, so "crashes" and "crashing"
+meet), reading identifiers as code writes them: split at camelCase and kept whole, so
+`FileSystem.listStatus` matches both "file system" and itself. A stack frame is one term, its class and
+method. Character n-grams of the same content words catch typos and spelling variants ("pasword",
+"log-in") that whole words would miss. Terms are hashed to 63-bit integers so the index stores numbers,
+never vocabulary: a change of the analyser changes the hashes, and the migration that comes with it
+rebuilds the stored ones (docs/decisions/0039-one-text-analyser.md).
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from shared.text.analyser import Analyser
+
 SUBJECT_BOOST = 2  # the subject is the customer's own summary: its words count twice
 MAX_TEXT_CHARS = 8000  # a pasted log says little more after this, and costs time
 CHAR_NGRAMS = (3, 4)
 SPELLING_CHARS = 120  # of the description, after the subject: where the problem is named
 GRAM_MASK = 0x7FFFFFFF  # n-gram ids fit 31 bits: the stored vector stays small (collisions are harmless)
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 # Starting only where a run of letters and digits starts, and never giving back what a run took: a pasted
 # blob (base64, hex) of 8,000 characters cost 0.6 s here, under the detection lock, when every position
 # inside it was tried and each try backtracked over the rest of the run.
@@ -33,15 +35,26 @@ _COMPOUND = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]++(?:[._\-/:][A-Za-z0-9]++)+
 # that ran; its package path, file and line number repeat in every frame or change with the version, and
 # as words they crowd out what the reporter wrote (a trace held 26% of a Hadoop report's terms at p99).
 _FRAME = re.compile(r"\bat\s+((?:[\w$]+\.)+)([\w$<>]+)\s*\([^)\n]*\)")
-_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""), ("es", ""), ("s", ""))
-_STOP_WORDS = """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having he
-    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
-    now of off on once only or other our ours ourselves out over own same she should so some such than that the
-    their theirs them themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves im ive dont cant
-    doesnt didnt isnt wont hi hello hey thanks thank please pls help regards dear team get got getting"""
-STOP_WORDS = frozenset(_STOP_WORDS.split())
+# Greetings and sign-offs: every report has some, and they say nothing about the problem.
+GREETINGS = frozenset(
+    [
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "please",
+        "pls",
+        "help",
+        "regards",
+        "dear",
+        "team",
+        "get",
+        "got",
+        "getting",
+    ]
+)
+ANALYSER = Analyser.for_locale(None, extra_stop_words=GREETINGS, identifiers=True)
 
 
 @dataclass(frozen=True)
@@ -56,29 +69,9 @@ class SparseVector:
         return float(np.dot(self.weights[mine], other.weights[theirs]))
 
 
-def stem(word: str) -> str:
-    """A light suffix stripper: enough to meet plural and tense variants, cheap on every word."""
-    for suffix, replacement in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: len(word) - len(suffix)] + replacement
-            break
-    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "ls":
-        word = word[:-1]
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
 def content_words(text: str) -> list[str]:
     """Lower-cased words that carry meaning, identifiers split at camelCase (stop words dropped)."""
-    words: list[str] = []
-    for match in _WORD.finditer(text):
-        token = match.group()
-        parts = _CAMEL.findall(token)
-        if len(parts) > 1:
-            words.append(token.lower())
-        words.extend(lowered for part in parts if len(lowered := part.lower()) > 1 and lowered not in STOP_WORDS)
-    return words
+    return ANALYSER.content_words(text)
 
 
 def word_terms(text: str) -> list[str]:
@@ -86,7 +79,7 @@ def word_terms(text: str) -> list[str]:
     stack frame as its class and method only."""
     frames: list[str] = []
     text = _FRAME.sub(lambda frame: _frame_term(frame, frames), text[:MAX_TEXT_CHARS])
-    terms = [stem(word) for word in content_words(text)]
+    terms = ANALYSER.stems(content_words(text))
     terms.extend("#" + match.group().lower() for match in _COMPOUND.finditer(text))
     terms.extend(frames)
     return terms
