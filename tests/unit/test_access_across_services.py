@@ -12,8 +12,8 @@ import pytest
 
 from shared.web.auth import Scope
 from tests.conftest import wait_until
+from tests.openapi_documents import concrete_path, openapi_operations
 from tests.unit.conftest import Stack
-from tests.unit.test_bad_input import concrete_path, openapi_operations
 
 
 async def issue(stack: Stack, *scopes: str) -> dict[str, str]:

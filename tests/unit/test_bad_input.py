@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy import func, select
 from services.router.tickets.models import Ticket
 from shared.messaging.tables import outbox
 from tests.factories import ticket_request
+from tests.openapi_documents import concrete_path, openapi_operations, resolved
 from tests.unit.conftest import Stack
 
 
@@ -141,30 +141,9 @@ NULL_CLEARS: dict[str, dict[str, set[str]]] = {
 }
 
 
-def openapi_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(method, path template, operation) of every operation an OpenAPI document describes."""
-    return [(method.upper(), path, op) for path, ops in document["paths"].items() for method, op in ops.items()]
-
-
-def concrete_path(path: str, operation: dict[str, Any]) -> str:
-    """The path with every parameter filled by a value of its type (a fresh UUID names nothing stored)."""
-    for parameter in operation.get("parameters", []):
-        if parameter["in"] == "path":
-            schema = parameter["schema"]
-            value = schema["enum"][0] if "enum" in schema else str(uuid.uuid4())
-            path = path.replace("{" + parameter["name"] + "}", value)
-    return path
-
-
-def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
 def _json_body(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
     content = operation.get("requestBody", {}).get("content", {})
-    return _resolve(document, content["application/json"]["schema"]) if "application/json" in content else None
+    return resolved(document, content["application/json"]["schema"]) if "application/json" in content else None
 
 
 def _nullable(schema: dict[str, Any]) -> bool:
@@ -173,7 +152,7 @@ def _nullable(schema: dict[str, Any]) -> bool:
 
 def _unbounded(document: dict[str, Any], schema: dict[str, Any], where: str) -> list[str]:
     """Where a schema accepts a string, integer or list without a documented limit."""
-    schema = _resolve(document, schema)
+    schema = resolved(document, schema)
     found = [f for sub in schema.get("anyOf", []) + schema.get("allOf", []) for f in _unbounded(document, sub, where)]
     kind = schema.get("type")
     bounded_by_form = {"maxLength", "enum", "const"} & schema.keys() or schema.get("format") in ("uuid", "date-time")
@@ -242,13 +221,13 @@ async def test_an_integer_beyond_its_bound_is_a_422_naming_it(stack: Stack, serv
     for method, path, operation in openapi_operations(document):
         concrete = concrete_path(path, operation)
         for parameter in operation.get("parameters", []):
-            if parameter["in"] == "query" and _resolve(document, parameter["schema"]).get("type") == "integer":
+            if parameter["in"] == "query" and resolved(document, parameter["schema"]).get("type") == "integer":
                 walked.append(f"{method} {path} query.{parameter['name']}")
                 for huge in (2**63, 2**64):
                     response = await client.request(method, concrete, params={parameter["name"]: huge})
                     misses += _unless_named(response, f"query.{parameter['name']}")
         for field, schema in ((_json_body(document, operation) or {}).get("properties", {})).items():
-            if _resolve(document, schema).get("type") == "integer":
+            if resolved(document, schema).get("type") == "integer":
                 walked.append(f"{method} {path} body.{field}")
                 for huge in (2**63, 2**64):
                     misses += _unless_named(await client.request(method, concrete, json={field: huge}), f"body.{field}")

@@ -10,67 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-import jsonschema_rs
 import orjson
 import pytest
-import schemathesis
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from services.knowledge.articles.models import Article
 from tests.knowledge_factories import article_request
+from tests.openapi_documents import api_operations, conforms, examples_of, invalid_examples, resolved
 from tests.unit.knowledge.conftest import Knowledge
 from tests.unit.knowledge.test_known_issues import known_issue_request
 
-CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
 NDJSON = "application/x-ndjson"
 
 
 async def document_of(knowledge: Knowledge) -> dict[str, Any]:
     document: dict[str, Any] = (await knowledge.client.get("/openapi.json")).json()
     return document
-
-
-def conforms(document: dict[str, Any], path: str, method: str, response: httpx.Response, **parameters: str) -> None:
-    """Schemathesis' own response checks (the fuzz run's): status, content type, headers and body documented."""
-    operation = schemathesis.openapi.from_dict(document)[path][method.upper()]
-    operation.Case(path_parameters=parameters).validate_response(response, checks=CHECKS)
-
-
-def api_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """The service's own operations (/v1); probes and metrics are every service's, documented in shared/."""
-    return [
-        (method.upper(), path, operation)
-        for path, operations in document["paths"].items()
-        if path.startswith("/v1/")
-        for method, operation in operations.items()
-    ]
-
-
-def examples_of(document: dict[str, Any], content: dict[str, Any]) -> list[Any]:
-    """The examples a media type shows: its own, else its schema's (resolved), else an array's item's."""
-    if "example" in content or "examples" in content:
-        return [content["example"]] if "example" in content else [e["value"] for e in content["examples"].values()]
-    schema = resolved(document, content.get("schema", {}))
-    if schema.get("examples"):
-        return list(schema["examples"])
-    items = resolved(document, schema.get("items", {}))
-    return [[example] for example in items.get("examples", [])]
-
-
-def resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def validator(document: dict[str, Any], schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
-    return jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]}, validate_formats=True)
 
 
 async def test_a_stale_article_edit_is_a_409_its_document_declares(knowledge: Knowledge) -> None:
@@ -171,20 +125,7 @@ async def test_every_operation_shows_an_example_of_its_body_and_its_answer(knowl
 
 async def test_every_example_is_valid_for_what_it_illustrates(knowledge: Knowledge) -> None:
     document = await document_of(knowledge)
-    checked, invalid = 0, []
-    for method, path, operation in api_operations(document):
-        contents = [("request", c) for c in operation.get("requestBody", {}).get("content", {}).values()]
-        contents += [(status, c) for status, r in operation["responses"].items() for c in r.get("content", {}).values()]
-        for where, content in contents:
-            for example in examples_of(document, content):
-                checked += 1
-                errors = [e.message for e in validator(document, content["schema"]).iter_errors(example)]
-                invalid += [f"{method} {path} {where}: {error}" for error in errors]
-        for parameter in operation.get("parameters", []):
-            for example in parameter["schema"].get("examples", []):
-                checked += 1
-                errors = [e.message for e in validator(document, parameter["schema"]).iter_errors(example)]
-                invalid += [f"{method} {path} {parameter['name']}: {error}" for error in errors]
+    checked, invalid = invalid_examples(document)
     assert checked >= 30
     assert invalid == []
 

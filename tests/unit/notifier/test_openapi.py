@@ -11,27 +11,18 @@ from __future__ import annotations
 import uuid
 from typing import Any, get_args
 
-import httpx
-import jsonschema_rs
 import pytest
-import schemathesis
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from services.notifier.subscriptions.schemas import SUBSCRIBABLE_TYPES, SubscribableType
 from tests.conftest import wait_until
 from tests.notifier_factories import outage
+from tests.openapi_documents import api_operations, conforms, examples_of, invalid_examples, resolved
 from tests.unit.notifier.conftest import Notifier
 from tests.unit.notifier.receivers import webhook_receiver
 from tests.unit.notifier.test_problems import problem_of
 from tests.unit.notifier.test_subscriptions import subscription
 from tests.unit.notifier.test_webhooks import notifications, subscribe
 
-CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
 CONFLICT = "https://firstcall.dev/problems/"
 # FastAPI drops every null from the document, examples' too (its encoder runs with exclude_none): an answer
 # that always carries a null somewhere (a problem, a delivery) can have no whole example until the shared
@@ -42,38 +33,6 @@ ANSWERS_WITH_NULLS = {"ProblemList", "ProblemDetail", "SplitResult", "Notificati
 async def document_of(notifier: Notifier) -> dict[str, Any]:
     document: dict[str, Any] = (await notifier.client.get("/openapi.json")).json()
     return document
-
-
-def conforms(document: dict[str, Any], path: str, method: str, response: httpx.Response, **parameters: str) -> None:
-    """Schemathesis' own response checks (the fuzz run's): status, content type, headers and body documented."""
-    operation = schemathesis.openapi.from_dict(document)[path][method.upper()]
-    operation.Case(path_parameters=parameters).validate_response(response, checks=CHECKS)
-
-
-def api_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """The service's own operations (/v1); probes and metrics are every service's, documented in shared/."""
-    return [
-        (method.upper(), path, operation)
-        for path, operations in document["paths"].items()
-        if path.startswith("/v1/")
-        for method, operation in operations.items()
-    ]
-
-
-def resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def examples_of(document: dict[str, Any], content: dict[str, Any]) -> list[Any]:
-    if "example" in content:
-        return [content["example"]]
-    return list(resolved(document, content.get("schema", {})).get("examples", []))
-
-
-def validator(document: dict[str, Any], schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
-    return jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]}, validate_formats=True)
 
 
 async def an_open_problem(notifier: Notifier) -> str:
@@ -202,20 +161,7 @@ def _shown(document: dict[str, Any], operation: dict[str, Any]) -> list[Any]:
 
 async def test_every_example_is_valid_for_what_it_illustrates(notifier: Notifier) -> None:
     document = await document_of(notifier)
-    checked, invalid = 0, []
-    for method, path, operation in api_operations(document):
-        contents = [("request", c) for c in operation.get("requestBody", {}).get("content", {}).values()]
-        contents += [(status, c) for status, r in operation["responses"].items() for c in r.get("content", {}).values()]
-        for where, content in contents:
-            for example in examples_of(document, content):
-                checked += 1
-                errors = [e.message for e in validator(document, content["schema"]).iter_errors(example)]
-                invalid += [f"{method} {path} {where}: {error}" for error in errors]
-        for parameter in operation.get("parameters", []):
-            for example in parameter["schema"].get("examples", []):
-                checked += 1
-                errors = [e.message for e in validator(document, parameter["schema"]).iter_errors(example)]
-                invalid += [f"{method} {path} {parameter['name']}: {error}" for error in errors]
+    checked, invalid = invalid_examples(document)
     assert checked >= 40
     assert invalid == []
 
