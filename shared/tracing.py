@@ -40,12 +40,12 @@ _providers: dict[str, TracerProvider] = {}
 _tracers: dict[str, Tracer] = {}
 
 
-def configure(settings: ServiceSettings) -> TracerProvider | None:
+def configure(service: str, settings: ServiceSettings) -> TracerProvider | None:
     """The service's tracer provider: the one installed already, or a new OTLP one if an endpoint is set."""
-    service = settings.service_name
     if service in _providers:
         return _providers[service]
-    endpoint = settings.otel_exporter_otlp_endpoint
+    # A stand-in runtime (tests/unit/test_blas.py) carries only the settings the app reads besides: no endpoint.
+    endpoint: str | None = getattr(settings, "otel_exporter_otlp_endpoint", None)
     if endpoint is None and not any(os.environ.get(name) for name in STANDARD_ENDPOINTS):
         return None
     # Imported here, not above: a second of imports that a service without tracing never pays.
@@ -57,10 +57,10 @@ def configure(settings: ServiceSettings) -> TracerProvider | None:
     return install(service, BatchSpanProcessor(exporter))
 
 
-def telemetry(settings: ServiceSettings) -> TelemetryConfig:
+def telemetry(service: str, settings: ServiceSettings) -> TelemetryConfig:
     """FastAPI's own request spans, into the service's provider when it traces; otherwise FastAPI's telemetry
     is off entirely. Metrics and logs stay Prometheus and JSON lines (shared/metrics.py, shared/logs.py)."""
-    found = configure(settings)
+    found = configure(service, settings)
     return {
         "tracing": found is not None,
         "tracer_provider": found,

@@ -241,7 +241,7 @@ def test_a_service_with_an_otlp_endpoint_exports_its_spans_there(
         monkeypatch.delenv(name, raising=False)
     with otlp_collector() as (endpoint, received):
         settings = service_settings("router", data_dir=tmp_path, otel_exporter_otlp_endpoint=endpoint)
-        provider = tracing.configure(settings)
+        provider = tracing.configure("router", settings)
         try:
             found = tracing.tracer("router")
             assert found is not None
@@ -264,8 +264,8 @@ def test_without_an_endpoint_a_service_has_no_provider_and_fastapi_makes_no_span
     for name in tracing.STANDARD_ENDPOINTS:
         monkeypatch.delenv(name, raising=False)
     settings = service_settings("knowledge", data_dir=tmp_path)
-    assert tracing.configure(settings) is None
-    assert tracing.telemetry(settings)["tracing"] is False
+    assert tracing.configure("knowledge", settings) is None
+    assert tracing.telemetry("knowledge", settings)["tracing"] is False
     assert tracing.tracer("knowledge") is None
 
 
