@@ -54,9 +54,8 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         generate_unique_id_function=readable_operation_id,  # `listTickets`, not `list_tickets_v1_tickets_get`
-        telemetry=tracing.telemetry(
-            runtime.name, runtime.settings
-        ),  # a server span per request when the service traces
+        # A server span per request when the service traces (shared/tracing.py); off otherwise.
+        telemetry=tracing.telemetry(runtime.name, runtime.settings),
     )
     install_openapi(app)  # each operation's real error statuses, derived from the routes (shared/web/openapi.py)
     app.state.runtime = runtime
