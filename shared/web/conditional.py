@@ -23,14 +23,19 @@ import orjson
 from fastapi import Header
 from pydantic import BaseModel
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PROBLEM_BASE, PROBLEM_JSON, ProblemError
+from shared.errors import PROBLEM_BASE, PROBLEM_JSON, FieldError, ProblemError, problem_response
 
 _OPAQUE = r'"[\x21\x23-\x7e]*"'
 _TAG = rf"(?:W/)?{_OPAQUE}"
 IF_MATCH_PATTERN = rf"^\s*(?:\*|{_TAG}(?:\s*,\s*{_TAG})*)\s*$"
 _TAGS = re.compile(_TAG)
+_CONDITION = re.compile(IF_MATCH_PATTERN)
+MAX_CONDITION_LENGTH = 1_000
+# How the OpenAPI documents describe If-None-Match wherever a read answers an ETag (shared/web/openapi.py).
+IF_NONE_MATCH_SCHEMA = {"type": "string", "maxLength": MAX_CONDITION_LENGTH, "pattern": IF_MATCH_PATTERN}
 # What a 304 drops of the 200 it replaces: the body's own metadata (RFC 9110, 15.4.5); ETag, the rate limit
 # and the rest stay.
 _DROPPED_ON_304 = frozenset({b"content-length", b"content-type", b"content-encoding", b"content-language"})
@@ -39,7 +44,7 @@ IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
-        max_length=1_000,
+        max_length=MAX_CONDITION_LENGTH,
         pattern=IF_MATCH_PATTERN,
         description="Update only if the resource still has this ETag (from an earlier answer), else 412; "
         "`*` matches any. Optional: without it the update is unconditional.",
@@ -123,7 +128,11 @@ def none_match(if_none_match: str, tag: str) -> bool:
 
 
 class NotModifiedMiddleware:
-    """A GET or HEAD answered 200 with an ETag the request's If-None-Match names becomes a bodiless 304."""
+    """A GET or HEAD answered 200 with an ETag the request's If-None-Match names becomes a bodiless 304.
+
+    Where a read answers an ETag, its If-None-Match is checked as documented (entity tags or `*`, at most
+    1,000 characters): anything else is a 422 naming `header.If-None-Match`, as a route's own header would be.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -136,20 +145,47 @@ class NotModifiedMiddleware:
         if not if_none_match:
             await self.app(scope, receive, send)
             return
-        not_modified = False
+        replaced = False  # the 200 went out as a 304 or a 422: its body stays home
 
         async def send_conditionally(message: Message) -> None:
-            nonlocal not_modified
+            nonlocal replaced
             if message["type"] == "http.response.start":
                 tag = Headers(raw=message["headers"]).get("etag")
-                not_modified = message["status"] == 200 and tag is not None and none_match(if_none_match, tag)
-                if not_modified:
+                if message["status"] != 200 or tag is None:
+                    await send(message)
+                elif not _well_formed(if_none_match):
+                    replaced = True
+                    await _malformed(scope, receive, send)
+                elif none_match(if_none_match, tag):
+                    replaced = True
                     headers = [(k, v) for k, v in message["headers"] if k.lower() not in _DROPPED_ON_304]
                     await send({"type": "http.response.start", "status": 304, "headers": headers})
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
-                    return
-            elif not_modified:
-                return  # the 200's body, which a 304 never carries
-            await send(message)
+                else:
+                    await send(message)
+            elif not replaced:
+                await send(message)
 
         await self.app(scope, receive, send_conditionally)
+
+
+def _well_formed(if_none_match: str) -> bool:
+    return len(if_none_match) <= MAX_CONDITION_LENGTH and _CONDITION.match(if_none_match) is not None
+
+
+async def _malformed(scope: Scope, receive: Receive, send: Send) -> None:
+    error = FieldError(
+        field="header.If-None-Match",
+        message=f'entity tags (`"..."`, `W/"..."`) separated by commas, or `*`; at most {MAX_CONDITION_LENGTH:,} '
+        "characters",
+        type="string_pattern_mismatch",
+    )
+    response = problem_response(
+        Request(scope),
+        status=422,
+        slug="validation-error",
+        title="Request is invalid",
+        detail=f"{error.field}: {error.message}",
+        errors=[error],
+    )
+    await response(scope, receive, send)

@@ -24,6 +24,7 @@ from pydantic.json_schema import models_json_schema
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON, FieldError, Problem
 from shared.logs import CORRELATION_HEADER
 from shared.web.admission import _NEVER_SHED as NEVER_SHED
+from shared.web.conditional import IF_NONE_MATCH_SCHEMA
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -266,7 +267,7 @@ def _describe_conditional_read(operation: dict[str, Any]) -> None:
             "in": "header",
             "required": False,
             "description": "The ETag of a representation already held: while it is current, a 304 without a body",
-            "schema": {"type": "string", "maxLength": 1000},
+            "schema": IF_NONE_MATCH_SCHEMA,
         }
     )
     operation["responses"]["304"] = {

@@ -117,3 +117,12 @@ async def test_the_documents_offer_if_none_match_and_304_where_an_etag_is_answer
     update = (await stack.router.get("/openapi.json")).json()["paths"]["/v1/tickets/{ticket_id}"]["patch"]
     assert "If-None-Match" not in [p["name"] for p in update["parameters"] if p["in"] == "header"]
     assert "304" not in update["responses"]
+
+
+@pytest.mark.parametrize("sent", ["0" * 1001, "not-a-tag", '"a" "b"'])
+async def test_a_malformed_if_none_match_on_a_read_with_an_etag_is_a_422_naming_it(stack: Stack, sent: str) -> None:
+    client, path = (await resources(stack))["ticket"]
+    response = await client.get(path, headers={"If-None-Match": sent})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["header.If-None-Match"]
