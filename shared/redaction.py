@@ -25,6 +25,8 @@ from shared.messaging.tables import outbox
 
 ERASED = "[erased]"
 MIN_VALUE_LENGTH = 3  # shorter values would match inside unrelated words and erase them
+# A one-word name shorter than this ("Ann", "Lee") is too common to erase from everybody else's words.
+MIN_SINGLE_NAME_LENGTH = 6
 SKIPPED_TABLES = frozenset({"alembic_version"})
 # Fields of events (any type) that carry a person's words or identities.
 PERSONAL_EVENT_FIELDS = frozenset(
@@ -45,9 +47,10 @@ def spellings(*, emails: Iterable[str] = (), phones: Iterable[str] = (), names: 
         found |= {email, email.lower()}
     for phone in phones:
         found |= _phone_spellings(phone)
-    for name in names:
-        found |= {name.strip()}
-    return sorted((v for v in found if len(v) >= MIN_VALUE_LENGTH), key=len, reverse=True)
+    for name in (n.strip() for n in names):
+        if " " in name or len(name) >= MIN_SINGLE_NAME_LENGTH:
+            found.add(name)
+    return sorted((v for v in found if len(v) >= MIN_VALUE_LENGTH), key=lambda v: (-len(v), v))
 
 
 def _phone_spellings(phone: str) -> set[str]:
@@ -133,11 +136,15 @@ def _sweep_column(connection: Connection, table: Table, column: Column[Any], val
     keys = list(table.primary_key.columns)
     found = _contains_any(column, values, dialect=connection.dialect.name)
     rows = connection.execute(select(*keys, column).where(found)).all()
+    changed = 0
     for row in rows:
         *key, stored = row
-        where = [k == v for k, v in zip(keys, key, strict=True)]
-        connection.execute(update(table).where(*where).values({column.name: _redacted(stored, values)}))
-    return len(rows)
+        redacted = _redacted(stored, values)
+        if redacted != stored:
+            where = [k == v for k, v in zip(keys, key, strict=True)]
+            connection.execute(update(table).where(*where).values({column.name: redacted}))
+            changed += 1
+    return changed
 
 
 def _contains_any(column: Column[Any], values: list[str], *, dialect: str) -> ColumnElement[bool]:
@@ -161,11 +168,13 @@ def _redacted(stored: Any, values: list[str]) -> Any:
     if isinstance(stored, bytes | memoryview):
         raw = bytes(stored)
         try:
-            return json.dumps(_redacted_json(json.loads(raw), values), separators=(",", ":")).encode()
+            document = json.loads(raw)
         except ValueError:
             for value in values:
                 raw = raw.replace(value.encode(), ERASED.encode())
             return raw
+        redacted = _redacted_json(document, values)
+        return raw if redacted == document else json.dumps(redacted, separators=(",", ":")).encode()
     if isinstance(stored, str):
         return _redacted_text(stored, values)
     return _redacted_json(stored, values)
@@ -182,6 +191,8 @@ def _redacted_json(node: Any, values: list[str]) -> Any:
 
 
 def _redacted_text(text: str, values: list[str]) -> str:
+    """Whole occurrences only: `ada@example.com` is not erased out of `mada@example.com`, nor `Ann` out of
+    `Annual`."""
     for value in values:
-        text = re.sub(re.escape(value), ERASED, text, flags=re.IGNORECASE)
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", ERASED, text, flags=re.IGNORECASE)
     return text

@@ -30,6 +30,7 @@ def test_a_phone_is_looked_for_as_stored_and_as_people_write_it() -> None:
     for spelling in ("+442079460958", "+44 20 7946 0958", "020 7946 0958", "2079460958", "ada@example.com"):
         assert spelling in found
     assert "Ada Lovelace" in found
+    assert set(spellings(names=["Ann", "Lee Ray", "Augusta"])) == {"Augusta", "Lee Ray"}, "one short word is too common"
 
 
 async def test_the_sweep_rewrites_every_copy_and_leaves_other_rows_alone(messaging_db: Database) -> None:
@@ -40,6 +41,7 @@ async def test_the_sweep_rewrites_every_copy_and_leaves_other_rows_alone(messagi
             [
                 {"id": 1, "body": "Spoke with ADA LOVELACE on 020 7946 0958", "extra": {"to": ["ada@example.com"]}},
                 {"id": 2, "body": "Spoke with Grace Hopper", "extra": {"to": ["grace@example.com"]}},
+                {"id": 3, "body": "Wrote to mada@example.com.au", "extra": {"to": ["Ada Lovelaces"]}},
             ],
         )
         await connection.execute(
@@ -82,6 +84,9 @@ async def test_the_sweep_rewrites_every_copy_and_leaves_other_rows_alone(messagi
     assert rows[1].body == f"Spoke with {ERASED} on {ERASED}"
     assert rows[1].extra == {"to": [ERASED]}
     assert (rows[2].body, rows[2].extra) == ("Spoke with Grace Hopper", {"to": ["grace@example.com"]})
+    assert (rows[3].body, rows[3].extra) == ("Wrote to mada@example.com.au", {"to": ["Ada Lovelaces"]}), (
+        "whole values only"
+    )
     assert event["data"] == {"customer_name": ERASED, "ticket_id": "t1"}
     assert answer == {"phone": ERASED}
 
