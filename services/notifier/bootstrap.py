@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from services.notifier.api import (
     customers,
     desktop_webhooks,
-    feedback,
     notifications,
     problems,
     reports,
@@ -22,7 +21,6 @@ from services.notifier.consumers import handlers
 from services.notifier.delivery.worker import DeliveryWorker
 from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.erasure.handlers import with_erasure
-from services.notifier.feedback.escalation import FeedbackEscalator
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems.census import ProblemCensus
 from services.notifier.settings import NotifierSettings
@@ -54,12 +52,10 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     maintenance = IndexMaintenance(database=runtime.database, settings=settings, metrics=notifier_metrics)
     census = ProblemCensus(database=runtime.database, metrics=notifier_metrics)
     hub = BoardHub(database=runtime.database, poll_seconds=settings.board_poll_seconds)
-    escalator = FeedbackEscalator(database=runtime.database, settings=settings)
-    runtime.components.extend([worker, maintenance, census, hub, escalator])
+    runtime.components.extend([worker, maintenance, census, hub])
     board.attach(runtime.extensions, hub)
     runtime.extensions["delivery_worker"] = worker
     runtime.extensions["index_maintenance"] = maintenance
-    runtime.extensions["feedback_escalator"] = escalator
     return runtime
 
 
@@ -71,7 +67,6 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
         routers=[
             reports.router,
             problems.router,
-            feedback.router,
             subscriptions.router,
             desktop_webhooks.router,
             notifications.router,
