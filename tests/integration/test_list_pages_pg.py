@@ -21,7 +21,7 @@ from services.notifier.problems.models import Problem
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
 from shared.runtime import ServiceRuntime
-from tests.factories import ADMIN, agent_request, service_settings
+from tests.factories import ADMIN, agent_request, order_request, service_settings, ticket_request
 from tests.knowledge_factories import article_request
 from tests.notifier_factories import fast_settings
 from tests.paging import next_link
@@ -172,3 +172,43 @@ async def test_two_article_writers_racing_on_one_etag_one_wins_the_other_gets_41
             stored = await second.get(path)
             assert stored.json()["title"] == winner
             assert [r.headers["ETag"] for r in responses if r.status_code == 412] == [stored.headers["ETag"]]
+
+
+async def test_the_router_lists_of_keys_intents_and_approvals_page_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    async with replicas("router", tmp_path, pg_url, count=1) as [(_, router)]:
+        keys = [(await router.post("/v1/api-keys", json={"name": f"k{n}", "scopes": ["ops"]})).json() for n in range(5)]
+        examples = [{"text": f"text {n}", "intent": f"intent_{n % 5}"} for n in range(10)]
+        assert (await router.post("/v1/intents/examples", json={"examples": examples})).status_code == 201
+        profile = {"required_skills": {"billing": 1}}
+        assert (await router.put("/v1/intents/a_profile_only/profile", json=profile)).status_code == 200
+
+        agent = (await router.post("/v1/agents", json=agent_request(capacity={"chat": 5}))).json()
+        order = (await router.post("/v1/orders", json=order_request())).json()
+        requested = []
+        for n in range(3):
+            ticket = (await router.post("/v1/tickets", json=ticket_request(channel="chat", subject=f"Late {n}"))).json()
+            credit = {"type": "credit", "amount": "80.00", "currency": "EUR", "reason": "late"}
+            body = {**credit, "order_id": order["id"], "agent_id": agent["id"]}
+            asked = await router.post(f"/v1/tickets/{ticket['id']}/resolutions", json=body)
+            assert asked.status_code == 202, asked.text
+            requested.append(asked.json()["approval"]["id"])
+
+        listed_keys = await walk_slowly_by(router, "/v1/api-keys?limit=2", "key_id")
+        intents = await walk_slowly_by(router, "/v1/intents?limit=2", "intent")
+        approvals = await walk_slowly_by(router, "/v1/approvals?limit=2", "id")
+
+        assert listed_keys[-5:] == [k["key_id"] for k in keys]
+        assert intents == ["a_profile_only", *(f"intent_{n}" for n in range(5))]
+        assert approvals == requested
+
+
+async def walk_slowly_by(client: httpx.AsyncClient, path: str, field: str) -> list[str]:
+    values: list[str] = []
+    response = await client.get(path)
+    while True:
+        assert response.status_code == 200, response.text
+        values += [item[field] for item in response.json()["items"]]
+        url = next_link(response)
+        if url is None:
+            return values
+        response = await client.get(url)
