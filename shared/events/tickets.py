@@ -162,8 +162,12 @@ class SlaBreached(TicketEvent):
     priority: Priority
     due_at: datetime
     breached_at: datetime
-    agent_id: UUID | None
+    agent_id: UUID | None = Field(description="who has the ticket after the escalation (None: still queued)")
     action: Literal["reassigned", "team_lead_notified", "none"]
+    # Added without a new version (optional, None when absent): events published before it read as before.
+    previous_agent_id: UUID | None = Field(
+        None, description="who had the ticket when it breached, when the escalation took it from them"
+    )
 
 
 TicketStatus = Literal["open", "pending_customer", "on_hold", "pending_approval", "resolved", "closed", "cancelled"]

@@ -42,7 +42,7 @@ KINDS: dict[type[Event], Kind] = {
     ),
     ApprovalDecided: Kind(((REQUESTER, "requester"),), "decided_at"),
     SlaAtRisk: Kind((("agent_id", "ticket_agent"),), "at_risk_at"),
-    # `previous_agent_id` is not in SlaBreached yet (docs/desktop-push.md): heard as soon as the router sends it.
+    # `previous_agent_id`: the agent the breach's escalation took the ticket from.
     SlaBreached: Kind((("agent_id", "ticket_agent"), ("previous_agent_id", "previous_agent")), "breached_at"),
     AccountOwnerChanged: Kind((("owner_id", "new_owner"), ("previous_owner_id", "previous_owner")), "changed_at"),
     TicketProblemLinked: Kind((("agent_id", "ticket_agent"),), "linked_at"),

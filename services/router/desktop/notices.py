@@ -37,7 +37,7 @@ CONCERNS: dict[str, tuple[tuple[str, str], ...]] = {
     TicketTransferred.cloudevent_type(): (("to_agent_id", "transferred_to"), ("from_agent_id", "transferred_from")),
     _APPROVAL_DECIDED: ((_REQUESTER, "requester"),),
     SlaAtRisk.cloudevent_type(): (("agent_id", "ticket_agent"),),
-    # `previous_agent_id` is not sent yet: the agent a breach took the ticket from (docs/desktop-push.md).
+    # `previous_agent_id`: the agent the breach's escalation took the ticket from.
     SlaBreached.cloudevent_type(): (("agent_id", "ticket_agent"), ("previous_agent_id", "previous_agent")),
     AccountOwnerChanged.cloudevent_type(): (("owner_id", "new_owner"), ("previous_owner_id", "previous_owner")),
     TicketProblemLinked.cloudevent_type(): (("agent_id", "ticket_agent"),),

@@ -47,6 +47,7 @@ async def escalate_overdue(*, session: AsyncSession, now: datetime) -> list[tupl
     escalated = []
     for ticket in overdue:
         ticket.sla_breached_at, ticket.updated_at = now, now
+        breached_with = ticket.agent_id
         action = await _escalate(session, ticket, now)
         await add_events(
             session,
@@ -58,6 +59,7 @@ async def escalate_overdue(*, session: AsyncSession, now: datetime) -> list[tupl
                 breached_at=now,
                 agent_id=ticket.agent_id,
                 action=action,
+                previous_agent_id=breached_with if breached_with != ticket.agent_id else None,
             ),
         )
         escalated.append((ticket, action))

@@ -68,7 +68,8 @@ def at_risk(agent_id: uuid.UUID) -> SlaAtRisk:
     )
 
 
-def breached(agent_id: uuid.UUID | None) -> SlaBreached:
+def breached(agent_id: uuid.UUID | None, *, taken_from: uuid.UUID | None = None) -> SlaBreached:
+    """A breach; `taken_from`: the agent the escalation reassigned the ticket away from."""
     now = datetime.now(UTC)
     return SlaBreached(
         ticket_id=uuid.uuid4(),
@@ -77,7 +78,8 @@ def breached(agent_id: uuid.UUID | None) -> SlaBreached:
         due_at=now - timedelta(minutes=1),
         breached_at=now,
         agent_id=agent_id,
-        action="team_lead_notified",
+        action="team_lead_notified" if taken_from is None else "reassigned",
+        previous_agent_id=taken_from,
     )
 
 

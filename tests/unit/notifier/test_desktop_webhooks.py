@@ -104,6 +104,17 @@ async def test_a_center_webhook_hears_every_agent_but_only_the_kinds_it_chose(no
     assert len(await deliveries(notifier, subscription_id)) == 2
 
 
+async def test_a_breach_that_took_the_ticket_away_reaches_the_agent_who_had_it(notifier: Notifier) -> None:
+    grace, alan = uuid.uuid4(), uuid.uuid4()
+    async with webhook_receiver() as receiver:
+        await subscribe(notifier, receiver, audience="agent", agent_id=str(grace), event_types=["ticket.sla_breached"])
+        await notifier.publish(breached(alan, taken_from=grace))
+        [delivery] = await wait_until(receiver.arrived)
+    assert delivery.json["concerns"] == [{"agent_id": str(grace), "concern": "previous_agent", "team": None}]
+    assert delivery.json["data"]["previous_agent_id"] == str(grace)
+    assert delivery.json["data"]["agent_id"] == str(alan)
+
+
 async def test_an_approval_decision_reaches_the_agent_who_asked_for_it(notifier: Notifier) -> None:
     grace = uuid.uuid4()
     requested, decided = approval(grace, approved=False)

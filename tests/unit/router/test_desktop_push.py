@@ -414,6 +414,27 @@ async def test_a_breached_sla_reaches_the_agent_who_keeps_the_ticket(desk: Desk)
     assert breached[1].json["data"]["action"] == "team_lead_notified"
 
 
+async def test_a_breach_that_reassigns_the_ticket_reaches_the_agent_who_had_it(desk: Desk) -> None:
+    slow, key = await desk.agent_with_key(display_name="Slow")
+    ticket = await desk.ticket()
+    assert ticket["agent_id"] == slow["id"]
+    quick = await desk.router.agent(display_name="Quick", capacity={"chat": 1})
+    async with desk.router.runtime.database.session() as session:
+        stored = await session.get(Ticket, uuid.UUID(ticket["id"]))
+        assert stored is not None
+        stored.first_response_due_at = datetime.now(UTC) - timedelta(minutes=1)
+        await session.commit()
+    components = desk.router.components
+    sweep = SlaMonitor(database=desk.router.runtime.database, settings=components.settings, metrics=components.metrics)
+    async with stream(desk.url, "/v1/agents/me/events", key) as events:
+        await events.event()
+        assert await sweep.sweep() == 1
+        breach = await events.event()  # the new assignment is the other agent's, not on this stream
+    assert (breach.event, breach.json["concern"]) == ("ticket.sla_breached", "previous_agent")
+    assert breach.json["data"]["action"] == "reassigned"
+    assert (breach.json["data"]["agent_id"], breach.json["data"]["previous_agent_id"]) == (quick["id"], slow["id"])
+
+
 async def test_the_account_handoff_briefing_reaches_the_new_owner(desk: Desk) -> None:
     owner, key = await desk.agent_with_key(display_name="Owner", status="offline")
     ticket = await desk.ticket()

@@ -34,6 +34,7 @@ async def test_an_overdue_ticket_is_reassigned_to_a_free_colleague(router: Route
     assert (await router.client.get(f"/v1/tickets/{ticket['id']}")).json()["agent_id"] == quick["id"]
     [breach] = await router.published("firstcall.ticket.sla_breached")
     assert breach.data["action"] == "reassigned"
+    assert (breach.data["agent_id"], breach.data["previous_agent_id"]) == (quick["id"], slow["id"])
     assert await monitor(router).sweep() == 0, "a breach is escalated once"
 
 
@@ -45,6 +46,7 @@ async def test_an_overdue_ticket_nobody_else_can_take_stays_and_the_team_lead_is
     assert (await router.client.get(f"/v1/tickets/{ticket['id']}")).json()["agent_id"] == only["id"]
     [breach] = await router.published("firstcall.ticket.sla_breached")
     assert breach.data["action"] == "team_lead_notified"
+    assert (breach.data["agent_id"], breach.data["previous_agent_id"]) == (only["id"], None), "it kept the ticket"
 
 
 async def test_an_overdue_waiting_ticket_moves_up_the_queue(router: RouterHarness) -> None:
