@@ -24,7 +24,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from shared.errors import FieldError, ProblemError
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
+# A cursor holds its row's sort key: an agent's name of 200 characters, each up to 4 bytes in UTF-8, in base64.
+Cursor = Annotated[str | None, Query(max_length=1_500, description="`next_cursor` of the previous page")]
 # The notifier's lists took offsets before cursors; they keep them for one version (CHANGELOG.md), no deeper
 # than they did.
 DeprecatedOffset = Annotated[

@@ -82,3 +82,11 @@ async def test_a_page_size_beyond_its_bound_is_a_422(router: RouterHarness, path
     response = await router.client.get(path, params={"limit": 201})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["query.limit"]
+
+
+async def test_a_page_ending_on_the_longest_name_has_a_cursor_the_list_takes_back(router: RouterHarness) -> None:
+    longest = "名" * 200  # 200 characters of 3 bytes each in UTF-8
+    await router.agent(display_name=longest, email="long@contact.example")
+    await router.agent(display_name="龍" * 200, email="longer@contact.example")
+    pages = await walk(router.client, "/v1/agents", limit=1)
+    assert [a["display_name"] for page in pages for a in page] == [longest, "龍" * 200]
