@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from services.knowledge.search.index import SearchIndex
+from services.knowledge.search.index import IndexedDocument, SearchIndex
 from services.knowledge.search.memory import TextMemory
 from services.knowledge.search.ranking import Filters, Ranker
 from tests.knowledge_factories import CORPUS, corpus_documents
@@ -155,3 +155,19 @@ def test_an_article_that_did_not_help_moves_down_for_similar_questions(ranker: R
     after = {hit.entry.title: hit.score for hit in ranker.rank(query, limit=8)[0]}
     assert after[TITLES[5]] < before[TITLES[5]]
     assert after[TITLES[1]] > before.get(TITLES[1], 0.0)
+
+
+def test_an_article_is_stemmed_in_its_locale_and_so_is_a_query_for_that_locale() -> None:
+    index = SearchIndex()
+    french = IndexedDocument(
+        id=uuid.UUID(int=100),
+        kind="article",
+        version=1,
+        title="Où chercher une facture",
+        body="Cherchez vos factures dans l'espace client, rubrique paiements.",
+        locale="fr-FR",
+    )
+    index.put([*corpus_documents(), french])
+    assert index.query_terms("chercher les factures", "fr") == {"cherch": 1.0, "factur": 1.0, "le": 1.0}
+    hits, _ = Ranker(index, TextMemory()).rank("chercher les factures", Filters(locales=("fr-fr",)))
+    assert [hit.entry.id for hit in hits] == [french.id]
