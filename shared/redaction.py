@@ -16,12 +16,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import JSON, Column, LargeBinary, MetaData, String, Table, func, or_, select, update
+from sqlalchemy import JSON, Column, LargeBinary, MetaData, String, Table, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from shared.messaging.tables import outbox
+from shared.messaging.tables import idempotency_keys, outbox
 
 ERASED = "[erased]"
 MIN_VALUE_LENGTH = 3  # shorter values would match inside unrelated words and erase them
@@ -38,6 +38,7 @@ PERSONAL_EVENT_FIELDS = frozenset(
     }
 )  # fmt: skip
 CHUNK = 500  # ids per IN list: far below every driver's limit on bound parameters
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def spellings(*, emails: Iterable[str] = (), phones: Iterable[str] = (), names: Iterable[str] = ()) -> list[str]:
@@ -104,6 +105,22 @@ def _blank(value: Any) -> Any:
     if isinstance(value, dict):
         return {}
     return value
+
+
+async def forget_answers_naming(session: AsyncSession, ids: Sequence[str]) -> int:
+    """Forget stored idempotent answers that name any of these ids (the customer, their tickets): the
+    answer is a copy of what was written. A retry with the same key then writes afresh."""
+    wanted = set(ids)
+    # Records live a day (IDEMPOTENCY_RETENTION): one pass over them, reading the ids each answer names.
+    stored = await session.execute(
+        select(idempotency_keys.c.scope, idempotency_keys.c.key, idempotency_keys.c.response)
+    )
+    doomed = [(scope, key) for scope, key, answer in stored if wanted & set(_UUID.findall(bytes(answer).decode()))]
+    for scope, key in doomed:
+        await session.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+        )
+    return len(doomed)
 
 
 async def sweep(session: AsyncSession, values: Sequence[str]) -> dict[str, int]:

@@ -19,6 +19,7 @@ from services.notifier.delivery.models import Delivery, DeliveryAttempt
 from shared.db import Database
 from tests.conftest import wait_until
 from tests.factories import agent_request, order_request, ticket_request
+from tests.knowledge_factories import article_request
 
 EMAIL = "ada.erasure@example.com"
 PHONE = "+44 20 7946 0958"
@@ -79,6 +80,7 @@ async def populate(clients: Clients, notifier_db: Database, *, timeout: float = 
     for ticket_id in tickets:
         await wait_until(partial(_found, clients.knowledge, f"/v1/tickets/{ticket_id}/suggestions"), timeout=timeout)
         await wait_until(partial(_found, clients.notifier, f"/v1/reports/{ticket_id}"), timeout=timeout)
+    await _feedback_on(clients.knowledge, tickets[0])
     await wait_until(lambda: _contact_known(notifier_db, customer_id), timeout=timeout)
     await _delivered_to(notifier_db, customer_id, tickets[0])
     return Customer(customer_id, tickets)
@@ -155,6 +157,19 @@ async def _pg_type(connection: Any, table: str, column: str) -> str:
 
 def _pg_text(column: str, data_type: str) -> str:
     return f"encode(\"{column}\", 'escape')" if data_type == "bytea" else f'"{column}"::text'
+
+
+async def _feedback_on(knowledge: httpx.AsyncClient, ticket_id: str) -> None:
+    """An agent's verdict on an article for the ticket: knowledge copies the ticket's words into it."""
+    article = await knowledge.post("/v1/articles", json=article_request())
+    assert article.status_code == 201, article.text
+    feedback = await knowledge.post(
+        f"/v1/articles/{article.json()['id']}/feedback",
+        json={"outcome": "helpful", "ticket_id": ticket_id, "comment": f"{NAME} was pleased"},
+        headers={"Idempotency-Key": f"feedback-{uuid.uuid4()}"},
+    )
+    assert feedback.status_code == 201, feedback.text
+    assert EMAIL in feedback.json()["query"], "the feedback must hold the ticket's words"
 
 
 async def _found(client: httpx.AsyncClient, path: str) -> bool:

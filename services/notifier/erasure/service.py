@@ -24,7 +24,7 @@ from services.notifier.erasure.models import ErasedCustomer
 from services.notifier.problems.models import Problem
 from services.notifier.reports.models import Report
 from shared.events.catalogue import CustomerErased
-from shared.redaction import ERASED, blank_outbox_events, spellings, sweep
+from shared.redaction import ERASED, blank_outbox_events, forget_answers_naming, spellings, sweep
 
 UNSENT = ("pending", "sending")
 
@@ -64,6 +64,7 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased) -> dic
         else 0,
         **await _erase_deliveries(session, customer_ids),
         "outbox": await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]]),
+        "idempotency_keys": await forget_answers_naming(session, [str(i) for i in [*customer_ids, *ticket_ids]]),
     }
     for table, rows in (await sweep(session, values)).items():
         erased[table] = erased.get(table, 0) + rows

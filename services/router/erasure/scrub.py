@@ -7,16 +7,15 @@ leads to anybody. Kept, for the counts: tickets' channels, statuses, times and i
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.customers.models import Customer, CustomerIdentity
+from services.router.customers.models import Customer, CustomerIdentity, CustomerMerge
 from services.router.erasure import service as erasure_service
 from services.router.erasure.models import CustomerErasure
 from services.router.history.models import Activity
@@ -24,10 +23,8 @@ from services.router.ledger.models import Approval, LedgerEntry
 from services.router.orders.models import Order
 from services.router.tickets.models import Ticket, TicketNote, TicketStatusChange, Transfer
 from shared.events.catalogue import CustomerErased
-from shared.messaging.tables import idempotency_keys
-from shared.redaction import CHUNK, ERASED, blank_outbox_events, sweep
+from shared.redaction import CHUNK, ERASED, blank_outbox_events, forget_answers_naming, sweep
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 T = TypeVar("T")
 
 
@@ -38,7 +35,7 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased, now: d
     ticket_ids = list((await session.scalars(select(Ticket.id).where(Ticket.customer_id.in_(customer_ids)))).all())
     erased = await _erase_owned(session, customer_ids, ticket_ids)
     erased["outbox"] = await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]])
-    erased["idempotency_keys"] = await _forget_responses(session, [str(i) for i in [*customer_ids, *ticket_ids]])
+    erased["idempotency_keys"] = await forget_answers_naming(session, [str(i) for i in [*customer_ids, *ticket_ids]])
     for table, rows in (await sweep(session, values)).items():
         erased[table] = erased.get(table, 0) + rows
     record = await session.get(CustomerErasure, event.erasure_id)
@@ -69,6 +66,12 @@ async def _erase_owned(
         .where(Approval.customer_id.in_(customer_ids))
         .values(reason=ERASED, resolution_note=None, decision_note=None),
     )
+    await change(
+        "customer_merges",
+        update(CustomerMerge)
+        .where(or_(CustomerMerge.survivor_id.in_(customer_ids), CustomerMerge.merged_id.in_(customer_ids)))
+        .values(reason=ERASED, undo_reason=None, survivor_display_name=None),
+    )
     await change("orders", update(Order).where(Order.customer_id.in_(customer_ids)).values(external_ref=None))
     for chunk in _chunks(ticket_ids):
         await change(
@@ -81,23 +84,6 @@ async def _erase_owned(
             update(TicketStatusChange).where(TicketStatusChange.ticket_id.in_(chunk)).values(reason=None),
         )
     return erased
-
-
-async def _forget_responses(session: AsyncSession, ids: list[str]) -> int:
-    """Stored idempotent answers naming the customer or a ticket of theirs: a retry now writes afresh."""
-    wanted = set(ids)
-    forgotten = 0
-    # Records live a day (IDEMPOTENCY_RETENTION): one pass over them, reading the ids each answer names.
-    stored = await session.execute(
-        select(idempotency_keys.c.scope, idempotency_keys.c.key, idempotency_keys.c.response)
-    )
-    doomed = [(scope, key) for scope, key, response in stored if wanted & set(_UUID.findall(bytes(response).decode()))]
-    for scope, key in doomed:
-        await session.execute(
-            delete(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-        )
-        forgotten += 1
-    return forgotten
 
 
 def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
