@@ -25,15 +25,8 @@ from services.ops.dead_letters import DeadLetter, Replayed
 from services.ops.errors import OpsError
 from services.ops.kafka import KafkaAccess, read_topic
 from shared.bus.kafka import ensure_topics
-from shared.events.topics import TopicSpec
+from shared.events.topics import DEAD_LETTERS_REPLAYED as REPLAYED
 
-REPLAYED = TopicSpec(
-    "firstcall.dead-letters.replayed",
-    1,
-    0,
-    "Dead letters replayed to their origin topic, keyed by letter id (written by `firstcall dead-letters replay`).",
-    compacted=True,
-)
 REPLAY_HEADER = "firstcall_replayed_from"
 
 
@@ -153,7 +146,7 @@ async def replay(
         on_result(result)
     if not send:
         return results
-    async with kafka.admin() as admin:
+    async with kafka.admin() as admin:  # services create it too, but a replay may come before any started
         await ensure_topics(admin, [replace(REPLAYED, name=kafka.topic(REPLAYED.name))], kafka.replication_factor)
     by = operator()
     async with kafka.producer() as producer:

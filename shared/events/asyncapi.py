@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from shared.events.catalogue import Event, catalogue
-from shared.events.topics import CONSUMER_GROUPS, all_topics, dead_letter_topic
+from shared.events.topics import CONSUMER_GROUPS, DEAD_LETTERS_REPLAYED, all_topics, dead_letter_topic
 
 _CE_HEADERS = {
     "ce_specversion": "CloudEvents version, always 1.0",
@@ -87,6 +87,38 @@ def _dead_letter(group: str, handled: Iterable[type[Event]]) -> dict[str, Any]:
     }
 
 
+# What `firstcall dead-letters replay` writes (services/ops/replay.py `Mark`), keyed by the letter's id.
+REPLAY_MARK: dict[str, Any] = {
+    "name": "DeadLetterReplayed",
+    "title": "A dead letter replayed to its origin topic",
+    "summary": "The latest replay of one letter: where the copy went, when and by whom; read so each is replayed once.",
+    "contentType": "application/json",
+    "payload": {
+        "type": "object",
+        "required": ["letter_id", "letter_timestamp_ms", "replayed"],
+        "properties": {
+            "letter_id": {
+                "type": "string",
+                "description": "the letter: group/partition/offset on its dead-letter topic",
+            },
+            "letter_timestamp_ms": {"type": "integer", "description": "the letter's own record timestamp"},
+            "replayed": {
+                "type": "object",
+                "required": ["at", "topic", "partition", "offset", "by"],
+                "properties": {
+                    "at": {"type": "string", "format": "date-time"},
+                    "topic": {"type": "string", "description": "the origin topic the copy was sent to"},
+                    "partition": {"type": "integer"},
+                    "offset": {"type": "integer"},
+                    "by": {"type": "string", "description": "the operator: user@host"},
+                },
+            },
+        },
+    },
+    "bindings": {"kafka": {"key": {"type": "string", "description": "the letter id"}}},
+}
+
+
 def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, Any]:
     """The document as a dict; `consumers` maps each consumer group to the events it handles."""
     events = catalogue()
@@ -136,6 +168,14 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
             "messages": [{"$ref": f"#/channels/{channel}/messages/{message['name']}"}],
             "summary": f"`{group}` sends what it failed to handle after its retries; ops list and replay it",
         }
+    replayed = DEAD_LETTERS_REPLAYED.name
+    channels[replayed]["messages"] = {"DeadLetterReplayed": {"$ref": "#/components/messages/DeadLetterReplayed"}}
+    operations["ops.dead-letters.replay"] = {
+        "action": "send",
+        "channel": {"$ref": f"#/channels/{replayed}"},
+        "messages": [{"$ref": f"#/channels/{replayed}/messages/DeadLetterReplayed"}],
+        "summary": "`firstcall dead-letters replay` marks each letter it replayed, after the broker acknowledged it",
+    }
     return {
         "asyncapi": "3.1.0",
         "info": {
@@ -151,7 +191,13 @@ def build_asyncapi(consumers: Mapping[str, Iterable[type[Event]]]) -> dict[str, 
         "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka", "description": "make up"}},
         "channels": channels,
         "operations": operations,
-        "components": {"messages": {**{_message_id(cls): _message(cls) for cls in events}, **dead_letters}},
+        "components": {
+            "messages": {
+                **{_message_id(cls): _message(cls) for cls in events},
+                **dead_letters,
+                "DeadLetterReplayed": REPLAY_MARK,
+            }
+        },
     }
 
 

@@ -55,6 +55,16 @@ COMMERCE = TopicSpec(
 )
 ACCESS = TopicSpec("firstcall.access", 1, 0, "API keys issued and revoked, keyed by key id.", compacted=True)
 
+# Ops' record of dead letters replayed (`firstcall dead-letters replay`, services/ops/replay.py), keyed by letter
+# id: compacted, so each letter's latest mark stays as long as the topic, and a letter is replayed once.
+DEAD_LETTERS_REPLAYED = TopicSpec(
+    "firstcall.dead-letters.replayed",
+    1,
+    0,
+    "Dead letters replayed to their origin topic, keyed by letter id (written by `firstcall dead-letters replay`).",
+    compacted=True,
+)
+
 # One consumer group per service (and the helpdesk bridge); its poison messages go to its own
 # dead-letter topic.
 CONSUMER_GROUPS = ("router", "knowledge", "notifier", "helpdesk")
@@ -68,4 +78,4 @@ def dead_letter_topic(group: str) -> TopicSpec:
 def all_topics() -> list[TopicSpec]:
     """Every topic the system needs, in a stable order."""
     domain = [TICKETS, CUSTOMERS, AGENTS, RESOLUTIONS, KNOWLEDGE, PROBLEMS, NOTIFICATIONS, COMMERCE, ACCESS]
-    return [*domain, *(dead_letter_topic(group) for group in CONSUMER_GROUPS)]
+    return [*domain, *(dead_letter_topic(group) for group in CONSUMER_GROUPS), DEAD_LETTERS_REPLAYED]

@@ -8,6 +8,7 @@ import yaml
 
 from services.cli import asyncapi_document
 from shared.events.catalogue import catalogue
+from shared.events.topics import DEAD_LETTERS_REPLAYED, all_topics
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 
@@ -43,3 +44,10 @@ def test_each_version_of_an_event_is_its_own_message_under_the_events_name() -> 
     assert "notifier.publish.ProblemUpdated.v1" not in operations
     assert "notifier.publish.ProblemUpdated.v2" in operations
     assert "router.receive.ProblemUpdated.v1" in operations
+
+
+def test_the_replayed_letters_topic_is_declared_compacted_with_what_ops_write_on_it() -> None:
+    assert DEAD_LETTERS_REPLAYED in all_topics(), "services create it, so a replay never has to"
+    channel = yaml.safe_load(asyncapi_document())["channels"]["firstcall.dead-letters.replayed"]
+    assert channel["bindings"]["kafka"]["topicConfiguration"] == {"cleanup.policy": ["compact"]}
+    assert list(channel["messages"]) == ["DeadLetterReplayed"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import jsonschema_rs
+import orjson
 import pytest
 
 from services.ops.dead_letters import DeadLetter, LetterFilter, Origin, Replayed, find, groups_named, parse_letter
 from services.ops.errors import NotFound, UsageError
 from services.ops.replay import Mark, by_origin, plan, with_marks
+from shared.events.asyncapi import REPLAY_MARK
 from tests.unit.ops.records import dead_letter_of, event_record, opened
 
 
@@ -61,6 +64,14 @@ async def test_a_mark_counts_only_for_the_very_letter_it_was_written_for() -> No
     # The same id on a dead-letter topic deleted and created again is another letter.
     older = Mark(found.id, found.timestamp_ms - 1000, replayed)
     assert with_marks([found], {found.id: older})[0].replayed is None
+
+
+async def test_a_mark_is_what_the_asyncapi_document_says_the_replayed_topic_carries() -> None:
+    found = await letter()
+    mark = Mark(found.id, found.timestamp_ms, Replayed(datetime.now(UTC), "firstcall.tickets", 4, 30, "ops@host"))
+    schema = jsonschema_rs.Draft202012Validator(REPLAY_MARK["payload"], validate_formats=True)
+    assert [e.message for e in schema.iter_errors(orjson.loads(mark.to_json()))] == []
+    assert set(orjson.loads(mark.to_json())) == set(REPLAY_MARK["payload"]["properties"])
 
 
 async def test_a_letter_replayed_already_or_without_origin_is_not_sent_again() -> None:
