@@ -6,7 +6,17 @@ from typing import ClassVar, Self
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
-from shared.settings import Environment, ServiceSettings
+from shared.settings import DEVELOPMENT_ADMIN_KEY, Environment, ServiceSettings
+
+# RT 5 auth tokens read `<id>-<user id>-<32 hex digits>`: anything much shorter, or a template's filler
+# (deploy/k8s/secret.yaml ships REPLACE-ME), is not a token RT issued.
+_SHORTEST_RT_TOKEN = 20
+_PLACEHOLDER_WORDS = ("replace-me", "replace_me", "replaceme", "change-me", "changeme", "placeholder", "example")
+
+
+def _placeholder(value: SecretStr) -> bool:
+    text = value.get_secret_value().strip().lower()
+    return any(word in text for word in _PLACEHOLDER_WORDS)
 
 
 class HelpdeskSettings(ServiceSettings):
@@ -77,7 +87,20 @@ class HelpdeskSettings(ServiceSettings):
             raise ValueError("FIRSTCALL_HELPDESK_RT_TOKEN is required with FIRSTCALL_HELPDESK_RT_URL")
         if self.environment is Environment.PRODUCTION and self.rt_url is not None and self.router_api_key is None:
             raise ValueError("FIRSTCALL_HELPDESK_ROUTER_API_KEY is required in production")
+        if self.environment is Environment.PRODUCTION:
+            self._refuse_placeholders()
         return self
+
+    def _refuse_placeholders(self) -> None:
+        token = self.rt_token
+        if token is not None and (_placeholder(token) or len(token.get_secret_value().strip()) < _SHORTEST_RT_TOKEN):
+            raise ValueError(
+                "FIRSTCALL_HELPDESK_RT_TOKEN must be the auth token RT issued to the integration user "
+                f"(a placeholder like REPLACE-ME, or anything under {_SHORTEST_RT_TOKEN} characters, is refused)"
+            )
+        key = self.router_api_key
+        if key is not None and (_placeholder(key) or key.get_secret_value() == DEVELOPMENT_ADMIN_KEY):
+            raise ValueError("FIRSTCALL_HELPDESK_ROUTER_API_KEY must be a router key issued for the bridge")
 
     @property
     def connected(self) -> bool:

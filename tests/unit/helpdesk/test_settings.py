@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from services.helpdesk.bootstrap import configured
 from services.helpdesk.settings import HelpdeskSettings
+from shared.settings import DEVELOPMENT_ADMIN_KEY
 from tests.unit.helpdesk.conftest import helpdesk_settings
 
 
@@ -40,6 +42,36 @@ def test_production_needs_a_router_key_of_its_own(tmp_path: Path) -> None:
             rt_token="t",
             data_dir=tmp_path,
         )
+
+
+def production(tmp_path: Path, **overrides: str) -> HelpdeskSettings:
+    values: dict[str, Any] = {
+        "environment": "production",
+        "secret_key": "s" * 40,
+        "admin_api_key": "a" * 40,
+        "rt_url": "http://rt.example.com/",
+        "rt_token": "1-14-6ad884f46ceb061232c60e7a35c679ce",
+        "router_api_key": "r" * 40,
+        **overrides,
+    }
+    return HelpdeskSettings(**values, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("token", ["REPLACE-ME", "changeme", " replace-me-with-the-rt-token ", "1-14-abc", ""])
+def test_production_refuses_a_placeholder_rt_token(tmp_path: Path, token: str) -> None:
+    with pytest.raises(ValidationError, match="FIRSTCALL_HELPDESK_RT_TOKEN must be the auth token RT issued"):
+        production(tmp_path, rt_token=token)
+
+
+@pytest.mark.parametrize("key", ["REPLACE-ME", DEVELOPMENT_ADMIN_KEY])
+def test_production_refuses_a_placeholder_or_development_router_key(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ValidationError, match="FIRSTCALL_HELPDESK_ROUTER_API_KEY must be a router key"):
+        production(tmp_path, router_api_key=key)
+
+
+def test_production_takes_a_token_rt_issued_and_development_any_token(tmp_path: Path) -> None:
+    assert production(tmp_path).connected
+    assert helpdesk_settings(tmp_path, rt_url="http://rt.example.com/", rt_token="REPLACE-ME").connected
 
 
 @pytest.mark.parametrize("key", ["billing", "queue:billing", "team:", "x" * 201])
