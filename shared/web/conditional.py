@@ -142,7 +142,7 @@ class NotModifiedMiddleware:
             await self.app(scope, receive, send)
             return
         if_none_match = Headers(scope=scope).get("if-none-match")
-        if not if_none_match:
+        if if_none_match is None:  # an empty one is malformed, like any value that is not entity tags
             await self.app(scope, receive, send)
             return
         replaced = False  # the 200 went out as a 304 or a 422: its body stays home
