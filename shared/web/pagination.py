@@ -156,7 +156,10 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, UUID]:
     if position[0].tzinfo is None:
         # Ours always carry an offset; a naive time cannot be compared with the stored aware ones.
         raise invalid_cursor("the cursor's time has no time zone")
-    return position
+    try:
+        return position[0].astimezone(UTC), position[1]
+    except OverflowError as exc:  # 0001-01-01T00:00+05:00: no UTC column holds it, binding it would fail
+        raise invalid_cursor("the cursor's time falls before the year 1 in UTC") from exc
 
 
 def invalid_cursor(message: str = "not a cursor from this API") -> ProblemError:

@@ -4,7 +4,7 @@ anything else, however crafted, is a 422 naming `query.cursor`, never a query th
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Uui
 
 from shared.db import UtcDateTime
 from shared.errors import ProblemError
-from shared.web.pagination import Keyset, encode_cursor
+from shared.web.pagination import Keyset, decode_time_cursor, encode_cursor
 
 rows = Table(
     "rows",
@@ -56,3 +56,16 @@ def test_a_crafted_cursor_is_a_422_naming_it(position: list[Any]) -> None:
         ORDER.after(encode_cursor(*position))
     assert refused.value.status == 422
     assert [e.field for e in refused.value.errors] == ["query.cursor"]
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+05:00", "2026-12-07T09:00:00", "not a time"])
+def test_a_time_cursor_no_utc_column_can_hold_is_a_422_naming_it(at: str) -> None:
+    with pytest.raises(ProblemError) as refused:
+        decode_time_cursor(encode_cursor(at, ID))
+    assert refused.value.status == 422
+    assert [e.field for e in refused.value.errors] == ["query.cursor"]
+
+
+def test_a_time_cursor_is_read_back_in_utc() -> None:
+    at, key = decode_time_cursor(encode_cursor("2026-12-07T10:00:00+01:00", ID))
+    assert (at, at.utcoffset(), key) == (datetime(2026, 12, 7, 9, tzinfo=UTC), timedelta(0), uuid.UUID(ID))
