@@ -11,6 +11,7 @@ value replaced. It costs a scan of those columns per erasure, which is rare; doc
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shared.messaging.tables import idempotency_keys, outbox
 
+log = logging.getLogger(__name__)
 ERASED = "[erased]"
 MIN_VALUE_LENGTH = 3  # shorter values would match inside unrelated words and erase them
 # A one-word name shorter than this ("Ann", "Lee") is too common to erase from everybody else's words.
@@ -156,7 +158,7 @@ def _sweep_column(connection: Connection, table: Table, column: Column[Any], val
     changed = 0
     for row in rows:
         *key, stored = row
-        redacted = _redacted(stored, values)
+        redacted = _redacted(stored, values, where=f"{table.name}.{column.name}")
         if redacted != stored:
             where = [k == v for k, v in zip(keys, key, strict=True)]
             connection.execute(update(table).where(*where).values({column.name: redacted}))
@@ -181,14 +183,14 @@ def _json_escaped(value: str) -> str:
     return json.dumps(value)[1:-1]
 
 
-def _redacted(stored: Any, values: list[str]) -> Any:
+def _redacted(stored: Any, values: list[str], *, where: str) -> Any:
     if isinstance(stored, bytes | memoryview):
         raw = bytes(stored)
         try:
             document = json.loads(raw)
         except ValueError:
-            for value in values:
-                raw = raw.replace(value.encode(), ERASED.encode())
+            # A blob that is not JSON (a model, a vector) has a format a byte edit would break: say so instead.
+            log.warning("%s: a personal value inside a binary value that is not JSON, left for its owner", where)
             return raw
         redacted = _redacted_json(document, values)
         return raw if redacted == document else json.dumps(redacted, separators=(",", ":")).encode()

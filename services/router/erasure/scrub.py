@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.classification.models import IntentExample
 from services.router.customers.models import Customer, CustomerIdentity, CustomerMerge
 from services.router.erasure import service as erasure_service
 from services.router.erasure.models import CustomerErasure
@@ -74,6 +75,7 @@ async def _erase_owned(
     )
     await change("orders", update(Order).where(Order.customer_id.in_(customer_ids)).values(external_ref=None))
     for chunk in _chunks(ticket_ids):
+        await change("intent_examples", delete(IntentExample).where(IntentExample.ticket_id.in_(chunk)))
         await change(
             "tickets", update(Ticket).where(Ticket.id.in_(chunk)).values(subject=ERASED, description="", attributes={})
         )

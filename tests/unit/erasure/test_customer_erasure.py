@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from services.notifier.detection.models import ReportBucket, ReportTerm
 from services.notifier.reports.models import Report
+from services.router.classification.models import IntentExample
 from services.router.ledger.models import LedgerEntry
 from shared.db import Database
-from tests.erasure_scenario import NAME, Clients, erase, erased_everywhere, populate, traces_left
+from tests.erasure_scenario import EMAIL, NAME, Clients, erase, erased_everywhere, populate, traces_left
 from tests.unit.conftest import Stack
 
 
@@ -22,6 +24,7 @@ def clients(stack: Stack) -> Clients:
 async def test_an_erased_customer_leaves_no_email_phone_or_name_in_any_table_of_any_service(stack: Stack) -> None:
     databases = {name: runtime.database for name, runtime in stack.runtimes.items()}
     customer = await populate(clients(stack), databases["notifier"])
+    await learnt_from(databases["router"], customer.tickets[1])
     for name, database in databases.items():
         assert await traces_left(database), f"the scenario must put the values in {name} first"
     assert (await index_entries(databases["notifier"], customer.tickets))[0] > 0, "the reports must be indexed first"
@@ -38,6 +41,23 @@ async def test_an_erased_customer_leaves_no_email_phone_or_name_in_any_table_of_
     assert NAME not in str(record)
     assert record["erased"]["customer_identities"] == 2
     assert await index_entries(databases["notifier"], customer.tickets) == (0, 0, 0)
+    async with databases["router"].session() as session:
+        assert await session.scalar(select(func.count()).select_from(IntentExample)) == 0, "their words taught nothing"
+
+
+async def learnt_from(database: Database, ticket_id: str) -> None:
+    """The intent classifier's example from a resolved ticket, as resolution learning writes it."""
+    async with database.session() as session:
+        session.add(
+            IntentExample(
+                text=f"card declined, write to {EMAIL}",
+                intent="card_declined",
+                source="resolution",
+                ticket_id=uuid.UUID(ticket_id),
+                created_at=datetime.now(UTC),
+            )
+        )
+        await session.commit()
 
 
 async def index_entries(database: Database, ticket_ids: list[str]) -> tuple[int, int, int]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert, select
+import pytest
+from sqlalchemy import JSON, Column, Integer, LargeBinary, MetaData, String, Table, insert, select
 
 from shared.db import Database
 from shared.messaging.tables import idempotency_keys, outbox
@@ -98,3 +99,19 @@ def test_an_outbox_event_loses_its_personal_fields_and_keeps_its_ids_and_amounts
         )
     )
     assert blanked["data"] == {"ticket_id": "t1", "subject": ERASED, "identities": [], "amount": "20.00"}
+
+
+async def test_a_binary_value_that_is_not_json_is_never_edited_but_named(
+    messaging_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    blobs = Table("blobs", MetaData(), Column("id", Integer, primary_key=True), Column("blob", LargeBinary))
+    model = b"PK\x03\x04 vocabulary: ada@example.com \xff\x00"
+    async with messaging_db.engine.begin() as connection:
+        await connection.run_sync(blobs.metadata.create_all)
+        await connection.execute(insert(blobs), [{"id": 1, "blob": model}])
+    async with messaging_db.session() as session:
+        assert await sweep(session, ["ada@example.com"]) == {}
+        await session.commit()
+    async with messaging_db.engine.connect() as connection:
+        assert (await connection.execute(select(blobs.c.blob))).scalar_one() == model
+    assert "blobs.blob" in caplog.text
