@@ -17,6 +17,7 @@ import asyncio
 import functools
 import struct
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ from shared.text.encoders import EncoderUnavailable, SentenceEncoder, load_encod
 # The encoders read 64 (MPNet, MiniLM) or 128 (WordLlama) tokens; the rest of a pasted log would only cost
 # tokenizing time. A few hundred characters hold the tokens they read.
 ENCODED_CHARS = 1000
+# Reports encoded ahead in one batch (prepare_reports) and not received yet: a bound, for a batch whose
+# reports never come (their events were handled already, or another replica took the partition).
+PREPARED_REPORTS = 512
 _HEADER = struct.Struct("<If")
 
 
@@ -78,6 +82,7 @@ class MeaningEncoder:
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
         self.fingerprint = fingerprint(encoder)
+        self._prepared: OrderedDict[str, Meaning] = OrderedDict()  # report text -> its vector, oldest first
 
     @staticmethod
     def named(name: str) -> MeaningEncoder | None:
@@ -88,9 +93,31 @@ class MeaningEncoder:
         vectors = self.encoder.encode(list(texts))
         return [Meaning.quantize(vector, self.fingerprint) for vector in vectors]
 
+    def encode_batch(self, texts: Sequence[str]) -> list[Meaning]:
+        """`encode` in as few model runs as the encoder can (encoders.SentenceEncoder.encode_batch)."""
+        vectors = self.encoder.encode_batch(list(texts))
+        return [Meaning.quantize(vector, self.fingerprint) for vector in vectors]
+
+    async def prepare_reports(self, reports: Sequence[tuple[str, str]]) -> None:
+        """Encode reports (subject, description) about to be received, in one batch off the event loop;
+        each one's `encode_report` then takes its vector from here. Nothing is stored: a report whose
+        vector is lost (a restart) or never prepared is encoded alone, as before (decision 0036)."""
+        texts = list(dict.fromkeys(report_text(subject, description) for subject, description in reports))
+        texts = [text for text in texts if text not in self._prepared]
+        if not texts:
+            return
+        meanings = await asyncio.to_thread(self.encode_batch, texts)
+        self._prepared.update(zip(texts, meanings, strict=True))
+        while len(self._prepared) > PREPARED_REPORTS:
+            self._prepared.popitem(last=False)
+
     async def encode_report(self, subject: str, description: str) -> Meaning:
-        """One report's vector, computed off the event loop (MPNet takes 15-35 ms, MiniLM a few)."""
-        (meaning,) = await asyncio.to_thread(self.encode, [report_text(subject, description)])
+        """One report's vector: prepared in a batch, else computed off the event loop (MPNet takes 15-35 ms,
+        MiniLM a few)."""
+        text = report_text(subject, description)
+        if (prepared := self._prepared.pop(text, None)) is not None:
+            return prepared
+        (meaning,) = await asyncio.to_thread(self.encode, [text])
         return meaning
 
 
