@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import pytest
 
 from services.router import bootstrap
 from services.router.api.deps import RouterComponents
+from services.router.routing.sla import SlaMonitor
+from services.router.tickets.models import Ticket
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
 from shared.events.catalogue import Event
@@ -39,6 +43,19 @@ class RouterHarness:
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
         return result
+
+    async def make_overdue(self, ticket_id: str) -> None:
+        """Move a ticket's first-response due time a minute into the past, for the SLA sweep to find."""
+        async with self.runtime.database.session() as session:
+            ticket = await session.get(Ticket, uuid.UUID(ticket_id))
+            assert ticket is not None
+            ticket.first_response_due_at = datetime.now(UTC) - timedelta(minutes=1)
+            await session.commit()
+
+    def sla_monitor(self) -> SlaMonitor:
+        """The SLA sweep over this router (call its `sweep()`; the background loop does not run in tests)."""
+        components = self.components
+        return SlaMonitor(database=self.runtime.database, settings=components.settings, metrics=components.metrics)
 
     async def key(self, *scopes: str, agent_id: str | None = None, rate: int | None = None) -> dict[str, str]:
         body: dict[str, Any] = {"name": "test key", "scopes": list(scopes), "agent_id": agent_id}

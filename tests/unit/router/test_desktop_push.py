@@ -27,8 +27,6 @@ from sqlalchemy import delete
 from services.router import bootstrap
 from services.router.desktop.horizon import Horizon
 from services.router.desktop.push import EXTENSION, DesktopPush
-from services.router.routing.sla import SlaMonitor
-from services.router.tickets.models import Ticket
 from shared.events.catalogue import ProblemDetected
 from shared.messaging.tables import outbox
 from shared.runtime import ServiceRuntime
@@ -399,13 +397,8 @@ async def test_a_ticket_at_risk_is_told_to_its_agent_once(desk: Desk) -> None:
 async def test_a_breached_sla_reaches_the_agent_who_keeps_the_ticket(desk: Desk) -> None:
     _, key = await desk.agent_with_key()
     ticket = await desk.ticket()
-    async with desk.router.runtime.database.session() as session:
-        stored = await session.get(Ticket, uuid.UUID(ticket["id"]))
-        assert stored is not None
-        stored.first_response_due_at = datetime.now(UTC) - timedelta(minutes=1)
-        await session.commit()
-    components = desk.router.components
-    sweep = SlaMonitor(database=desk.router.runtime.database, settings=components.settings, metrics=components.metrics)
+    await desk.router.make_overdue(ticket["id"])
+    sweep = desk.router.sla_monitor()
     async with stream(desk.url, "/v1/agents/me/events", key) as events:
         await events.event()
         assert await sweep.sweep() == 1
@@ -419,13 +412,8 @@ async def test_a_breach_that_reassigns_the_ticket_reaches_the_agent_who_had_it(d
     ticket = await desk.ticket()
     assert ticket["agent_id"] == slow["id"]
     quick = await desk.router.agent(display_name="Quick", capacity={"chat": 1})
-    async with desk.router.runtime.database.session() as session:
-        stored = await session.get(Ticket, uuid.UUID(ticket["id"]))
-        assert stored is not None
-        stored.first_response_due_at = datetime.now(UTC) - timedelta(minutes=1)
-        await session.commit()
-    components = desk.router.components
-    sweep = SlaMonitor(database=desk.router.runtime.database, settings=components.settings, metrics=components.metrics)
+    await desk.router.make_overdue(ticket["id"])
+    sweep = desk.router.sla_monitor()
     async with stream(desk.url, "/v1/agents/me/events", key) as events:
         await events.event()
         assert await sweep.sweep() == 1

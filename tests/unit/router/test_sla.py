@@ -2,26 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
-
-from services.router.routing.sla import SlaMonitor
-from services.router.tickets.models import Ticket
 from tests.factories import ticket_request
 from tests.unit.router.conftest import RouterHarness
-
-
-async def make_overdue(router: RouterHarness, ticket_id: str) -> None:
-    async with router.runtime.database.session() as session:
-        ticket = await session.get(Ticket, uuid.UUID(ticket_id))
-        assert ticket is not None
-        ticket.first_response_due_at = datetime.now(UTC) - timedelta(minutes=1)
-        await session.commit()
-
-
-def monitor(router: RouterHarness) -> SlaMonitor:
-    components = router.components
-    return SlaMonitor(database=router.runtime.database, settings=components.settings, metrics=components.metrics)
 
 
 async def test_an_overdue_ticket_is_reassigned_to_a_free_colleague(router: RouterHarness) -> None:
@@ -29,20 +11,20 @@ async def test_an_overdue_ticket_is_reassigned_to_a_free_colleague(router: Route
     ticket = (await router.post("/v1/tickets", ticket_request(channel="chat"))).json()
     assert ticket["agent_id"] == slow["id"]
     quick = await router.agent(display_name="Quick", capacity={"chat": 1})
-    await make_overdue(router, ticket["id"])
-    assert await monitor(router).sweep() == 1
+    await router.make_overdue(ticket["id"])
+    assert await router.sla_monitor().sweep() == 1
     assert (await router.client.get(f"/v1/tickets/{ticket['id']}")).json()["agent_id"] == quick["id"]
     [breach] = await router.published("firstcall.ticket.sla_breached")
     assert breach.data["action"] == "reassigned"
     assert (breach.data["agent_id"], breach.data["previous_agent_id"]) == (quick["id"], slow["id"])
-    assert await monitor(router).sweep() == 0, "a breach is escalated once"
+    assert await router.sla_monitor().sweep() == 0, "a breach is escalated once"
 
 
 async def test_an_overdue_ticket_nobody_else_can_take_stays_and_the_team_lead_is_told(router: RouterHarness) -> None:
     only = await router.agent(capacity={"chat": 1})
     ticket = (await router.post("/v1/tickets", ticket_request(channel="chat"))).json()
-    await make_overdue(router, ticket["id"])
-    await monitor(router).sweep()
+    await router.make_overdue(ticket["id"])
+    await router.sla_monitor().sweep()
     assert (await router.client.get(f"/v1/tickets/{ticket['id']}")).json()["agent_id"] == only["id"]
     [breach] = await router.published("firstcall.ticket.sla_breached")
     assert breach.data["action"] == "team_lead_notified"
@@ -51,8 +33,8 @@ async def test_an_overdue_ticket_nobody_else_can_take_stays_and_the_team_lead_is
 
 async def test_an_overdue_waiting_ticket_moves_up_the_queue(router: RouterHarness) -> None:
     ticket = (await router.post("/v1/tickets", ticket_request(channel="chat", priority="normal"))).json()
-    await make_overdue(router, ticket["id"])
-    await monitor(router).sweep()
+    await router.make_overdue(ticket["id"])
+    await router.sla_monitor().sweep()
     assert (await router.client.get(f"/v1/tickets/{ticket['id']}")).json()["priority"] == "high"
     metrics = (await router.client.get("/metrics")).text
     assert 'firstcall_sla_breaches_total{action="team_lead_notified",priority="high"} 1.0' in metrics
@@ -63,5 +45,5 @@ async def test_a_responded_ticket_is_never_breached(router: RouterHarness) -> No
     agent = await router.agent()
     ticket = (await router.post("/v1/tickets", ticket_request(channel="chat"))).json()
     await router.post(f"/v1/tickets/{ticket['id']}/notes", {"body": "on it", "agent_id": agent["id"]})
-    await make_overdue(router, ticket["id"])
-    assert await monitor(router).sweep() == 0
+    await router.make_overdue(ticket["id"])
+    assert await router.sla_monitor().sweep() == 0
