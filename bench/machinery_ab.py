@@ -1,4 +1,5 @@
-"""A/B of the machinery that exists for speed (issue 25): shared/blas.py, shared/heap.py.
+"""A/B of the machinery that exists for speed (issue 25): shared/blas.py, shared/heap.py, and on
+PostgreSQL (var/stack.env) shared/lazy_begin.py and shared/inserts.py.
 
 Each variant runs in a child process of its own (the settings it changes are process-wide and some cannot
 be undone), with and without the machinery, in alternating rounds, so a change in the machine's load hits
@@ -10,18 +11,26 @@ time, and for the collector the CPU time the collector spent where it matters.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
+import importlib
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
 
 from shared import blas, heap
 
@@ -128,11 +137,85 @@ def gc_paused(on: bool) -> dict[str, float]:
     return {"cpu_s": _cpu() - started, "collector_s": clock.total, "collector_in_section_s": clock.inside}
 
 
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds a PostgreSQL backend has used (it runs on this machine: /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _ticket_writes(*, lazy: bool, combined: bool, count: int = 400) -> dict[str, float]:
+    """`count` ticket-like writes, as the router's hot path does them: a read (the identity), then a new
+    customer, its identity and three events, in one session. Client and PostgreSQL backend CPU per write."""
+    from services.router.customers.models import Customer, CustomerIdentity  # noqa: PLC0415
+    from shared import inserts  # noqa: PLC0415
+    from shared.db import Database  # noqa: PLC0415
+    from shared.inserts import stage_new  # noqa: PLC0415
+    from shared.messaging.outbox import add_events  # noqa: PLC0415
+    from shared.migrations import upgrade_to_head  # noqa: PLC0415
+    from tests.factories import ticket_opened  # noqa: PLC0415
+    from tests.stack import create_database, drop_database  # noqa: PLC0415
+
+    if not combined:  # each table's rows in an INSERT of their own, as on SQLite
+        inserts._combine = lambda parts: [
+            (inserts._insert(table), values if len(values) > 1 else values[0]) for table, values in parts
+        ]
+    name = f"fc_ab_{uuid.uuid4().hex[:12]}"
+    database = Database(await create_database(name), pool_size=1)
+    statements = 0
+
+    def counted(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    try:
+        await upgrade_to_head(database, Path(importlib.import_module("services.router.bootstrap").MIGRATIONS))
+        sa_event.listen(database.engine.sync_engine, "before_cursor_execute", counted)
+        async with database.session() as session:
+            raw = await (await session.connection()).get_raw_connection()
+            pid = int(raw.driver_connection.get_server_pid())  # type: ignore[union-attr]
+        statements = 0
+        client, backend = _cpu(), _backend_cpu(pid)
+        for i in range(count):
+            ada = Customer(id=uuid.uuid4(), display_name="Ada", created_at=datetime.now(UTC))
+            async with database.session(begin_on_write=lazy) as session:
+                await session.scalar(
+                    select(CustomerIdentity.customer_id).where(CustomerIdentity.value == f"ada{i}@example.com")
+                )
+                identity = CustomerIdentity(
+                    id=uuid.uuid4(),
+                    customer_id=ada.id,
+                    kind="email",
+                    value=f"ada{i}@example.com",
+                    created_at=datetime.now(UTC),
+                )
+                stage_new(session, ada, identity)
+                await add_events(session, *(ticket_opened(customer_id=ada.id) for _ in range(3)))
+                await session.commit()
+        return {
+            "client_cpu_ms_per_write": (_cpu() - client) * 1000 / count,
+            "postgres_cpu_ms_per_write": (_backend_cpu(pid) - backend) * 1000 / count,
+            "statements_per_write": statements / count,
+        }
+    finally:
+        await database.dispose()
+        await drop_database(name)
+
+
+def lazy_begin(on: bool) -> dict[str, float]:
+    return asyncio.run(_ticket_writes(lazy=on, combined=True))
+
+
+def combined_inserts(on: bool) -> dict[str, float]:
+    return asyncio.run(_ticket_writes(lazy=True, combined=on))
+
+
 VARIANTS: dict[str, Callable[[bool], dict[str, float]]] = {
     "blas.use_one_thread": blas_products,
     "heap.reuse_freed_memory": malloc_reuse,
     "heap.settle": gc_freeze,
     "heap.collector_paused": gc_paused,
+    "lazy_begin": lazy_begin,
+    "inserts (combined INSERT)": combined_inserts,
 }
 
 
@@ -144,7 +227,7 @@ def main() -> None:
     print(f"rounds: {rounds}, alternating with and without, one child process each; medians of CPU time\n")
     print("| machinery | metric | without | with | change |")
     print("| --- | --- | ---: | ---: | ---: |")
-    for name in VARIANTS:
+    for name in [n for n in VARIANTS if "--only" not in sys.argv or n in sys.argv[sys.argv.index("--only") + 1]]:
         results: dict[bool, list[dict[str, float]]] = {False: [], True: []}
         for i in range(rounds * 2):
             on = (i % 2 == 1) if (i // 2) % 2 == 0 else (i % 2 == 0)  # off, on, on, off, off, on, ...
