@@ -84,9 +84,12 @@ def test_the_operation_ids_are_the_published_ones(tmp_path: Path) -> None:
         for operation in sorted(set(published.get(name, {})) | set(ids.get(name, {})))
         if published.get(name, {}).get(operation) != ids.get(name, {}).get(operation)
     ]
-    assert changed == [], (
-        "operationIds differ from tests/unit/operation_ids.json (None: no such operation); a rename breaks "
-        "generated clients. Regenerate with `.venv/bin/python -m tests.unit.test_operation_ids` if intended."
+    assert changed == [], "\n".join(
+        [
+            "operationIds differ from tests/unit/operation_ids.json (None: no such operation); a rename breaks "
+            "generated clients. Regenerate with `.venv/bin/python -m tests.unit.test_operation_ids` if intended:",
+            *changed,
+        ]
     )
 
 
