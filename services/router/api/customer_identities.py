@@ -273,7 +273,7 @@ async def _removed(
             409,
             "`unmerge-refused`, `rule` says why: `unmerge-window-passed`, `not-merged`, `merge-not-recorded`, "
             "`survivor-merged-since`, `resolution-spans-profiles`, `no-identity-left`, "
-            "`survivor-left-without-identity`",
+            "`survivor-left-without-identity`, `customer-erased`",
             slug="unmerge-refused",
             detail="merges can be undone until 72 h after them; this one could be until 2026-12-01T10:00:00+00:00",
         ),
@@ -301,6 +301,7 @@ async def unmerge_customer(
             actor=principal.key_id,
             now=now,
             window=window,
+            secret=components.settings.secret_key.get_secret_value(),
             expected=preconditions.expected(if_match),
         )
         read = UnmergeRead(

@@ -80,9 +80,22 @@ def _plus_restored(phone: str) -> str:
     "/{customer_id}",
     response_model=CustomerRead,
     summary="A customer with every identity",
-    responses={200: {"headers": ETAG_HEADER}},
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **declared(
+            410,
+            "`customer-erased`: the customer's personal data was erased; `erasure_id` names the audit record",
+            slug="customer-erased",
+            detail="customer 9b2f... was erased (right to erasure); GET /v1/erasures/4d1a... has the audit",
+            erasure_id="4d1a...",
+        ),
+    },
 )
-async def get_customer(customer_id: uuid.UUID, response: Response, session: SessionDep, _: Reader) -> CustomerRead:
+async def get_customer(
+    customer_id: uuid.UUID, response: Response, session: SessionDep, components: Router, _: Reader
+) -> CustomerRead:
+    secret = components.settings.secret_key.get_secret_value()
+    await customer_service.ensure_not_erased(session=session, customer_id=customer_id, secret=secret)
     customer = await customer_service.get_customer(session=session, customer_id=customer_id)
     return _tagged(CustomerRead.model_validate(customer), response)
 

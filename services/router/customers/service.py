@@ -14,8 +14,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from services.router.customers.identities import normalise_phone
 from services.router.customers.models import Customer, CustomerIdentity
 from services.router.customers.schemas import CustomerRef
+from services.router.erasure import service as erasure_service
+from services.router.erasure.models import CustomerErasure
 from services.router.history import service as history
-from shared.errors import NotFound, invalid
+from shared.errors import NotFound, ProblemError, invalid
 from shared.events.catalogue import CustomerIdentityLinked, CustomerRegistered, Identity
 from shared.inserts import insert_new, stage_new
 from shared.messaging.outbox import add_events
@@ -159,6 +161,32 @@ async def get_customer(*, session: AsyncSession, customer_id: uuid.UUID, lock: b
     if customer is None:
         raise NotFound("Customer", customer_id)
     return customer
+
+
+class CustomerErased(ProblemError):
+    """Asked for a customer whose personal data was erased: gone for good, not merely not found."""
+
+    def __init__(self, customer_id: uuid.UUID, erasure_id: uuid.UUID) -> None:
+        super().__init__(
+            410,
+            "customer-erased",
+            "Customer erased",
+            f"customer {customer_id} was erased (right to erasure); GET /v1/erasures/{erasure_id} has the audit",
+            erasure_id=str(erasure_id),
+        )
+
+
+async def erasure_of(*, session: AsyncSession, customer_id: uuid.UUID, secret: str) -> CustomerErasure | None:
+    """The erasure record of this customer, if they asked for erasure (the record names them by digest only)."""
+    digest = erasure_service.subject_digest(customer_id=customer_id, secret=secret)
+    return await session.scalar(select(CustomerErasure).where(CustomerErasure.subject_digest == digest))
+
+
+async def ensure_not_erased(*, session: AsyncSession, customer_id: uuid.UUID, secret: str) -> None:
+    """A 410 problem naming the erasure record once a customer's erasure is recorded (pending or completed)."""
+    record = await erasure_of(session=session, customer_id=customer_id, secret=secret)
+    if record is not None:
+        raise CustomerErased(customer_id, record.id)
 
 
 async def find_by_identity(*, session: AsyncSession, kind: str, value: str) -> Customer:

@@ -12,7 +12,7 @@ from services.router import preconditions
 from services.router.customers.merging import OWNED
 from services.router.customers.models import Customer, CustomerIdentity, CustomerMerge, CustomerMergeMove
 from services.router.customers.schemas import CustomerRead
-from services.router.customers.service import get_customer
+from services.router.customers.service import erasure_of, get_customer
 from services.router.history import service as history
 from services.router.history.models import Activity
 from services.router.ledger.models import Approval, LedgerEntry
@@ -37,6 +37,7 @@ async def unmerge_customers(
     actor: str,
     now: datetime,
     window: timedelta,
+    secret: str,
     expected: preconditions.Expected | None = None,
 ) -> tuple[Customer, Customer, uuid.UUID, dict[str, int]]:
     """Move back what the merge of `merged_id` into `survivor_id` moved, within the window, if still safe."""
@@ -45,6 +46,7 @@ async def unmerge_customers(
     for customer_id in sorted([survivor_id, merged_id]):
         locked[customer_id] = await get_customer(session=session, customer_id=customer_id, lock=True)
     survivor, merged = locked[survivor_id], locked[merged_id]
+    await _ensure_not_erased(session, [survivor_id, merged_id], secret=secret)
     preconditions.check(expected, CustomerRead.model_validate(survivor))
     record = await _merge_record(session, survivor=survivor, merged=merged)
     await _ensure_safe(session, record=record, survivor=survivor, now=now, window=window)
@@ -97,6 +99,14 @@ def _moved(merge_id: uuid.UUID, table: str) -> Select[uuid.UUID]:
     return select(CustomerMergeMove.row_id).where(
         CustomerMergeMove.merge_id == merge_id, CustomerMergeMove.table_name == table
     )
+
+
+async def _ensure_not_erased(session: AsyncSession, customer_ids: list[uuid.UUID], *, secret: str) -> None:
+    """Erasure took both profiles' words: an unmerge would restore empty profiles, and undo nothing."""
+    for customer_id in customer_ids:
+        record = await erasure_of(session=session, customer_id=customer_id, secret=secret)
+        if record is not None:
+            raise _refused("customer-erased", f"customer {customer_id} was erased (erasure {record.id})")
 
 
 async def _merge_record(session: AsyncSession, *, survivor: Customer, merged: Customer) -> CustomerMerge:
