@@ -245,21 +245,25 @@ class KafkaConsumer(Consumer):
             await self._task
             self._task = None
 
+    def _group_member(self) -> AIOKafkaConsumer:
+        """A new aiokafka consumer in the subscription's group, not started."""
+        return AIOKafkaConsumer(
+            *self.subscription.topics,
+            bootstrap_servers=self.bus.bootstrap_servers,
+            client_id=f"{self.bus.client_id}-{self.subscription.group}",
+            group_id=self.subscription.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=100,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            metadata_max_age_ms=30_000,
+            **self.bus.client_options,
+        )
+
     async def _run(self) -> None:
         while not self._stopping.is_set():
-            consumer = AIOKafkaConsumer(
-                *self.subscription.topics,
-                bootstrap_servers=self.bus.bootstrap_servers,
-                client_id=f"{self.bus.client_id}-{self.subscription.group}",
-                group_id=self.subscription.group,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_poll_records=100,
-                session_timeout_ms=10_000,
-                heartbeat_interval_ms=1_000,
-                metadata_max_age_ms=30_000,
-                **self.bus.client_options,
-            )
+            consumer = self._group_member()
             try:
                 await consumer.start()
             except (KafkaError, OSError) as exc:
@@ -268,12 +272,21 @@ class KafkaConsumer(Consumer):
                 await self._pause(RECONNECT_SECONDS)
                 continue
             self._client, self._next, self._in_hand = consumer, {}, {}
+            failed = False
             try:
                 await self._consume(consumer)
+            except Exception:
+                # aiokafka raises its group coordinator's errors from getmany (a broker killed under it did
+                # that once): the member must not end in silence. It joins again from the committed offsets;
+                # the record in hand, if any, comes again and the inbox knows it.
+                log.exception("consumer %s stopped; joining its group again", self.subscription.group)
+                failed = True
             finally:
                 self._client = None
                 # Leaving the group hands our partitions over at once instead of after a session timeout.
                 await _close_quietly(consumer)
+            if failed:
+                await self._pause(RECONNECT_SECONDS)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping.is_set():

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -244,6 +245,12 @@ class FakeKafkaClient:
     async def position(self, partition: TopicPartition) -> int:
         return self.positions[partition]
 
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
 
 class RecordingDeadLetters(KafkaConsumer):
     """A Kafka consumer whose dead letters are kept here instead of sent to a broker."""
@@ -297,3 +304,37 @@ async def test_a_kafka_consumer_puts_back_the_batch_while_the_handler_is_unavail
 
 async def _all_committed(client: FakeKafkaClient) -> bool:
     return all(client.committed.get(tp) == len(log) for tp, log in client.logs.items())
+
+
+class CoordinatorFailing(FakeKafkaClient):
+    """A member whose first poll raises what aiokafka's group coordinator raises when the broker dies."""
+
+    async def getmany(self, timeout_ms: int) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        raise KafkaConnectionError("Connection at 127.0.0.1:9092 closed")
+
+
+class Rejoining(RecordingDeadLetters):
+    """A Kafka consumer whose group members are the given fakes, one per (re)join."""
+
+    members: list[FakeKafkaClient]
+
+    def _group_member(self) -> AIOKafkaConsumer:
+        return cast(AIOKafkaConsumer, self.members.pop(0))
+
+
+async def test_a_kafka_consumer_whose_poll_fails_joins_its_group_again_and_goes_on() -> None:
+    logs = kafka_logs(per_partition=2)
+    handled: list[str] = []
+
+    async def handler(event: CloudEvent) -> None:
+        handled.append(event.id)
+
+    bus = KafkaBus(bootstrap_servers="127.0.0.1:1", client_id="unit")
+    consumer = Rejoining(bus, subscription(handler, Counter()))
+    consumer.dead = []
+    second = FakeKafkaClient(logs)
+    consumer.members = [CoordinatorFailing(logs), second]
+    await consumer.start()
+    await wait_until(lambda: _all_committed(second), timeout=60)
+    await consumer.stop()
+    assert sorted(handled) == sorted(from_kafka(r.value, list(r.headers)).id for log in logs.values() for r in log)
