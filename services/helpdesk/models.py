@@ -2,8 +2,9 @@
 
 from services.helpdesk.db import Base
 from services.helpdesk.effects.models import Effect
+from services.helpdesk.erasure import ErasedCustomer
 from services.helpdesk.inbound.models import SyncCursor
 from services.helpdesk.lease import Lease
 from services.helpdesk.links.models import AgentLink, CustomerLink, TicketLink
 
-__all__ = ["AgentLink", "Base", "CustomerLink", "Effect", "Lease", "SyncCursor", "TicketLink"]
+__all__ = ["AgentLink", "Base", "CustomerLink", "Effect", "ErasedCustomer", "Lease", "SyncCursor", "TicketLink"]

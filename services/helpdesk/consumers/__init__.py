@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.helpdesk import erasure
 from services.helpdesk.consumers import knowledge, problems, resolutions, tickets
 from services.helpdesk.settings import HelpdeskSettings
 from shared.events.catalogue import (
     AccountOwnerChanged,
     ApprovalDecided,
     ApprovalRequested,
+    CustomerErased,
     Event,
     KnowledgeSuggested,
     KnownIssueUpdated,
@@ -58,6 +60,7 @@ HANDLERS: dict[type[Event], SettingsHandler] = {
     ApprovalRequested: resolutions.on_approval_requested,
     ApprovalDecided: resolutions.on_approval_decided,
     AccountOwnerChanged: resolutions.on_account_owner_changed,
+    CustomerErased: erasure.on_customer_erased,
 }
 
 
@@ -71,4 +74,5 @@ def bind(settings: HelpdeskSettings) -> dict[type[Event], Callable[[Any, AsyncSe
         return handle
 
     # API keys issued by the router are copied here too, so one key works on every service.
-    return {**ACCESS_HANDLERS, **{event: bound(handler) for event, handler in HANDLERS.items()}}
+    table = {event: bound(handler) for event, handler in HANDLERS.items()}
+    return {**ACCESS_HANDLERS, **erasure.skipping_erased_customers(table)}

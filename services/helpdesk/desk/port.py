@@ -147,5 +147,10 @@ class Helpdesk(ABC):
     def ticket_url(self, ticket_id: int) -> str:
         """Where a person opens the ticket in the helpdesk."""
 
+    async def erase_personal_data(self, ticket_id: int, *, erased: str) -> None:
+        """Blank what the helpdesk's API lets a client blank of a customer on a ticket (right to erasure):
+        its subject, and its requestors' addresses and names. A helpdesk without that refuses."""
+        raise HelpdeskRejected(f"{type(self).__name__} cannot erase personal data through its API")
+
     async def aclose(self) -> None:
         return None

@@ -37,6 +37,10 @@ FIELD_PREFIX = "firstcall "
 NOBODY = "Nobody"
 _HISTORY_FIELDS = "Type,Field,OldValue,NewValue,Data,Creator,Created"
 _TAGS = re.compile(r"<[^>]+>")
+_USER_PERSONAL_FIELDS = (
+    "EmailAddress", "NickName", "Organization", "Address1", "Address2", "City", "State", "Zip", "Country",
+    "HomePhone", "WorkPhone", "MobilePhone", "PagerPhone", "Comments", "Signature", "Lang",
+)  # fmt: skip
 
 
 class RequestTracker(Helpdesk):
@@ -176,6 +180,24 @@ class RequestTracker(Helpdesk):
         except HelpdeskRejected:
             return False
         return isinstance(body, dict) and "id" in body
+
+    async def erase_personal_data(self, ticket_id: int, *, erased: str) -> None:
+        # REST 2.0 edits what is current; the history keeps old values until rt-shredder removes them.
+        ticket = (await self._call("GET", f"ticket/{ticket_id}")).json()
+        if ticket.get("Subject") != erased:
+            await self._call("PUT", f"ticket/{ticket_id}", json={"Subject": erased})
+        for requestor in ticket.get("Requestor") or []:
+            if requestor.get("type") == "user" and requestor.get("id"):
+                await self._erase_user(str(requestor["id"]), erased=erased)
+
+    async def _erase_user(self, name: str, *, erased: str) -> None:
+        user = (await self._call("GET", f"user/{_path(name)}")).json()
+        if not isinstance(user, dict) or "id" not in user:
+            raise HelpdeskRejected(f"RT has no user {name!r} to erase")
+        # The name is the address for users RT created from an email; the numeric id keeps it unique.
+        blank = dict.fromkeys(_USER_PERSONAL_FIELDS, "")
+        changes = {**blank, "Name": f"erased-{user['id']}", "RealName": erased, "Disabled": 1}
+        await self._call("PUT", f"user/{user['id']}", json=changes)
 
     async def _history(
         self, ticket_id: int, *, after: int, limit: int, types: Sequence[str] = ()

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.helpdesk import erasure
 from services.helpdesk.desk.port import Comment, DeskTicket, TicketChanges
 from services.helpdesk.effects import service as effects
 from services.helpdesk.effects.models import DONE, DROPPED, SUPERSEDED, Effect
@@ -61,6 +62,9 @@ async def carry_out(*, session: AsyncSession, effect: Effect, sides: Sides, now:
         return
     if effect.kind == planning.CREATE:
         await creation.create_ticket(session=session, effect=effect, link=link, sides=sides, now=now)
+        return
+    if effect.kind == erasure.ERASE:
+        await erasure.erase_in_helpdesk(effect=effect, link=link, sides=sides, now=now)
         return
     job = Job(session, effect, link, sides, now)
     if link.rt_ticket_id is None:
