@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from services.notifier.api import (
     customers,
     desktop_webhooks,
+    feedback,
     notifications,
     problems,
+    questions,
     reports,
     subscriptions,
     templates,
@@ -21,6 +23,7 @@ from services.notifier.consumers import handlers
 from services.notifier.delivery.worker import DeliveryWorker
 from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.erasure.handlers import with_erasure
+from services.notifier.feedback.escalation import FeedbackEscalator
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems.census import ProblemCensus
 from services.notifier.settings import NotifierSettings
@@ -52,10 +55,12 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     maintenance = IndexMaintenance(database=runtime.database, settings=settings, metrics=notifier_metrics)
     census = ProblemCensus(database=runtime.database, metrics=notifier_metrics)
     hub = BoardHub(database=runtime.database, poll_seconds=settings.board_poll_seconds)
-    runtime.components.extend([worker, maintenance, census, hub])
+    escalator = FeedbackEscalator(database=runtime.database, settings=settings)
+    runtime.components.extend([worker, maintenance, census, hub, escalator])
     board.attach(runtime.extensions, hub)
     runtime.extensions["delivery_worker"] = worker
     runtime.extensions["index_maintenance"] = maintenance
+    runtime.extensions["feedback_escalator"] = escalator
     return runtime
 
 
@@ -67,6 +72,8 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
         routers=[
             reports.router,
             problems.router,
+            feedback.router,
+            questions.router,
             subscriptions.router,
             desktop_webhooks.router,
             notifications.router,

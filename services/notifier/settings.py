@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from services.notifier.feedback import owners as owners_keys
 from shared.settings import Environment, ServiceSettings
 
 
@@ -89,6 +90,36 @@ class NotifierSettings(ServiceSettings):
     smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
     email_from: str = Field("firstcall <support@firstcall.invalid>", description="sender of customer email")
 
+    # Feedback (docs/notifier.md#feedback)
+    feedback_owners: dict[str, str] = Field(
+        {},
+        max_length=500,
+        description="who owns feedback, by `intent:<intent>`, `product:<product>` or `tag:<tag>` (JSON; the "
+        "intent first, then the product, then the tags)",
+    )
+    feedback_default_owner: str = Field(
+        "customer-experience", min_length=1, max_length=100, description="owner of feedback no mapping names"
+    )
+    feedback_leads: dict[str, str] = Field(
+        {}, max_length=500, description="each owner's lead, who gets feedback left undecided too long (JSON)"
+    )
+    feedback_default_lead: str = Field(
+        "head-of-customer-experience", min_length=1, max_length=100, description="lead of owners not in the leads"
+    )
+    feedback_decision_hours: float = Field(
+        72, gt=0, le=8_760, description="feedback undecided this long after it was first heard goes to the lead"
+    )
+    feedback_escalation_check_seconds: float = Field(
+        300, gt=0, le=86_400, description="how often undecided feedback is checked against its time"
+    )
+    question_enabled: bool = Field(
+        False,
+        description="ask each customer one question after a resolution (was it resolved at first contact?)",
+    )
+    feedback_window_days: float = Field(
+        90, gt=0, le=3_650, description="feedback is clustered with what customers said this recently"
+    )
+
     # The problem board (GET /board, docs/notifier.md#problem-board)
     board_enabled: bool = Field(True, description="serve the live problem board at /board (an ops or admin key)")
     board_cookie_secure: bool | None = Field(
@@ -104,6 +135,16 @@ class NotifierSettings(ServiceSettings):
     board_poll_seconds: float = Field(
         2.0, ge=0.1, le=60, description="how often the board reads the problems while someone watches it"
     )
+
+    @field_validator("feedback_owners")
+    @classmethod
+    def _owner_keys_say_what_they_map(cls, owners: dict[str, str]) -> dict[str, str]:
+        for key, owner in owners.items():
+            if not owners_keys.valid_key(key):
+                raise ValueError(f"{key!r}: a key is intent:<intent>, product:<product> or tag:<tag>")
+            if not owner.strip() or len(owner) > 100:
+                raise ValueError(f"{key!r}: an owner is a name of 1 to 100 characters")
+        return owners
 
     def http_webhooks_allowed(self) -> bool:
         """Plain-http receivers are for development rigs only, unless explicitly allowed."""

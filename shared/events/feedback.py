@@ -45,8 +45,9 @@ class FeedbackReceived(TicketEvent):
     customer_name: str | None = Field(None, max_length=200)
     channel: Channel
     kind: FeedbackKind
-    recognised_by: Literal["intent", "agent"] = Field(
-        description="its intent is configured as feedback, or an agent marked it"
+    recognised_by: Literal["intent", "agent", "answer"] = Field(
+        description="its intent is configured as feedback, an agent marked it, or it is the free text of the "
+        "customer's answer to the question after a resolution (the notifier's own)"
     )
     subject: str = Field(max_length=300, description="the customer's own words, as they wrote them")
     description: str = Field(max_length=20_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from services.notifier.consumers import customers, desktop, knowledge, tickets
+from services.notifier.feedback import intake as feedback_intake
 from services.notifier.settings import NotifierSettings
 from shared.events.catalogue import (
     AccountOwnerChanged,
@@ -16,6 +17,7 @@ from shared.events.catalogue import (
     CustomerIdentityRemoved,
     CustomerRegistered,
     Event,
+    FeedbackReceived,
     KnownIssueUpdated,
     SlaBreached,
     TicketAssigned,
@@ -32,8 +34,10 @@ def handlers(settings: NotifierSettings) -> dict[type[Event], EventHandler]:
     """Every event the notifier handles, bound to the settings detection needs."""
     return {
         **ACCESS_HANDLERS,
-        TicketOpened: partial(tickets.on_ticket_opened, settings=settings),
-        TicketResolved: tickets.on_ticket_resolved,
+        # Feedback is clustered apart from problems (services/notifier/feedback): never a report.
+        TicketOpened: feedback_intake.unless_feedback(partial(tickets.on_ticket_opened, settings=settings)),
+        FeedbackReceived: partial(feedback_intake.on_feedback_received, settings=settings),
+        TicketResolved: feedback_intake.and_ask(tickets.on_ticket_resolved, settings=settings),
         KnownIssueUpdated: knowledge.on_known_issue_updated,
         ArticlePublished: knowledge.on_article_published,
         CustomerRegistered: customers.on_customer_registered,

@@ -18,6 +18,8 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions.models import Subscription
 from services.notifier.subscriptions.secrets import signing_secret
 
+# Messages that lose their point when late: over the rate limit they are skipped, not delayed.
+SKIPPED_WHEN_LIMITED = ("acknowledgement", "question")
 Action = Literal["send", "suppressed", "unroutable", "cancelled", "deferred"]
 
 
@@ -80,8 +82,8 @@ async def plan_delivery(*, session: AsyncSession, snapshot: Snapshot, settings: 
             # another topic than their report and may still be on their way.
             return Plan("suppressed" if "opted out" in route else "unroutable", reason=route)
         limited = await _rate_limited_until(session, snapshot, settings, now)
-        if limited is not None and snapshot.notification_kind == "acknowledgement":
-            return Plan("suppressed", reason="customer rate limit reached; acknowledgement skipped")
+        if limited is not None and snapshot.notification_kind in SKIPPED_WHEN_LIMITED:
+            return Plan("suppressed", reason=f"customer rate limit reached; {snapshot.notification_kind} skipped")
         if limited is not None:
             return Plan("deferred", reason="customer rate limit reached", until=limited)
     else:

@@ -18,6 +18,8 @@ SubscribableType = Literal[
     "problem.resolved",
     "notification.customer_notified",
     "customer.message",
+    "feedback.decided",
+    "feedback.escalated",
 ]
 SUBSCRIBABLE_TYPES: dict[SubscribableType, str] = {
     "problem.detected": "Many customers report the same problem.",
@@ -26,6 +28,8 @@ SUBSCRIBABLE_TYPES: dict[SubscribableType, str] = {
     "problem.resolved": "A problem was resolved.",
     "notification.customer_notified": "A customer was told about a problem.",
     "customer.message": "A message for a customer without email, for the contact-center software to relay.",
+    "feedback.decided": "A feedback cluster's owner decided (accepted, already done, declined).",
+    "feedback.escalated": "Feedback waited past its time for a decision: for the owner's lead.",
 }
 
 
