@@ -1,4 +1,5 @@
-"""Erasure in the real RT 5 through REST 2.0: the ticket's subject and the requestor user are blanked."""
+"""Erasure in the real RT 5 through REST 2.0: the ticket's subject and the requestor user are blanked, by
+the adapter alone and by the bridge on Kafka and PostgreSQL when the router publishes CustomerErased."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 from services.helpdesk.desk.port import NewTicket
 from services.helpdesk.desk.request_tracker import RequestTracker
 from shared.redaction import ERASED
+from tests.conftest import wait_until
+from tests.erasure_scenario import EMAIL, NAME, traces_left
+from tests.integration.helpdesk.conftest import WAIT, RealDesk, rt_ticket
 from tests.rt_stack import rt_async_client, rt_token, rt_url
 
 pytestmark = pytest.mark.integration
@@ -46,3 +50,25 @@ async def test_an_erased_tickets_subject_and_requestor_lose_the_customers_data(r
     assert ticket["Subject"] == ERASED
     assert (user["Name"], user["RealName"], user.get("EmailAddress") or "") == (f"erased-{user_id}", ERASED, "")
     assert str(user["Disabled"]) == "1"
+
+
+async def test_a_customer_erased_in_firstcall_is_erased_by_the_bridge_and_in_rt(real_desk: RealDesk) -> None:
+    bridge = await real_desk.start_bridge()
+    ticket = await real_desk.open_ticket(
+        customer={"email": EMAIL, "name": NAME}, subject=f"Refund for {NAME}", description=f"Write to {EMAIL}."
+    )
+    rt_id = await real_desk.rt_id(ticket)
+    assert await traces_left(bridge.database), "the bridge must hold the customer's data first"
+
+    erased = await real_desk.router.request(
+        "DELETE", f"/v1/customers/{ticket['customer_id']}", json={"reason": "GDPR art. 17, ref. DPO-114"}
+    )
+    assert erased.status_code == 202, erased.text
+
+    async def blanked() -> bool | None:
+        return (await rt_ticket(rt_id)).get("Subject") == ERASED or None
+
+    await wait_until(blanked, timeout=WAIT, every=0.5)
+    assert await traces_left(bridge.database) == []
+    [requestor] = (await rt_ticket(rt_id))["Requestor"]
+    assert str(requestor["id"]).startswith("erased-")
