@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from services.knowledge.known_issues.schemas import (
 from shared.events.catalogue import KnownIssueStatus
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey
+from shared.web.pagination import next_page_link
 
 router = APIRouter(prefix="/v1/known-issues", tags=["known issues"], dependencies=[READ])
 
@@ -65,6 +66,8 @@ async def create_known_issue(
 
 @router.get("", response_model=KnownIssuePage, summary="Known issues, most recently changed first (cursor pages)")
 async def list_known_issues(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: Annotated[None, Depends(only_params("status", "limit", "cursor"))],
     status_filter: Annotated[KnownIssueStatus | None, Query(alias="status")] = None,
@@ -74,6 +77,7 @@ async def list_known_issues(
     issues, next_cursor = await known_issue_service.list_known_issues(
         session=session, status=status_filter, cursor=cursor, limit=limit
     )
+    next_page_link(request, response, next_cursor)
     return KnownIssuePage(items=[KnownIssueRead.model_validate(i) for i in issues], next_cursor=next_cursor)
 
 

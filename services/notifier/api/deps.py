@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, cast
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path
 
 from services.notifier.settings import NotifierSettings
 from shared.web.app import RuntimeDep
@@ -44,7 +44,3 @@ def idempotency_scope(principal: Principal, operation: str) -> str:
     """Keys are per caller: two clients using the same key string never see each other's responses."""
     return f"{principal.key_id} {operation}"
 
-
-# Offsets page through lists ops narrow with filters; deeper than this a filter is the way, not a page.
-MAX_OFFSET = 100_000
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip, at most {MAX_OFFSET:,}")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,7 @@ from services.router.preconditions import ETAG_HEADER, PRECONDITION_FAILED, IfMa
 from shared.errors import invalid
 from shared.web.app import RuntimeDep, SessionDep
 from shared.web.idempotency import IdempotencyKey, respond_once
-from shared.web.pagination import Cursor, Limit
+from shared.web.pagination import Cursor, Limit, next_page_link
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -106,10 +106,17 @@ async def get_customer(
     summary="Tickets, orders, returns, credits, notes and transfers, newest first, cursor-paginated",
 )
 async def get_history(
-    customer_id: uuid.UUID, session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+    customer_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: Reader,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> HistoryPage:
     await customer_service.get_customer(session=session, customer_id=customer_id)
     items, next_cursor = await history.page(session=session, customer_id=customer_id, limit=limit, cursor=cursor)
+    next_page_link(request, response, next_cursor)
     return HistoryPage(items=[ActivityRead.model_validate(a) for a in items], next_cursor=next_cursor)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 
 from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.context.knowledge_client import KnowledgeClient
@@ -64,22 +64,6 @@ AgentWork = Annotated[Principal, Depends(_admitting(Scope.AGENT, Scope.SUPERVISO
 Supervisor = Annotated[Principal, Depends(_admitting(Scope.SUPERVISOR))]
 Operations = Annotated[Principal, Depends(_admitting(Scope.OPS, Scope.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(_admitting(Scope.ADMIN))]
-
-
-# A paged list's answer: the next page's URL besides `next_cursor` (RFC 8288), for clients that follow links.
-LINK_HEADER = {
-    "Link": {
-        "description": 'The next page, when there is one: `</v1/tickets?...&cursor=...>; rel="next"`',
-        "schema": {"type": "string"},
-    }
-}
-
-
-def next_page_link(request: Request, response: Response, cursor: str | None) -> None:
-    """Set `Link: <this URL with cursor=...>; rel="next"` when there is a next page."""
-    if cursor is not None:
-        url = request.url.include_query_params(cursor=cursor)
-        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
 
 
 def idempotency_scope(principal: Principal, operation: str) -> str:

@@ -157,11 +157,10 @@ def _message(frame: Frame) -> ServerSentEvent:
 @router.get(
     "/me/events",
     response_class=EventSourceResponse,
-    operation_id="stream_my_events",
     summary="My desktop's events (an agent's key): assignments, transfers, approvals, SLAs, handoffs, problems",
     responses={**_STREAM_RESPONSES, 404: {"description": "The key acts for no agent (it was issued without one)"}},
 )
-async def my_events(stream: Annotated[AgentStream, Depends(own_stream)]) -> AsyncIterator[ServerSentEvent]:
+async def stream_my_events(stream: Annotated[AgentStream, Depends(own_stream)]) -> AsyncIterator[ServerSentEvent]:
     async for frame in stream.frames():
         yield _message(frame)
 
@@ -169,10 +168,9 @@ async def my_events(stream: Annotated[AgentStream, Depends(own_stream)]) -> Asyn
 @router.get(
     "/{agent_id}/events",
     response_class=EventSourceResponse,
-    operation_id="stream_agent_events",
     summary="An agent's desktop events as server-sent events; resumes after `Last-Event-ID`",
     responses=_STREAM_RESPONSES,
 )
-async def agent_events(stream: Annotated[AgentStream, Depends(named_agent_stream)]) -> AsyncIterator[ServerSentEvent]:
+async def stream_agent_events(stream: Annotated[AgentStream, Depends(named_agent_stream)]) -> AsyncIterator[ServerSentEvent]:
     async for frame in stream.frames():
         yield _message(frame)

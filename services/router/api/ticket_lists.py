@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.router.api.deps import LINK_HEADER, Reader, next_page_link
+from services.router.api.deps import Reader
 from services.router.inputs import Instant
 from services.router.tickets import listing
 from services.router.tickets import service as ticket_service
@@ -17,7 +17,7 @@ from shared.errors import invalid
 from shared.events.catalogue import Channel, Priority, TicketStatus
 from shared.web.app import SessionDep
 from shared.web.auth import Principal, Scope
-from shared.web.pagination import Cursor, Limit
+from shared.web.pagination import LINK_HEADER, Cursor, Limit, next_page_link
 
 router = APIRouter(tags=["tickets"])
 
