@@ -56,7 +56,7 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     maintenance = IndexMaintenance(database=runtime.database, settings=settings, metrics=notifier_metrics)
     census = ProblemCensus(database=runtime.database, metrics=notifier_metrics)
     hub = BoardHub(database=runtime.database, poll_seconds=settings.board_poll_seconds)
-    escalator = FeedbackEscalator(database=runtime.database, settings=settings)
+    escalator = FeedbackEscalator(database=runtime.database, settings=settings, registry=metrics.registry)
     runtime.components.extend([worker, maintenance, census, hub, escalator])
     board.attach(runtime.extensions, hub)
     runtime.extensions["delivery_worker"] = worker

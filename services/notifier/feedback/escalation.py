@@ -1,4 +1,5 @@
-"""The loop that hands overdue feedback to the owners' leads (any replica; SKIP LOCKED shares the work)."""
+"""The loop that hands overdue feedback to the owners' leads (any replica; SKIP LOCKED shares the work), and
+counts feedback and answers for Prometheus as it goes (the counts of GET /v1/insights, over all time)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
+from prometheus_client import CollectorRegistry, Gauge
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.notifier.feedback import service as feedback_service
+from services.notifier.feedback.models import FeedbackCluster, TicketQuestion
 from services.notifier.settings import NotifierSettings
 from shared.db import Database
 
@@ -17,8 +23,23 @@ log = logging.getLogger(__name__)
 class FeedbackEscalator:
     """Every `feedback_escalation_check_seconds`, escalates the feedback undecided past its time."""
 
-    def __init__(self, *, database: Database, settings: NotifierSettings) -> None:
+    def __init__(
+        self, *, database: Database, settings: NotifierSettings, registry: CollectorRegistry | None = None
+    ) -> None:
         self.database, self.settings = database, settings
+        registry = registry or CollectorRegistry()  # never the process-wide default: services share a process
+        self.clusters = Gauge(
+            "firstcall_notifier_feedback_clusters",
+            "Feedback clusters, by status (open, decided), decision and whether an owner was mapped",
+            ["status", "decision", "owned"],
+            registry=registry,
+        )
+        self.answers = Gauge(
+            "firstcall_notifier_first_contact_answers",
+            "Customers' answers to the question after a resolution, by firstcall's verdict and theirs",
+            ["counted_first_contact", "answered_first_contact"],
+            registry=registry,
+        )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -39,7 +60,24 @@ class FeedbackEscalator:
                 session=session, settings=self.settings, now=now or datetime.now(UTC)
             )
             await session.commit()
+            await self._count(session)
         return escalated
+
+    async def _count(self, session: AsyncSession) -> None:
+        rows = await session.execute(
+            select(FeedbackCluster.status, FeedbackCluster.decision, FeedbackCluster.unowned, func.count()).group_by(
+                FeedbackCluster.status, FeedbackCluster.decision, FeedbackCluster.unowned
+            )
+        )
+        for status, decision, unowned, count in rows:
+            self.clusters.labels(status, decision or "none", str(not unowned).lower()).set(count)
+        answers = await session.execute(
+            select(TicketQuestion.counted_first_contact, TicketQuestion.resolved_first_contact, func.count())
+            .where(TicketQuestion.answered_at.is_not(None))
+            .group_by(TicketQuestion.counted_first_contact, TicketQuestion.resolved_first_contact)
+        )
+        for counted, said, count in answers:
+            self.answers.labels(str(bool(counted)).lower(), str(bool(said)).lower()).set(count)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

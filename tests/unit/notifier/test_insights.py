@@ -42,6 +42,13 @@ async def test_insights_show_decided_feedback_and_the_fcr_gap(make_notifier: Not
     assert (fcr["fcr_rate_firstcall"], fcr["fcr_rate_customers"], fcr["gap"], fcr["disputed"]) == (1.0, 0.0, 1.0, 1)
     assert fcr["by_channel"]["email"]["disputed"] == 1
     assert insight["feedback_waiting_for_a_decision"] == 0
+    await notifier.runtime.extensions["feedback_escalator"].check()
+    scraped = (await notifier.client.get("/metrics")).text
+    assert 'firstcall_notifier_feedback_clusters{decision="accepted",owned="true",status="decided"} 1.0' in scraped
+    assert (
+        'firstcall_notifier_first_contact_answers{answered_first_contact="false",counted_first_contact="true"} 1.0'
+        in scraped
+    )
 
 
 async def test_a_range_that_ends_before_it_starts_is_refused_naming_the_field(make_notifier: NotifierFactory) -> None:
