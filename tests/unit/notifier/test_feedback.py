@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from services.notifier.delivery.models import Delivery
 from services.notifier.feedback import clustering, owners
+from services.notifier.feedback import erasure as feedback_erasure
 from services.notifier.feedback.escalation import FeedbackEscalator
 from shared.events.catalogue import CustomerRegistered, FeedbackReceived, Identity
 from tests.notifier_factories import report
@@ -202,3 +203,18 @@ async def test_an_escalation_reaches_the_subscribed_lead_as_a_delivery(make_noti
     async with notifier.runtime.database.session() as session:
         types = list(await session.scalars(select(Delivery.event_type).where(Delivery.subscription_id.is_not(None))))
     assert types == ["feedback.escalated"]
+
+
+async def test_an_erased_customers_words_leave_feedback_and_the_count_stays(make_notifier: NotifierFactory) -> None:
+    notifier = await make_notifier(feedback_owners=OWNERS)
+    voices = [voice(subject, words) for subject, words in WRONG_EMAIL[:2]]
+    [cluster] = await heard(notifier, voices)
+    async with notifier.runtime.database.session() as session:
+        erased = await feedback_erasure.erase_feedback(session, [voices[0].customer_id])
+        await session.commit()
+    assert (erased["feedback_voices"], erased["feedback_clusters"]) == (1, 1)
+    shown = (await notifier.client.get(f"/v1/feedback/{cluster['id']}")).json()
+    assert (shown["summary_text"], shown["customer_count"]) == ("[erased]", 2)
+    texts = {v["customer_id"]: v["text"] for v in shown["voices"]}
+    assert texts[str(voices[0].customer_id)] == ""
+    assert WRONG_EMAIL[1][1] in texts[str(voices[1].customer_id)]
