@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from shared.db import database_unreachable
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://firstcall.dev/problems/"
 log = logging.getLogger(__name__)
@@ -188,7 +190,22 @@ def _allowed_methods(request: Request) -> str:
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if database_unreachable(exc):
+        # Not the client's fault and not a bug: the database is down or restarting. Nothing was written
+        # (the transaction never committed), so the same request with the same Idempotency-Key is safe.
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            status=503,
+            slug="database-unavailable",
+            title="The service's database cannot be reached",
+            detail=f"Nothing was written; retry after {DATABASE_RETRY_AFTER_SECONDS} s.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     # The client gets no internals; the log gets the traceback and the correlation id links the two.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, status=500, slug="internal-error", title="Internal server error")

@@ -71,7 +71,7 @@ class ServiceMetrics:
         )
         self.events_handled = Counter(
             "firstcall_events_handled_total",
-            "Events taken from the bus, by outcome (handled, duplicate, ignored, retried, dead_lettered)",
+            "Events taken from the bus, by outcome (handled, duplicate, ignored, retried, unavailable, dead_lettered)",
             ["group", "type", "outcome"],
             registry=r,
         )

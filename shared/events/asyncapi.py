@@ -23,6 +23,8 @@ _CE_HEADERS = {
     "ce_time": "when it happened (RFC 3339)",
     "ce_dataschema": "schema URI ending in /v<version>",
     "ce_correlationid": "correlation id of the request that caused it (optional)",
+    "ce_traceparent": "W3C trace context of the span that created the event (CloudEvents distributed-tracing extension; optional)",
+    "ce_tracestate": "the vendor trace state that goes with ce_traceparent (optional)",
 }
 
 
