@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.customers import service as customer_service
+from services.notifier.delivery.models import Delivery
 from services.notifier.detection import service as detection_service
 from services.notifier.feedback import clustering, outcomes, owners
-from services.notifier.feedback.models import FeedbackCluster, FeedbackVoice
+from services.notifier.feedback.models import FeedbackCluster, FeedbackVoice, TicketQuestion
 from services.notifier.feedback.schemas import DecisionCreate
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions import service as subscription_service
@@ -22,6 +23,7 @@ from shared.events.catalogue import FeedbackDecided, FeedbackEscalated, Feedback
 
 MAX_LISTED = 50  # intents and products kept on a cluster
 ESCALATION_BATCH = 100
+UNSENT = ("pending", "dead")  # "sending" is the worker's until it records the outcome
 
 
 async def receive_feedback(
@@ -36,6 +38,7 @@ async def receive_feedback(
     existing = await session.get(FeedbackVoice, event.ticket_id)
     if existing is not None:
         return existing  # the same ticket's feedback under another event id
+    await _withdraw_question(session, event.ticket_id)
     vector = await clustering.vector_of(session=session, reading=reading)
     window = timedelta(days=settings.feedback_window_days)
     joined = await clustering.closest_cluster(
@@ -67,6 +70,21 @@ async def receive_feedback(
         # Said again after the owner decided: this customer hears the decision too, once.
         await outcomes.tell_outcome(session=session, cluster=cluster, voices=[voice])
     return voice
+
+
+async def _withdraw_question(session: AsyncSession, ticket_id: uuid.UUID) -> None:
+    """A ticket an agent marked as feedback was resolved first (TicketResolved comes before FeedbackReceived)
+    and may have been asked the question after a resolution: its answer was the acknowledgement, so the
+    question is withdrawn while unanswered, and its message cancelled if not sent yet."""
+    question = await session.get(TicketQuestion, ticket_id)
+    if question is None or question.answered_at is not None:
+        return
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.ticket_id == ticket_id, Delivery.notification_kind == "question", Delivery.status.in_(UNSENT))
+        .values(status="cancelled", last_error="the ticket was feedback: no question about it")
+    )
+    await session.delete(question)
 
 
 def _new_cluster(session: AsyncSession, event: FeedbackReceived, settings: NotifierSettings) -> FeedbackCluster:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from services.notifier.customers.messages import MESSAGE_TYPE
 from services.notifier.delivery.models import Delivery
 from services.notifier.feedback import questions
-from shared.events.catalogue import CustomerRegistered, Identity, TicketOpened, TicketResolved
+from shared.events.catalogue import CustomerRegistered, FeedbackReceived, Identity, TicketOpened, TicketResolved
 from tests.conftest import wait_until
 from tests.notifier_factories import report
 from tests.unit.notifier.conftest import Notifier, NotifierFactory
@@ -159,3 +159,25 @@ async def test_a_yes_with_words_enters_feedback_and_disputes_nothing(make_notifi
     [cluster] = (await notifier.client.get("/v1/feedback")).json()["items"]
     shown = (await notifier.client.get(f"/v1/feedback/{cluster['id']}")).json()
     assert words in shown["voices"][0]["text"]
+
+
+async def test_a_ticket_marked_as_feedback_after_its_question_has_the_question_withdrawn(
+    make_notifier: NotifierFactory,
+) -> None:
+    notifier = await make_notifier(question_enabled=True)
+    opened = await resolved_ticket(notifier)
+    assert (await notifier.client.get(f"/v1/questions/{opened.ticket_id}")).status_code == 200
+    marked = FeedbackReceived(
+        ticket_id=opened.ticket_id,
+        customer_id=opened.customer_id,
+        channel="email",
+        kind="complaint",
+        recognised_by="agent",
+        subject=opened.subject,
+        description=opened.description,
+        acknowledgement="Ada, thank you.",
+        received_at=datetime.now(UTC),
+    )
+    await notifier.publish(marked)
+    assert (await notifier.client.get(f"/v1/questions/{opened.ticket_id}")).status_code == 404
+    assert (await answer(notifier, opened.ticket_id, {"resolved": False})).status_code == 404
