@@ -21,6 +21,7 @@ from services.notifier.detection import index
 from services.notifier.detection.models import ReportBucket
 from services.notifier.detection.similarity import ReportVector
 from services.notifier.erasure.models import ErasedCustomer
+from services.notifier.feedback import erasure as feedback_erasure
 from services.notifier.problems.models import Problem
 from services.notifier.reports.models import Report
 from shared.events.catalogue import CustomerErased
@@ -63,6 +64,7 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased) -> dic
         if ticket_ids
         else 0,
         **await _erase_deliveries(session, customer_ids),
+        **await feedback_erasure.erase_feedback(session, customer_ids),
         "outbox": await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]]),
         "idempotency_keys": await forget_answers_naming(session, [str(i) for i in [*customer_ids, *ticket_ids]]),
     }

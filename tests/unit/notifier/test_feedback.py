@@ -15,6 +15,7 @@ from services.notifier.feedback import clustering, owners
 from services.notifier.feedback import erasure as feedback_erasure
 from services.notifier.feedback.escalation import FeedbackEscalator
 from shared.events.catalogue import CustomerRegistered, FeedbackReceived, Identity
+from shared.events.erasure import CustomerErased
 from tests.notifier_factories import report
 from tests.unit.notifier.conftest import Notifier, NotifierFactory, staged_events
 
@@ -218,3 +219,16 @@ async def test_an_erased_customers_words_leave_feedback_and_the_count_stays(make
     texts = {v["customer_id"]: v["text"] for v in shown["voices"]}
     assert texts[str(voices[0].customer_id)] == ""
     assert WRONG_EMAIL[1][1] in texts[str(voices[1].customer_id)]
+
+
+async def test_the_erasure_event_takes_the_customers_words_out_of_feedback(make_notifier: NotifierFactory) -> None:
+    notifier = await make_notifier(feedback_owners=OWNERS)
+    voices = [voice(subject, words) for subject, words in WRONG_EMAIL[:2]]
+    [cluster] = await heard(notifier, voices)
+    await notifier.publish(
+        CustomerErased(customer_id=voices[0].customer_id, erasure_id=uuid.uuid4(), requested_at=datetime.now(UTC))
+    )
+    shown = (await notifier.client.get(f"/v1/feedback/{cluster['id']}")).json()
+    texts = {v["customer_id"]: v["text"] for v in shown["voices"]}
+    assert texts[str(voices[0].customer_id)] == ""
+    assert WRONG_EMAIL[0][1] not in str(shown)
