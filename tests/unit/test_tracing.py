@@ -286,3 +286,24 @@ def test_work_resumed_later_from_a_kept_context_continues_the_trace_as_a_child(s
     assert detection.context is not None
     assert (sending.parent.trace_id, sending.parent.span_id) == (detection.context.trace_id, detection.context.span_id)
     assert tracing.current_context() == {}
+
+
+async def test_a_customer_notice_is_sent_in_the_trace_of_the_ticket_that_decided_it(
+    traced: Stack, spans: InMemorySpanExporter
+) -> None:
+    # The third report makes the problem, and the problem's acknowledgements to its customers are decided in
+    # that report's handling; the worker sends them later, from their rows, continuing that trace.
+    await open_outage(traced)
+
+    async def delivered() -> list[ReadableSpan] | None:
+        found = spans.get_finished_spans()
+        sends = [span for span in found if service_of(span) == "notifier" and span.name.startswith("deliver ")]
+        return list(found) if sends else None
+
+    found = await wait_until(delivered, timeout=TIMEOUT)
+    send = next(span for span in found if service_of(span) == "notifier" and span.name.startswith("deliver "))
+    handling = parent_of(found, send)
+    assert (service_of(handling), handling.kind) == ("notifier", SpanKind.CONSUMER)
+    assert (handling.attributes or {}).get("cloudevents.event_type") == "firstcall.ticket.opened"
+    request = parent_of(found, parent_of(found, handling))
+    assert (service_of(request), request.name, request.parent) == ("router", "POST /v1/tickets", None)

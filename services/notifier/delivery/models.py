@@ -43,6 +43,10 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # W3C trace context of the work that decided the delivery (null when not traced): the worker's send,
+    # seconds or hours later, continues that trace instead of starting one of its own.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
+    tracestate: Mapped[str | None] = mapped_column(String(512))
 
 
 class DeliveryAttempt(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -38,6 +38,7 @@ class Snapshot:
     ticket_id: uuid.UUID | None
     notification_kind: str | None
     attempts: int
+    trace: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, delivery: Delivery) -> Snapshot:
@@ -53,6 +54,11 @@ class Snapshot:
             delivery.ticket_id,
             delivery.notification_kind,
             delivery.attempts,
+            {
+                name: value
+                for name, value in (("traceparent", delivery.traceparent), ("tracestate", delivery.tracestate))
+                if value
+            },
         )
 
     @property

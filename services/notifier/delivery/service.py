@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.delivery.models import Delivery, DeliveryAttempt
+from shared import tracing
 from shared.db import insert_many_ignoring_duplicates
 from shared.errors import Conflict, NotFound
 from shared.web.pagination import Keyset, fetch_page
@@ -50,6 +51,8 @@ async def enqueue_many(*, session: AsyncSession, deliveries: Sequence[NewDeliver
     """Stage deliveries in the caller's transaction, in a few statements however many (a resolution tells
     thousands of customers); the ids of those staged (one whose dedupe key exists already is not)."""
     now = datetime.now(UTC)
+    trace = tracing.current_context()
+    traceparent, tracestate = trace.get("traceparent"), trace.get("tracestate")
     rows = [
         {
             "id": delivery.id,
@@ -68,6 +71,8 @@ async def enqueue_many(*, session: AsyncSession, deliveries: Sequence[NewDeliver
             "next_attempt_at": now,
             "last_error": delivery.reason,
             "created_at": now,
+            "traceparent": traceparent,
+            "tracestate": tracestate[:512] if tracestate else None,
         }
         for delivery in deliveries
     ]

@@ -22,6 +22,7 @@ from services.notifier.delivery.recording import record_outcome, record_plan
 from services.notifier.delivery.senders import Outcome, SmtpConfig, email_message, post_webhook, send_email
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
+from shared import tracing
 from shared.db import Database
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ class DeliveryWorker:
         return len(snapshots)
 
     async def _see_through(self, snapshot: Snapshot) -> None:
+        # The send continues the trace of the event that decided it (a ticket's, through its problem).
+        with tracing.resumed("notifier", snapshot.trace, f"deliver {snapshot.event_type}"):
+            await self._see_through_traced(snapshot)
+
+    async def _see_through_traced(self, snapshot: Snapshot) -> None:
         try:
             async with self.database.session() as session:
                 plan = await plan_delivery(session=session, snapshot=snapshot, settings=self.settings)
