@@ -43,4 +43,3 @@ TicketId = Annotated[uuid.UUID, Path(examples=["5f0c2f1e-3d2a-4f7e-9a59-0a6c1f3b
 def idempotency_scope(principal: Principal, operation: str) -> str:
     """Keys are per caller: two clients using the same key string never see each other's responses."""
     return f"{principal.key_id} {operation}"
-

@@ -171,6 +171,8 @@ async def stream_my_events(stream: Annotated[AgentStream, Depends(own_stream)]) 
     summary="An agent's desktop events as server-sent events; resumes after `Last-Event-ID`",
     responses=_STREAM_RESPONSES,
 )
-async def stream_agent_events(stream: Annotated[AgentStream, Depends(named_agent_stream)]) -> AsyncIterator[ServerSentEvent]:
+async def stream_agent_events(
+    stream: Annotated[AgentStream, Depends(named_agent_stream)],
+) -> AsyncIterator[ServerSentEvent]:
     async for frame in stream.frames():
         yield _message(frame)

@@ -121,6 +121,9 @@ class HashedWordsEncoder:
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), np.float32(1e-12))
         return vectors
 
+    def encode_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return self.encode(texts)
+
 
 @pytest.fixture(scope="module")
 def model() -> IntentModel:
