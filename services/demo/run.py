@@ -31,6 +31,9 @@ def run_demo() -> int:
     data = Path(os.environ.get("FIRSTCALL_DATA_DIR", "data")) / "demo"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
+    # The story is told in words; the services' request and event log lines would bury it. Warnings and
+    # errors still show, and FIRSTCALL_LOG_LEVEL=INFO brings the rest back.
+    os.environ.setdefault("FIRSTCALL_LOG_LEVEL", "WARNING")
     say(LOADING)
     return run_embedded(demo_settings(data), on_ready=play_demo)
 

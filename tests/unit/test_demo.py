@@ -9,11 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.demo import run
 from services.demo.client import Services, still
 from services.demo.contact_center import load_seed, seed_contact_center
 from services.demo.message_desk import message_desk
 from services.demo.story import StoryOutcome, play_story
 from services.embedded import SERVICES, build_embedded
+from shared.settings import ServiceSettings
 from tests.factories import ADMIN, service_settings
 from tests.notifier_factories import fast_settings
 
@@ -70,3 +72,23 @@ async def test_a_long_wait_is_said_to_go_on_until_it_ends() -> None:
     assert said >= 1
     assert told[0].startswith("    still training (")
     assert len(told) == said, "nothing is said once the wait is over"
+
+
+def test_the_demo_keeps_the_services_log_lines_out_of_its_story(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[list[ServiceSettings]] = []
+
+    def start(settings: list[ServiceSettings], **_: object) -> int:
+        started.append(settings)
+        return 0
+
+    monkeypatch.setenv("FIRSTCALL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FIRSTCALL_LOG_LEVEL", raising=False)
+    monkeypatch.setattr(run, "run_embedded", start)
+    assert run.run_demo() == 0
+    assert {settings.log_level for settings in started[0]} == {"WARNING"}
+
+    monkeypatch.setenv("FIRSTCALL_LOG_LEVEL", "INFO")
+    assert run.run_demo() == 0
+    assert {settings.log_level for settings in started[1]} == {"INFO"}
