@@ -130,8 +130,9 @@ def none_match(if_none_match: str, tag: str) -> bool:
 class NotModifiedMiddleware:
     """A GET or HEAD answered 200 with an ETag the request's If-None-Match names becomes a bodiless 304.
 
-    Where a read answers an ETag, its If-None-Match is checked as documented (entity tags or `*`, at most
-    1,000 characters): anything else is a 422 naming `header.If-None-Match`, as a route's own header would be.
+    A read's If-None-Match is checked as documented (entity tags or `*`, at most 1,000 characters) before the
+    route runs, as a route's own header would be: anything else is a 422 naming `header.If-None-Match`, also
+    where the answer would have been a 404 or a 410 (the request was malformed whatever it asked for).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -145,6 +146,9 @@ class NotModifiedMiddleware:
         if if_none_match is None:  # an empty one is malformed, like any value that is not entity tags
             await self.app(scope, receive, send)
             return
+        if not _well_formed(if_none_match):
+            await _malformed(scope, receive, send)
+            return
         replaced = False  # the 200 went out as a 304 or a 422: its body stays home
 
         async def send_conditionally(message: Message) -> None:
@@ -153,9 +157,6 @@ class NotModifiedMiddleware:
                 tag = Headers(raw=message["headers"]).get("etag")
                 if message["status"] != 200 or tag is None:
                     await send(message)
-                elif not _well_formed(if_none_match):
-                    replaced = True
-                    await _malformed(scope, receive, send)
                 elif none_match(if_none_match, tag):
                     replaced = True
                     headers = [(k, v) for k, v in message["headers"] if k.lower() not in _DROPPED_ON_304]

@@ -4,6 +4,7 @@ update honours If-Match; of two writers holding the same ETag, one wins and the 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -125,4 +126,12 @@ async def test_a_malformed_if_none_match_on_a_read_with_an_etag_is_a_422_naming_
     response = await client.get(path, headers={"If-None-Match": sent})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["header.If-None-Match"]
+
+
+async def test_a_malformed_if_none_match_is_a_422_before_the_read_is_looked_up(stack: Stack) -> None:
+    # Checked as a header of the request, before the route: not a 404 for a ticket that is not there (nor the
+    # 410 of an erased customer), which a client would take as an answer about the resource.
+    response = await stack.router.get(f"/v1/tickets/{uuid.uuid4()}", headers={"If-None-Match": "not-a-tag"})
+    assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["header.If-None-Match"]
