@@ -93,7 +93,7 @@ async def test_events_wait_in_the_outbox_while_the_bus_is_down_and_leave_when_it
     assert "switched off" in error
 
     bus.available = True
-    await relay.flush(timeout=2)
+    await relay.flush(timeout=60)
     assert await relay.pending() == 0
     assert relay.bus_ok
     assert len(bus.records(TICKETS.name)) == 2

@@ -44,7 +44,7 @@ async def test_the_ticket_opened_event_carries_the_callers_correlation_id(stack:
 
 
 async def _opened_events(stack: Stack) -> list[CloudEvent]:
-    await stack.runtimes["router"].relay.flush(timeout=2)
+    await stack.runtimes["router"].relay.flush(timeout=60)
     events = [from_kafka(r.value, r.headers) for r in stack.bus.records(TICKETS.name)]
     return [e for e in events if e.type == "firstcall.ticket.opened"]
 

@@ -176,7 +176,7 @@ async def test_an_event_carries_the_trace_context_of_its_creation_as_cloudevents
     response = await traced.router.post(
         "/v1/tickets", json=ticket_request(), headers={"X-Correlation-ID": "ivr-call-9"}
     )
-    await traced.runtimes["router"].relay.flush(timeout=10)
+    await traced.runtimes["router"].relay.flush(timeout=60)
     records = [from_kafka(r.value, r.headers) for r in traced.bus.records(TICKETS.name)]
     [opened] = [e for e in records if e.subject == response.json()["id"] and e.type == "firstcall.ticket.opened"]
     [created] = [
@@ -194,7 +194,7 @@ async def test_an_event_carries_the_trace_context_of_its_creation_as_cloudevents
 
 async def test_a_service_that_does_not_trace_creates_no_span_and_sends_no_trace_context(stack: Stack) -> None:
     response = await stack.router.post("/v1/tickets", json=ticket_request())
-    await stack.runtimes["router"].relay.flush(timeout=10)
+    await stack.runtimes["router"].relay.flush(timeout=60)
     records = [from_kafka(r.value, r.headers) for r in stack.bus.records(TICKETS.name)]
     [opened] = [e for e in records if e.subject == response.json()["id"] and e.type == "firstcall.ticket.opened"]
     assert opened.traceparent is None

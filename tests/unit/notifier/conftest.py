@@ -40,7 +40,7 @@ class Notifier:
         await self.bus.wait_idle()
 
     async def drain_outbox(self) -> None:
-        await self.runtime.relay.flush(timeout=5)
+        await self.runtime.relay.flush(timeout=60)
 
     async def api_key(self, *scopes: str) -> dict[str, str]:
         """Headers with a new key of these scopes, copied here from its ApiKeyIssued as the router would send it."""

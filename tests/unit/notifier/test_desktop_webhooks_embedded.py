@@ -44,7 +44,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 async def test_a_teams_webhook_receives_the_signed_assignment_of_a_ticket_opened_on_the_router(stack: Stack) -> None:
     agent = await stack.router.post("/v1/agents", json=agent_request(team="payments"))
     assert agent.status_code == 201, agent.text
-    await stack.runtimes["router"].relay.flush(timeout=5)
+    await stack.runtimes["router"].relay.flush(timeout=60)
     await stack.bus.wait_idle()
     async with webhook_receiver() as receiver:
         subscribed = await stack.notifier.post(

@@ -67,7 +67,7 @@ class RouterHarness:
 
     async def published(self, event_type: str) -> list[CloudEvent]:
         """Every event of a type the router has published so far (after flushing its outbox)."""
-        await self.runtime.relay.flush(timeout=5)
+        await self.runtime.relay.flush(timeout=60)
         envelopes = [
             from_kafka(record.value, record.headers) for topic in self.bus._logs for record in self.bus.records(topic)
         ]
