@@ -4,6 +4,7 @@ from services.notifier.customers.models import CustomerContact, MessageTemplate
 from services.notifier.db import Base
 from services.notifier.delivery.models import Delivery, DeliveryAttempt, EndpointCircuit
 from services.notifier.detection.models import DetectionModel, ReportBucket, ReportTerm, TermStat
+from services.notifier.insights.models import DigestPeriod, TicketTransfer
 from services.notifier.knowledge.models import Article, KnownIssue
 from services.notifier.problems.models import Problem, ProblemExclusion
 from services.notifier.reports.models import Report
@@ -16,6 +17,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DetectionModel",
+    "DigestPeriod",
     "EndpointCircuit",
     "KnownIssue",
     "MessageTemplate",
@@ -26,4 +28,5 @@ __all__ = [
     "ReportTerm",
     "Subscription",
     "TermStat",
+    "TicketTransfer",
 ]

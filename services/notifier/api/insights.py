@@ -61,6 +61,14 @@ class FirstContactInsight(FirstContactFigures):
     by_channel: dict[str, FirstContactFigures]
 
 
+class TransferInsight(BaseModel):
+    total: int = Field(description="transfers in the range: first contacts that did not resolve")
+    by_reason: dict[str, int] = Field(description="reason -> transfers, most frequent first")
+    by_intent: dict[str, dict[str, int]] = Field(description="the intent the ticket was opened with -> reason -> n")
+    by_team: dict[str, dict[str, int]] = Field(description="the team of the agent it left -> reason -> transfers")
+    by_channel: dict[str, dict[str, int]] = Field(description="channel -> reason -> transfers")
+
+
 class Insights(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
@@ -85,6 +93,13 @@ class Insights(BaseModel):
                         "by_team": {},
                         "by_channel": {},
                     },
+                    "transfers": {
+                        "total": 7,
+                        "by_reason": {"missing_skill": 5, "wrong_intent": 2},
+                        "by_intent": {"refund_request": {"missing_skill": 5}, "unknown": {"wrong_intent": 2}},
+                        "by_team": {"payments": {"missing_skill": 5, "wrong_intent": 2}},
+                        "by_channel": {"chat": {"missing_skill": 3, "wrong_intent": 2}, "email": {"missing_skill": 2}},
+                    },
                 }
             ]
         },
@@ -97,6 +112,7 @@ class Insights(BaseModel):
     feedback_waiting_for_a_decision: int
     feedback_waiting_for_an_owner: int = Field(description="undecided feedback no mapping named an owner for")
     first_contact: FirstContactInsight
+    transfers: TransferInsight
 
 
 @router.get(
@@ -104,7 +120,7 @@ class Insights(BaseModel):
     response_model=Insights,
     response_model_by_alias=True,
     summary="What customers most needed in a range: top problems and feedback with owners and decisions, "
-    "and first contact resolution as firstcall counts it beside what customers answered",
+    "first contact resolution as firstcall counts it beside what customers answered, and transfers by reason",
 )
 async def get_insights(
     session: SessionDep,

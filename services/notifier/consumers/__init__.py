@@ -45,7 +45,7 @@ def handlers(settings: NotifierSettings) -> dict[type[Event], EventHandler]:
         CustomerIdentityRemoved: customers.on_identity_removed,
         # What an agent's desktop hears of, for the desktop webhooks (docs/desktop-push.md#webhooks).
         TicketAssigned: desktop.on_desktop_event,
-        TicketTransferred: desktop.on_desktop_event,
+        TicketTransferred: tickets.on_ticket_transferred,  # and counted for insight (services/notifier/insights)
         SlaAtRisk: desktop.on_desktop_event,
         SlaBreached: desktop.on_desktop_event,
         AccountOwnerChanged: desktop.on_desktop_event,

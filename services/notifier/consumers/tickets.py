@@ -1,4 +1,4 @@
-"""Ticket events in: a new report is indexed and clustered; a resolved ticket is noted."""
+"""Ticket events in: a new report is indexed and clustered; a resolved ticket is noted; a transfer is counted."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifier.desktop import fanout
+from services.notifier.desktop.notices import notice_of
 from services.notifier.detection.embedding import MeaningEncoder
+from services.notifier.insights import transfers
 from services.notifier.reports import service as report_service
 from services.notifier.settings import NotifierSettings
-from shared.events.catalogue import TicketOpened, TicketResolved, event_class
+from shared.events.catalogue import TicketOpened, TicketResolved, TicketTransferred, event_class
 from shared.events.envelope import CloudEvent
 
 
@@ -20,6 +23,12 @@ async def on_ticket_opened(event: TicketOpened, session: AsyncSession, *, settin
 
 async def on_ticket_resolved(event: TicketResolved, session: AsyncSession) -> None:
     await report_service.mark_resolved(session=session, event=event)
+
+
+async def on_ticket_transferred(event: TicketTransferred, session: AsyncSession) -> None:
+    # Both in the one transaction the inbox records the event in: the desktops hear it, insight counts it.
+    await fanout.stage_deliveries(session=session, notice=notice_of(event))
+    await transfers.record_transfer(session=session, event=event)
 
 
 async def prepare_opened(envelopes: Sequence[CloudEvent], *, settings: NotifierSettings) -> None:

@@ -1,5 +1,5 @@
 """The loop that hands overdue feedback to the owners' leads (any replica; SKIP LOCKED shares the work), and
-counts feedback and answers for Prometheus as it goes (the counts of GET /v1/insights, over all time)."""
+counts feedback, answers and transfers for Prometheus as it goes (the counts of GET /v1/insights, over all time)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.feedback import service as feedback_service
 from services.notifier.feedback.models import FeedbackCluster, TicketQuestion
+from services.notifier.insights import transfers
 from services.notifier.settings import NotifierSettings
 from shared.db import Database
 
@@ -38,6 +39,12 @@ class FeedbackEscalator:
             "firstcall_notifier_first_contact_answers",
             "Customers' answers to the question after a resolution, by firstcall's verdict and theirs",
             ["counted_first_contact", "answered_first_contact"],
+            registry=registry,
+        )
+        self.transfers = Gauge(
+            "firstcall_notifier_transfers",
+            "Transfers, by reason, the intent the ticket was opened with, the team it left and the channel",
+            ["reason", "intent", "team", "channel"],
             registry=registry,
         )
         self._stopping = asyncio.Event()
@@ -78,6 +85,8 @@ class FeedbackEscalator:
         )
         for counted, said, count in answers:
             self.answers.labels(str(bool(counted)).lower(), str(bool(said)).lower()).set(count)
+        for reason, intent, team, channel, count in await transfers.transfer_counts(session=session):
+            self.transfers.labels(reason, intent, team, channel).set(count)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

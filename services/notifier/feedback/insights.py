@@ -1,5 +1,5 @@
-"""Shared insight for a time range: what customers most needed, who owns it, what was decided, and first
-contact resolution as firstcall counts it beside what customers answered."""
+"""Shared insight for a time range: what customers most needed, who owns it, what was decided, first
+contact resolution as firstcall counts it beside what customers answered, and transfers by reason."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.feedback.models import FeedbackCluster, TicketQuestion
+from services.notifier.insights import transfers
 from services.notifier.problems.models import Problem
 
 TOP = 10
@@ -64,6 +65,7 @@ async def insights(*, session: AsyncSession, start: datetime, end: datetime) -> 
             "by_team": _grouped(answers, "team"),
             "by_channel": _grouped(answers, "channel"),
         },
+        "transfers": await transfers.transfer_figures(session=session, start=start, end=end),
     }
 
 
