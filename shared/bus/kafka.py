@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -29,8 +29,18 @@ from shared.events.topics import TopicSpec
 from shared.metrics import PartitionProgress, forget_consumer, track_consumer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 TOPIC_ALREADY_EXISTS = 36
 RECONNECT_SECONDS = 2.0
+# aiokafka's getmany waits without a limit while a rebalance is in progress, and its commit and start wait
+# for a group coordinator without one: if the member's coordination stalls (CI saw a consumer fall silent
+# after a broker restart and never come back), only a bound of our own brings it back. A minute is well past
+# a healthy rebalance (our session timeout is 10 s) and well inside what a stalled pipeline can afford.
+STALL_SECONDS = 60.0
+
+
+class MemberStalled(Exception):
+    """A step of the group member did not end within its bound; the member is replaced."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,8 @@ class KafkaConsumer(Consumer):
         self._next: dict[TopicPartition, int] = {}
         self._in_hand: dict[TopicPartition, tuple[int, int]] = {}  # offset, timestamp (ms)
         self._outage = DependencyOutage(subscription.group, subscription.retry_backoff_ms / 1000)
+        self.stall_seconds = STALL_SECONDS
+        self.rejoins = 0  # members replaced after a failure or a stall, for tests and logs
 
     @property
     def service(self) -> str:
@@ -265,10 +277,11 @@ class KafkaConsumer(Consumer):
         while not self._stopping.is_set():
             consumer = self._group_member()
             try:
-                await consumer.start()
-            except (KafkaError, OSError) as exc:
+                await self._bounded("start", consumer.start())
+            except (KafkaError, OSError, MemberStalled) as exc:
                 log.warning("consumer %s cannot start: %r", self.subscription.group, exc)
-                await _close_quietly(consumer)
+                with contextlib.suppress(MemberStalled):
+                    await self._bounded("stop", _close_quietly(consumer))
                 await self._pause(RECONNECT_SECONDS)
                 continue
             self._client, self._next, self._in_hand = consumer, {}, {}
@@ -283,14 +296,17 @@ class KafkaConsumer(Consumer):
                 failed = True
             finally:
                 self._client = None
-                # Leaving the group hands our partitions over at once instead of after a session timeout.
-                await _close_quietly(consumer)
+                # Leaving the group hands our partitions over at once instead of after a session timeout;
+                # bounded, since leaving asks the same coordinator that may be the one stalled.
+                with contextlib.suppress(MemberStalled):
+                    await self._bounded("stop", _close_quietly(consumer))
             if failed:
+                self.rejoins += 1
                 await self._pause(RECONNECT_SECONDS)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=200)
+            batches = await self._bounded("poll", consumer.getmany(timeout_ms=200))
             if consumer.assignment():
                 self.assigned.set()
             fetched = list(batches.items())
@@ -344,7 +360,7 @@ class KafkaConsumer(Consumer):
                 return None
             self._outage.over()
             try:
-                await consumer.commit({partition: message.offset + 1})
+                await self._bounded("commit", consumer.commit({partition: message.offset + 1}))
                 self._next[partition] = message.offset + 1
             except (CommitFailedError, IllegalStateError) as exc:
                 # The partition moved to another member during a rebalance; it will redeliver from the last
@@ -355,12 +371,44 @@ class KafkaConsumer(Consumer):
                 log.warning("commit of %s/%s failed, will be redelivered: %r", partition, message.offset, exc)
         return None
 
+    async def _bounded(self, step: str, call: Coroutine[Any, Any, T]) -> T:
+        """`call`, or MemberStalled once it has taken `stall_seconds` (the member is then replaced)."""
+        task = asyncio.ensure_future(call)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.stall_seconds)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task in done:
+            return task.result()
+        # Where aiokafka waits is what the next person needs to see; it is gone once the task is cancelled.
+        where = _awaiting(call)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise MemberStalled(
+            f"{step} of consumer {self.subscription.group} did not end within {self.stall_seconds:g} s, waiting in {where}"
+        )
+
     async def _dead_letter(self, topic: str, record: Record, headers: Headers) -> None:
         await self.bus.send_raw(topic, record.key, record.value, headers)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _awaiting(coroutine: Any) -> str:
+    """The chain of coroutines `coroutine` is suspended in, outermost first ("getmany:1197 > ...")."""
+    steps: list[str] = []
+    while coroutine is not None and len(steps) < 12:
+        frame = getattr(coroutine, "cr_frame", None)
+        if frame is None:
+            steps.append(type(coroutine).__name__)  # a future, or a coroutine already finished
+            break
+        steps.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        coroutine = getattr(coroutine, "cr_await", None)
+    return " > ".join(steps)
 
 
 def _rewind(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:

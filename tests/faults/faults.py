@@ -89,7 +89,7 @@ async def _mid_batch(
                     break  # the whole burst went through between two looks: try again
                 await asyncio.sleep(0.005)
             await burst
-    raise AssertionError(f"never caught {service} in the middle of a batch")
+    raise AssertionError(f"never caught {service} in the middle of a batch" + stack.fleet.trouble())
 
 
 async def notifier_killed_during_detection(stack: Stack, phase: Phase) -> str:

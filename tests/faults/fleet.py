@@ -69,6 +69,29 @@ class Fleet(ServiceProcesses):
                 process.wait(timeout=30)
         self.processes.clear()
 
+    def trouble(self, per_replica: int = 12) -> str:
+        """The last errors and our own warnings of every replica: CI keeps no files, so a failed run must say
+        why in its message (a consumer that fell silent once left nothing else to read)."""
+        said = []
+        for name in self.replicas:
+            try:
+                lines = self.log(name).splitlines()
+            except OSError:
+                continue
+            worth = [
+                line[:400]
+                for line in lines
+                if '"level":"ERROR"' in line
+                or '"level":"CRITICAL"' in line
+                or ('"level":"WARNING"' in line and '"logger":"shared.' in line)
+            ]
+            if worth:
+                shown = worth[-per_replica:]
+                said.append(
+                    f"\n{name}, last {len(shown)} of {len(worth)} errors and warnings:\n  " + "\n  ".join(shown)
+                )
+        return "\n" + "".join(said) if said else ""
+
     def of(self, service: str) -> list[str]:
         return [name for name, of in self.replicas.items() if of == service]
 

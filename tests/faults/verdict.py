@@ -16,7 +16,7 @@ def record_and_judge(row: Row, phase: Phase, census: Census) -> None:
     broken = lost(row) + doubled(row, phase, census)
     if row.drained_after is None:
         broken.append(f"backlog not drained: outbox pending {census.outbox_pending}")
-    assert not broken, f"{row.fault}:\n- " + "\n- ".join(broken)
+    assert not broken, f"{row.fault}:\n- " + "\n- ".join(broken) + phase.stack.fleet.trouble()
 
 
 def lost(row: Row) -> list[str]:

@@ -7,6 +7,7 @@ attempts in seconds and send a sound event to the dead-letter topic.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -338,3 +339,49 @@ async def test_a_kafka_consumer_whose_poll_fails_joins_its_group_again_and_goes_
     await wait_until(lambda: _all_committed(second), timeout=60)
     await consumer.stop()
     assert sorted(handled) == sorted(from_kafka(r.value, list(r.headers)).id for log in logs.values() for r in log)
+
+
+class PollNeverReturns(FakeKafkaClient):
+    """A member stuck as aiokafka's getmany is while a rebalance never ends: it waits, with no limit."""
+
+    async def getmany(self, timeout_ms: int) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+class CommitNeverReturns(FakeKafkaClient):
+    """A member whose first commit waits for a group coordinator that never comes back."""
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("stuck", [PollNeverReturns, CommitNeverReturns, "stop"])
+async def test_a_kafka_consumer_stalled_in_aiokafka_is_replaced_and_goes_on(
+    stuck: type[FakeKafkaClient] | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = kafka_logs(per_partition=2)
+    handled: list[str] = []
+
+    async def handler(event: CloudEvent) -> None:
+        handled.append(event.id)
+
+    class StopNeverReturns(PollNeverReturns):
+        async def stop(self) -> None:  # leaving the group asks the same stalled coordinator
+            await asyncio.Event().wait()
+
+    first = StopNeverReturns(logs) if stuck == "stop" else cast(type[FakeKafkaClient], stuck)(logs)
+    consumer = Rejoining(KafkaBus(bootstrap_servers="127.0.0.1:1", client_id="unit"), subscription(handler, Counter()))
+    consumer.dead = []
+    consumer.stall_seconds = 0.2  # the bound, shortened; nothing below depends on how long a step takes
+    second = FakeKafkaClient(logs)
+    consumer.members = [first, second]
+    with caplog.at_level(logging.ERROR, logger="shared.bus.kafka"):
+        await consumer.start()
+        await wait_until(lambda: _all_committed(second), timeout=60)
+        await consumer.stop()
+    assert consumer.rejoins == 1
+    every = [from_kafka(r.value, list(r.headers)).id for log in logs.values() for r in log]
+    assert set(handled) == set(every)  # a record handled before a stalled commit comes again: the inbox's job
+    step = "commit" if stuck is CommitNeverReturns else "poll"
+    assert f"{step} of consumer g did not end within 0.2 s, waiting in " in caplog.text
