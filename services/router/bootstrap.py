@@ -11,6 +11,7 @@ from services.router.api import (
     api_keys,
     customer_identities,
     customers,
+    data_keys,
     desktop,
     erasure,
     feedback,
@@ -27,6 +28,7 @@ from services.router.api.deps import RouterComponents
 from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.consumers.events import handlers
 from services.router.context.knowledge_client import KnowledgeClient
+from services.router.data_keys.service import CustomerSealer
 from services.router.desktop.problem_links import announcing_problem_links
 from services.router.desktop.push import install_desktop_push
 from services.router.erasure.handlers import HANDLERS as ERASURE_HANDLERS
@@ -37,7 +39,9 @@ from services.router.tickets.closing import QuietPeriodCloser
 from shared.bus.port import MessageBus
 from shared.events.catalogue import Event
 from shared.messaging.inbox import EventHandler
+from shared.messaging.outbox import seal_staged_events
 from shared.runtime import ServiceRuntime, assemble_runtime
+from shared.sealing import key_encryption_key
 from shared.web.app import create_service_app
 
 SETTINGS = RouterSettings
@@ -53,6 +57,7 @@ API_ROUTERS = [
     customers.router,
     customer_identities.router,
     erasure.router,
+    data_keys.router,
     orders.router,
     agents.router,
     intents.router,
@@ -77,6 +82,9 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
     consumed = announcing_problem_links({**handlers(settings), **ERASURE_HANDLERS})
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus, metrics=metrics)
     runtime.database.on_commit(metrics.record_committed)
+    if settings.seal_personal_fields:
+        kek = key_encryption_key(settings.secret_key.get_secret_value())
+        seal_staged_events(runtime.database, CustomerSealer(kek=kek))
     key = settings.knowledge_api_key or settings.admin_api_key
     router = RouterComponents(
         settings=settings,

@@ -70,6 +70,11 @@ class RouterSettings(ServiceSettings):
     knowledge_url: HttpUrl = Field(HttpUrl("http://127.0.0.1:8001"), description="knowledge service, for fallbacks")
     knowledge_api_key: SecretStr | None = Field(None, description="key for the knowledge fallback (default: admin)")
     knowledge_timeout_ms: int = Field(150, ge=10, description="the context never waits longer on knowledge")
+    seal_personal_fields: bool = Field(
+        False,
+        description="seal customers' personal fields in events with a per-customer key that erasure destroys "
+        "(decision 0031); turn on once knowledge, the notifier and the bridge reach the router (their ROUTER_URL)",
+    )
 
     @field_validator("customer_cap")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
@@ -38,6 +38,15 @@ INBOX_RETENTION = timedelta(days=21)  # longer than any topic's retention: a red
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 # Set on a session that staged events, so only commits that carry events wake the relay (not its own).
 _STAGED_EVENTS = "firstcall.outbox.staged"
+_SEALER = "firstcall.outbox.sealer"
+# Seals customers' personal fields before the row is written (the router's: shared/sealing.py, decision 0031).
+Sealer = Callable[[AsyncSession, list[CloudEvent]], Awaitable[list[CloudEvent]]]
+
+
+def seal_staged_events(database: Database, sealer: Sealer) -> None:
+    """Pass every event staged on this database's sessions through `sealer` (services without one: none)."""
+    info = {**database.sessions.kw.get("info", {}), _SEALER: sealer}
+    database.sessions.configure(info=info)
 
 
 async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
@@ -46,6 +55,8 @@ async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
         raise TypeError(f"{', '.join(retired)}: replaced by a later version, no longer published")
     # Each carries the trace context of its creation, when the service traces (shared/tracing.py).
     envelopes = tracing.stamp(current_service(), [(event.topic.name, event.to_cloudevent()) for event in events])
+    if envelopes and (sealer := session.info.get(_SEALER)) is not None:
+        envelopes = await sealer(session, envelopes)
     if envelopes:
         _ensure_rollback_hook(type(session.sync_session))
         now = datetime.now(UTC)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.classification.models import IntentExample
 from services.router.customers.models import Customer, CustomerIdentity, CustomerMerge
+from services.router.data_keys import service as data_keys
 from services.router.erasure import service as erasure_service
 from services.router.erasure.models import CustomerErasure
 from services.router.history.models import Activity
@@ -36,6 +37,8 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased, now: d
     ticket_ids = list((await session.scalars(select(Ticket.id).where(Ticket.customer_id.in_(customer_ids)))).all())
     erased = await _erase_owned(session, customer_ids, ticket_ids)
     erased["outbox"] = await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]])
+    # Their events on Kafka were sealed with these keys: without them, those fields never open again.
+    erased["customer_data_keys"] = await data_keys.destroy_keys(session=session, customer_ids=customer_ids, now=now)
     erased["idempotency_keys"] = await forget_answers_naming(session, [str(i) for i in [*customer_ids, *ticket_ids]])
     for table, rows in (await sweep(session, values)).items():
         erased[table] = erased.get(table, 0) + rows

@@ -1,0 +1,100 @@
+"""The router seals customers' personal fields in its events, hands the key to the services, and erasure
+destroys it (decision 0031)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from services.router import bootstrap
+from services.router.data_keys.models import CustomerDataKey
+from shared.bus.factory import physical_topics
+from shared.bus.memory import InMemoryBus
+from shared.events.catalogue import CustomerRegistered, TicketOpened
+from shared.sealing import open_data, sealed_fields
+from tests.factories import ADMIN, service_settings, ticket_request
+from tests.unit.router.conftest import RouterHarness
+
+
+@pytest.fixture
+async def sealing_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
+    settings = service_settings("router", data_dir=tmp_path, sla_check_seconds=3600, seal_personal_fields=True)
+    bus = InMemoryBus(physical_topics(settings))
+    runtime = bootstrap.build_runtime(settings, bus=bus)  # type: ignore[arg-type]
+    await runtime.start()
+    app = bootstrap.create_app(runtime, manage_runtime=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN
+    ) as client:
+        yield RouterHarness(runtime, bus, client)
+    await runtime.stop()
+    await bus.stop()
+
+
+async def test_ticket_opened_leaves_with_its_personal_fields_sealed(sealing_router: RouterHarness) -> None:
+    opened = await sealing_router.post("/v1/tickets", ticket_request())
+    assert opened.status_code == 201, opened.text
+    (event,) = await sealing_router.published(TicketOpened.cloudevent_type())
+    assert sorted(sealed_fields(event.data)) == ["attributes", "customer_name", "description", "subject"]
+    assert "Ada Lovelace" not in str(event.data)
+    assert "declined" not in str(event.data)
+    (registered,) = await sealing_router.published(CustomerRegistered.cloudevent_type())
+    assert "ada@example.com" not in str(registered.data)
+
+    answer = await sealing_router.client.get(f"/v1/customers/{event.data['customer_id']}/data-key")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    data = open_data(event.data, base64.b64decode(answer.json()["key"]))
+    assert TicketOpened.model_validate(data).customer_name == "Ada Lovelace"
+    assert data["subject"] == "Card payment declined"
+
+
+async def test_the_key_is_stored_only_wrapped(sealing_router: RouterHarness) -> None:
+    opened = await sealing_router.post("/v1/tickets", ticket_request())
+    customer_id = opened.json()["customer_id"]
+    answer = await sealing_router.client.get(f"/v1/customers/{customer_id}/data-key")
+    key = base64.b64decode(answer.json()["key"])
+    async with sealing_router.runtime.database.session() as session:
+        stored = (await session.scalars(select(CustomerDataKey.wrapped_key))).all()
+    assert len(stored) == 1
+    assert stored[0] is not None
+    assert key not in stored[0]
+
+
+async def test_after_erasure_the_key_is_gone_and_asking_for_it_is_a_410(sealing_router: RouterHarness) -> None:
+    opened = await sealing_router.post("/v1/tickets", ticket_request())
+    customer_id = opened.json()["customer_id"]
+    erased = await sealing_router.client.request(
+        "DELETE", f"/v1/customers/{customer_id}", json={"reason": "GDPR art. 17 request, ref. DPO-1"}
+    )
+    assert erased.status_code == 202, erased.text
+    await sealing_router.runtime.relay.flush(timeout=60)
+    await sealing_router.bus.wait_idle()
+
+    answer = await sealing_router.client.get(f"/v1/customers/{customer_id}/data-key")
+    assert answer.status_code == 410, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    async with sealing_router.runtime.database.session() as session:
+        rows = (await session.execute(select(CustomerDataKey.wrapped_key, CustomerDataKey.erased_at))).all()
+    assert len(rows) == 1
+    assert rows[0].wrapped_key is None
+    assert rows[0].erased_at is not None
+
+
+async def test_an_unknown_customer_has_no_key(sealing_router: RouterHarness) -> None:
+    answer = await sealing_router.client.get("/v1/customers/9b2f0c4e-1d3a-4a57-9f0e-2b8c6d1e7a90/data-key")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_only_the_services_key_may_ask_for_a_customer_key(sealing_router: RouterHarness) -> None:
+    opened = await sealing_router.post("/v1/tickets", ticket_request())
+    path = f"/v1/customers/{opened.json()['customer_id']}/data-key"
+    for scope in ("contact-center", "agent", "supervisor", "ops"):
+        headers = await sealing_router.key(scope)
+        assert (await sealing_router.client.get(path, headers=headers)).status_code == 403, scope
