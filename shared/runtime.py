@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from shared.bus.batching import Prepare, PreparingHandler
 from shared.bus.factory import make_bus
 from shared.bus.port import Consumer, MessageBus
 from shared.db import Database
@@ -41,10 +42,12 @@ class Component(Protocol):
 
 @dataclass
 class ConsumerBinding:
-    """A service's consumer group: which topics feed which dispatcher."""
+    """A service's consumer group: which topics feed which dispatcher, and what it may do ahead for the
+    records of a fetch before each is dispatched alone (shared/bus/batching.py; None: nothing)."""
 
     dispatcher: EventDispatcher
     topics: Sequence[TopicSpec]
+    prepare: Prepare | None = None
 
 
 @dataclass
@@ -107,6 +110,8 @@ class ServiceRuntime:
                 max_attempts=self.settings.consumer_max_attempts,
                 backoff_ms=self.settings.consumer_retry_backoff_ms,
             )
+            if binding.prepare is not None:
+                subscription = replace(subscription, handler=PreparingHandler(subscription.handler, binding.prepare))
             # The group id carries the environment's prefix; the log lines keep the service's own name.
             prefixed = replace(
                 subscription, group=self.settings.consumer_group(subscription.group), service=subscription.group
@@ -156,16 +161,18 @@ def assemble_runtime(
     handlers: Mapping[type[Event], EventHandler] | None = None,
     bus: MessageBus | None = None,
     metrics: ServiceMetrics | None = None,
+    prepare: Prepare | None = None,
 ) -> ServiceRuntime:
     """A service's runtime from its settings: its database, the bus (its own unless one is shared),
-    and one consumer group (named after the service) fed by the topics its handlers' events travel on."""
+    and one consumer group (named after the service) fed by the topics its handlers' events travel on;
+    `prepare` is the group's work ahead on a fetch's records (ConsumerBinding.prepare)."""
     database = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
     metrics = metrics or ServiceMetrics(settings.service_name)
     consumers: list[ConsumerBinding] = []
     if handlers:
         dispatcher = EventDispatcher(group=settings.service_name, database=database, handlers=handlers, metrics=metrics)
         topics = {cls.topic.name: cls.topic for cls in handlers}
-        consumers.append(ConsumerBinding(dispatcher, [topics[name] for name in sorted(topics)]))
+        consumers.append(ConsumerBinding(dispatcher, [topics[name] for name in sorted(topics)], prepare))
     return ServiceRuntime(
         settings=settings,
         database=database,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 from services.notifier.api import (
     customers,
     desktop_webhooks,
+    digest,
     feedback,
     insights,
     notifications,
@@ -20,11 +22,12 @@ from services.notifier.api import (
 )
 from services.notifier.board import routes as board
 from services.notifier.board.hub import BoardHub
-from services.notifier.consumers import handlers
+from services.notifier.consumers import handlers, tickets
 from services.notifier.delivery.worker import DeliveryWorker
 from services.notifier.detection.maintenance import IndexMaintenance
 from services.notifier.erasure.handlers import with_erasure
 from services.notifier.feedback.escalation import FeedbackEscalator
+from services.notifier.insights.sending import DigestSender
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems.census import ProblemCensus
 from services.notifier.settings import NotifierSettings
@@ -47,7 +50,13 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     settings = settings or NotifierSettings()
     metrics = ServiceMetrics(settings.service_name)
     runtime = assemble_runtime(
-        settings, migrations=MIGRATIONS, handlers=with_erasure(handlers(settings)), bus=bus, metrics=metrics
+        settings,
+        migrations=MIGRATIONS,
+        handlers=with_erasure(handlers(settings)),
+        bus=bus,
+        metrics=metrics,
+        # The reports a fetch brought are encoded in one batch, then received one by one (decision 0036).
+        prepare=partial(tickets.prepare_opened, settings=settings),
     )
     notifier_metrics = NotifierMetrics(metrics)
     worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=notifier_metrics)
@@ -57,11 +66,13 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
     census = ProblemCensus(database=runtime.database, metrics=notifier_metrics)
     hub = BoardHub(database=runtime.database, poll_seconds=settings.board_poll_seconds)
     escalator = FeedbackEscalator(database=runtime.database, settings=settings, registry=metrics.registry)
-    runtime.components.extend([worker, maintenance, census, hub, escalator])
+    digest = DigestSender(database=runtime.database, settings=settings)
+    runtime.components.extend([worker, maintenance, census, hub, escalator, digest])
     board.attach(runtime.extensions, hub)
     runtime.extensions["delivery_worker"] = worker
     runtime.extensions["index_maintenance"] = maintenance
     runtime.extensions["feedback_escalator"] = escalator
+    runtime.extensions["digest_sender"] = digest
     return runtime
 
 
@@ -76,6 +87,7 @@ def create_app(runtime: ServiceRuntime | None = None, *, manage_runtime: bool = 
             feedback.router,
             questions.router,
             insights.router,
+            digest.router,
             subscriptions.router,
             desktop_webhooks.router,
             notifications.router,

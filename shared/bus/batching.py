@@ -37,6 +37,12 @@ class PreparingHandler:
         await self.handler(event)
 
 
+def prepares(subscription: Subscription) -> bool:
+    """Whether the subscription's handler does work ahead: an adapter whose handler does not delivers
+    exactly as it did before batching existed, without slicing or decoding anything twice."""
+    return isinstance(subscription.handler, PreparingHandler)
+
+
 async def prepare(subscription: Subscription, records: Sequence[Record]) -> None:
     """Let the subscription's handler prepare for these records (at most BATCH_RECORDS), if it can.
 

@@ -22,6 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.helpers import create_ssl_context
 
+from shared.bus import batching
+from shared.bus.batching import BATCH_RECORDS
 from shared.bus.delivery import DependencyOutage, deliver
 from shared.bus.port import BusHealth, BusUnavailable, Consumer, HandlerUnavailable, MessageBus, Record, Subscription
 from shared.events.envelope import EncodedEvent, Headers
@@ -332,21 +334,20 @@ class KafkaConsumer(Consumer):
     async def _handle_partition(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, messages: list[ConsumerRecord]
     ) -> float | None:
-        """Deliver and commit the partition's records in order; the pause to take if the handler is unavailable."""
-        for message in messages:
+        """Deliver and commit the partition's records in order; the pause to take if the handler is unavailable.
+
+        A handler that works ahead (shared/bus/batching.py) is given each BATCH_RECORDS records of the fetch
+        before the first of them is delivered; delivery and commits stay record by record."""
+        preparing = batching.prepares(self.subscription)
+        for index, message in enumerate(messages):
             if self._stopping.is_set():
                 return None
-            record = Record(
-                message.topic,
-                message.partition,
-                message.offset,
-                message.key,
-                message.value,
-                list(message.headers or ()),
-                message.timestamp,
-            )
+            record = _record(message)
             self._in_hand[partition] = (message.offset, message.timestamp)
             self._next.setdefault(partition, message.offset)
+            if preparing and index % BATCH_RECORDS == 0:
+                chunk = messages[index : index + BATCH_RECORDS]
+                await batching.prepare(self.subscription, [_record(m) for m in chunk])
             try:
                 await deliver(record, self.subscription, self._dead_letter, system=self.bus.system)
             except HandlerUnavailable as exc:
@@ -409,6 +410,19 @@ def _awaiting(coroutine: Any) -> str:
         steps.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
         coroutine = getattr(coroutine, "cr_await", None)
     return " > ".join(steps)
+
+
+def _record(message: ConsumerRecord) -> Record:
+    """aiokafka's record as the bus port's (what delivery and preparation read)."""
+    return Record(
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        message.value,
+        list(message.headers or ()),
+        message.timestamp,
+    )
 
 
 def _rewind(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:

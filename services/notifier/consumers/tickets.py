@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.desktop import fanout
 from services.notifier.desktop.notices import notice_of
 from services.notifier.detection.embedding import MeaningEncoder
+from services.notifier.feedback.intake import FEEDBACK_ATTRIBUTE
 from services.notifier.insights import transfers
 from services.notifier.reports import service as report_service
 from services.notifier.settings import NotifierSettings
@@ -46,6 +47,8 @@ async def prepare_opened(envelopes: Sequence[CloudEvent], *, settings: NotifierS
             event = TicketOpened.model_validate(envelope.data)
         except ValidationError:
             continue  # the dispatcher dead-letters it when it comes
+        if event.attributes.get(FEEDBACK_ATTRIBUTE):
+            continue  # never a report (feedback_intake.unless_feedback): its vector would wait for nothing
         reports.append((event.subject, event.description))
     if len(reports) > 1:
         await encoder.prepare_reports(reports)
