@@ -25,6 +25,7 @@ from bench import (
     knowledge_latency,
     knowledge_quality,
     knowledge_suggest,
+    notifier_batch,
     notifier_quality,
     notifier_scale,
     ticket_open,
@@ -57,6 +58,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "intents": printed(intents.run),
     "notifier_quality": printed(notifier_quality.run),
     "notifier_scale": printed(notifier_scale.run),
+    "notifier_batch": printed(notifier_batch.run),
 }
 
 
