@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from shared import blas, heap
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
+from shared.data_keys import ask_router_in_process
 from shared.db import Database
 from shared.logs import configure_logging
 from shared.migrations import upgrade_to_head
@@ -81,6 +82,7 @@ def build_embedded(
     bus = InMemoryBus(physical_topics(settings[0]))
     runtimes = [module.build_runtime(s, bus=bus) for module, s in zip(modules, settings, strict=True)]
     apps = [module.create_app(rt, manage_runtime=False) for module, rt in zip(modules, runtimes, strict=True)]
+    ask_router_in_process(runtimes, apps)
     return bus, runtimes, apps
 
 

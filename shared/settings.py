@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -104,6 +104,11 @@ class ServiceSettings(BaseSettings):
         description="how often replicas share per-key request counts (PostgreSQL); 0: each replica limits alone",
     )
     migrate_on_start: bool = Field(True, description="apply Alembic migrations when the service starts")
+    router_url: HttpUrl = Field(
+        HttpUrl("http://127.0.0.1:8000"),
+        description="the router's API, where the services fetch customers' keys for sealed event fields "
+        "(with the admin key); embedded mode asks the router in process",
+    )
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Self:

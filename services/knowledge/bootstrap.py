@@ -14,6 +14,7 @@ from services.knowledge.erasure.handlers import with_erasure
 from services.knowledge.search.replica import SearchReplica, attach
 from services.knowledge.settings import KnowledgeSettings
 from shared.bus.port import MessageBus
+from shared.data_keys import open_sealed_fields
 from shared.db import Database
 from shared.metrics import ServiceMetrics
 from shared.runtime import ServiceRuntime, assemble_runtime
@@ -35,6 +36,7 @@ def build_runtime(settings: KnowledgeSettings | None = None, *, bus: MessageBus 
     replica = SearchReplica(refresh_seconds=settings.search_refresh_ms / 1000)
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=with_erasure(consumers.bind(replica)), bus=bus)
     attach(runtime.database, replica)
+    open_sealed_fields(runtime)
     runtime.components.append(IndexWarmup(runtime.database, replica, runtime.metrics))
     return runtime
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # A consumer's entry point: the typed event and the session its effects (and outbox rows) go into.
 EventHandler = Callable[[Any, AsyncSession], Awaitable[None]]
+# The event's data with sealed personal fields opened (shared/data_keys.py); None: its customer was erased.
+Opener = Callable[[CloudEvent], Awaitable[dict[str, Any] | None]]
 
 
 async def claim(session: AsyncSession, group: str, envelope: CloudEvent) -> bool:
@@ -56,6 +58,7 @@ class EventDispatcher:
         metrics: ServiceMetrics,
     ) -> None:
         self.group, self.database, self.handlers, self.metrics = group, database, handlers, metrics
+        self.opener: Opener | None = None  # set by services that consume the router's sealed events
 
     async def __call__(self, envelope: CloudEvent) -> None:
         cls = event_class(envelope)
@@ -63,8 +66,12 @@ class EventDispatcher:
         if cls is None or handler is None:
             self.metrics.events_handled.labels(self.group, envelope.type, "ignored").inc()
             return
+        data = envelope.data if self.opener is None else await self.opener(envelope)
+        if data is None:
+            self.metrics.events_handled.labels(self.group, envelope.type, "ignored").inc()
+            return
         try:
-            event = cls.model_validate(envelope.data)
+            event = cls.model_validate(data)
         except ValidationError as exc:
             raise PoisonEvent(f"{envelope.type} {envelope.id} has invalid data: {exc}") from exc
         started = time.perf_counter()
