@@ -39,6 +39,18 @@ my $CUSTOM_FIELDS = [
     [ 'firstcall known issue',     'Freeform', 'the known issue and its fix status' ],
 ];
 
+# Feedback clusters, decided by their owners (docs/decisions/0041-feedback-decided-in-rt.md): a queue of
+# their own, so that the resolution fields of customers' tickets do not crowd the decision form.
+my $FEEDBACK_QUEUES = [ [ 'firstcall-feedback', 'customer feedback for its owners to decide' ] ];
+my $FEEDBACK_FIELDS = [
+    [ 'firstcall feedback',        'Freeform', 'the firstcall feedback cluster id' ],
+    [ 'firstcall feedback owner',  'Freeform', 'the team that owns the feedback' ],
+    [ 'firstcall customers',       'Freeform', 'how many customers gave the feedback' ],
+    [ 'firstcall decision',        'Select',   'the owner decides', [qw(accepted already_done declined)] ],
+    [ 'firstcall change',          'Freeform', 'what changes (to accept)' ],
+    [ 'firstcall change due',      'Freeform', 'when it changes, in words' ],
+];
+
 my $AGENTS_GROUP = 'firstcall agents';
 my $BRIDGE_USER  = 'firstcall-bridge';
 
@@ -189,6 +201,11 @@ sub provision {
     fail('usage: provision.pl provision TOKEN_FILE ROOT_PASSWORD_FILE') unless $root_password_file;
     my @queues = map { ensure_queue(@$_) } @$QUEUES;
     my @fields = map { ensure_custom_field( @$_[ 0 .. 3 ], \@queues ) } @$CUSTOM_FIELDS;
+    my @feedback_queues = map { ensure_queue(@$_) } @$FEEDBACK_QUEUES;
+    push @fields, map { ensure_custom_field( @$_[ 0 .. 3 ], \@feedback_queues ) } @$FEEDBACK_FIELDS;
+    # The reason is the same field on both: why a resolution, why a decision.
+    ensure_custom_field( 'firstcall reason', 'Freeform', 'why', undef, \@feedback_queues );
+    push @queues, @feedback_queues;
 
     my $agents = ensure_group($AGENTS_GROUP);
     ensure_rights( $agents->PrincipalObj, $_, @AGENT_RIGHTS ) for @queues;

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.helpdesk import lease
 from services.helpdesk.desk.port import HelpdeskUnavailable
 from services.helpdesk.effects.service import STAGED_EFFECTS
+from services.helpdesk.feedback.watch import FeedbackWatch
 from services.helpdesk.inbound.reader import ChangeReader
 from services.helpdesk.metrics import HelpdeskMetrics
 from services.helpdesk.outbound.sides import Sides
@@ -35,6 +36,7 @@ class Bridge:
         self.database, self.sides, self.loops = database, sides, loops
         self.worker = EffectWorker(database=database, sides=sides, metrics=metrics)
         self.reader = ChangeReader(database=database, sides=sides, metrics=metrics)
+        self.feedback = FeedbackWatch(database=database, sides=sides) if sides.notifier is not None else None
         self.holder = secrets.token_hex(8)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -54,6 +56,10 @@ class Bridge:
             asyncio.create_task(self._loop(self.worker.run_once, woken=True), name="helpdesk-effects"),
             asyncio.create_task(self._loop(self.reader.read_once, woken=False), name="helpdesk-reader"),
         ]
+        if self.feedback is not None:
+            every = self.sides.settings.feedback_poll_seconds
+            work = self._loop(self.feedback.run_once, woken=False, interval=every)
+            self._tasks.append(asyncio.create_task(work, name="helpdesk-feedback"))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -69,6 +75,8 @@ class Bridge:
                 await session.commit()
         await self.sides.helpdesk.aclose()
         await self.sides.router.aclose()
+        if self.sides.notifier is not None:
+            await self.sides.notifier.aclose()
 
     async def holds_lease(self) -> bool:
         async with self.database.session() as session:
@@ -78,8 +86,8 @@ class Bridge:
             await session.commit()
         return held
 
-    async def _loop(self, work: Callable[[], Awaitable[int]], *, woken: bool) -> None:
-        interval = self.sides.settings.poll_interval_seconds
+    async def _loop(self, work: Callable[[], Awaitable[int]], *, woken: bool, interval: float | None = None) -> None:
+        interval = interval or self.sides.settings.poll_interval_seconds
         while not self._stopping:
             try:
                 if await self.holds_lease():

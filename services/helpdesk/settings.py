@@ -69,6 +69,28 @@ class HelpdeskSettings(ServiceSettings):
     lease_seconds: float = Field(
         15.0, ge=1, le=600, description="one replica polls and writes to RT; another takes over after this"
     )
+    feedback_queue: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="RT queue where owners decide feedback clusters (unset: feedback stays out of RT)",
+    )
+    feedback_queues: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="RT queue per feedback owner team (JSON, team -> queue); feedback_queue otherwise",
+    )
+    notifier_url: HttpUrl = Field(HttpUrl("http://127.0.0.1:8002"), description="the notifier's public API")
+    notifier_api_key: SecretStr | None = Field(
+        None, description="supervisor-scoped key the bridge decides feedback with (default outside production: admin)"
+    )
+    notifier_timeout_seconds: float = Field(5.0, gt=0, le=60, description="time the notifier gets to answer")
+    feedback_poll_seconds: float = Field(
+        30.0, ge=0.1, le=3600, description="how often the notifier's open feedback and RT's decisions are read"
+    )
+    feedback_max_clusters: int = Field(
+        2_000, ge=1, le=20_000, description="open feedback clusters one poll looks at (newest first)"
+    )
 
     @field_validator("queue_map")
     @classmethod
@@ -81,12 +103,22 @@ class HelpdeskSettings(ServiceSettings):
                 raise ValueError(f"queue_map[{key!r}] must name a queue")
         return value
 
+    @field_validator("feedback_queues")
+    @classmethod
+    def _feedback_queue_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for team, queue in value.items():
+            if not team or len(team) > 100 or not queue or len(queue) > 200:
+                raise ValueError(f"feedback_queues[{team!r}] must map a team (100 characters) to a queue (200)")
+        return value
+
     @model_validator(mode="after")
     def _connected_needs_credentials(self) -> Self:
         if self.rt_url is not None and self.rt_token is None:
             raise ValueError("FIRSTCALL_HELPDESK_RT_TOKEN is required with FIRSTCALL_HELPDESK_RT_URL")
         if self.environment is Environment.PRODUCTION and self.rt_url is not None and self.router_api_key is None:
             raise ValueError("FIRSTCALL_HELPDESK_ROUTER_API_KEY is required in production")
+        if self.environment is Environment.PRODUCTION and self.feedback_queue and self.notifier_api_key is None:
+            raise ValueError("FIRSTCALL_HELPDESK_NOTIFIER_API_KEY is required in production with a feedback queue")
         if self.environment is Environment.PRODUCTION:
             self._refuse_placeholders()
         return self
@@ -101,6 +133,11 @@ class HelpdeskSettings(ServiceSettings):
         key = self.router_api_key
         if key is not None and (_placeholder(key) or key.get_secret_value() == DEVELOPMENT_ADMIN_KEY):
             raise ValueError("FIRSTCALL_HELPDESK_ROUTER_API_KEY must be a router key issued for the bridge")
+        notifier_key = self.notifier_api_key
+        if notifier_key is not None and (
+            _placeholder(notifier_key) or notifier_key.get_secret_value() == DEVELOPMENT_ADMIN_KEY
+        ):
+            raise ValueError("FIRSTCALL_HELPDESK_NOTIFIER_API_KEY must be a key issued for the bridge")
 
     @property
     def connected(self) -> bool:
@@ -112,6 +149,22 @@ class HelpdeskSettings(ServiceSettings):
         key = self.router_api_key or self.admin_api_key
         assert key is not None, "the settings validator sets the admin key outside production"
         return key.get_secret_value()
+
+    def notifier_key(self) -> str:
+        """The key the bridge calls the notifier with: its own, or (outside production) the admin key."""
+        key = self.notifier_api_key or self.admin_api_key
+        assert key is not None, "the settings validator sets the admin key outside production"
+        return key.get_secret_value()
+
+    @property
+    def feedback_enabled(self) -> bool:
+        """Whether feedback clusters are mirrored into RT to be decided there."""
+        return self.feedback_queue is not None
+
+    def feedback_queue_of(self, owner: str) -> str:
+        """The RT queue of a feedback owner team."""
+        assert self.feedback_queue is not None, "only asked when feedback is enabled"
+        return self.feedback_queues.get(owner, self.feedback_queue)
 
     def queue_for(self, *, team: str | None = None, intent: str | None = None) -> str | None:
         """The mapped queue of a team or an intent, if any."""

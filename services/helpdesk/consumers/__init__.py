@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk import erasure
-from services.helpdesk.consumers import knowledge, problems, resolutions, tickets
+from services.helpdesk.consumers import feedback, knowledge, problems, resolutions, tickets
 from services.helpdesk.settings import HelpdeskSettings
 from shared.events.catalogue import (
     AccountOwnerChanged,
@@ -21,6 +21,7 @@ from shared.events.catalogue import (
     ApprovalRequested,
     CustomerErased,
     Event,
+    FeedbackDecided,
     KnowledgeSuggested,
     KnownIssueUpdated,
     ProblemDetected,
@@ -61,6 +62,7 @@ HANDLERS: dict[type[Event], SettingsHandler] = {
     ApprovalDecided: resolutions.on_approval_decided,
     AccountOwnerChanged: resolutions.on_account_owner_changed,
     CustomerErased: erasure.on_customer_erased,
+    FeedbackDecided: feedback.on_feedback_decided,
 }
 
 

@@ -27,7 +27,7 @@ class HelpdeskRejected(Exception):
 @dataclass(frozen=True)
 class NewTicket:
     queue: str
-    requestor: str
+    requestor: str  # empty: nobody (a feedback ticket is the owner's, no customer is written to)
     subject: str
     text: str
     fields: Mapping[str, str] = field(default_factory=dict)
@@ -146,6 +146,15 @@ class Helpdesk(ABC):
     @abstractmethod
     def ticket_url(self, ticket_id: int) -> str:
         """Where a person opens the ticket in the helpdesk."""
+
+    async def find_ticket_by(self, *, field: str, value: str) -> int | None:
+        """The helpdesk ticket whose firstcall field `field` holds `value` (a feedback ticket by its cluster).
+        A helpdesk without it cannot show feedback."""
+        raise HelpdeskRejected(f"{type(self).__name__} cannot find tickets by a firstcall field")
+
+    async def changed_tickets_with(self, *, field: str, since: datetime, limit: int, page: int = 1) -> ChangedTickets:
+        """As `changed_tickets`, for the tickets carrying firstcall field `field` (feedback tickets)."""
+        raise HelpdeskRejected(f"{type(self).__name__} cannot list tickets by a firstcall field")
 
     async def erase_personal_data(self, ticket_id: int, *, erased: str) -> None:
         """Blank what the helpdesk's API lets a client blank of a customer on a ticket (right to erasure):

@@ -63,7 +63,10 @@ class RequestTracker(Helpdesk):
         return f"{self.web_url}/Ticket/Display.html?id={ticket_id}"
 
     async def find_ticket(self, *, firstcall_ticket: str) -> int | None:
-        query = f"'CF.{{{FIELD_PREFIX}ticket}}' = '{_quote(firstcall_ticket)}'"
+        return await self.find_ticket_by(field="ticket", value=firstcall_ticket)
+
+    async def find_ticket_by(self, *, field: str, value: str) -> int | None:
+        query = f"'CF.{{{FIELD_PREFIX}{field}}}' = '{_quote(value)}'"
         body = (await self._call("GET", "tickets", params={"query": query, "per_page": 1})).json()
         items = body.get("items") or []
         return int(items[0]["id"]) if items else None
@@ -72,11 +75,12 @@ class RequestTracker(Helpdesk):
         payload = {
             "Queue": ticket.queue,
             "Subject": ticket.subject,
-            "Requestor": ticket.requestor,
             "Content": ticket.text or ticket.subject,
             "ContentType": "text/plain",
             "CustomFields": {FIELD_PREFIX + name: value for name, value in ticket.fields.items()},
         }
+        if ticket.requestor:
+            payload["Requestor"] = ticket.requestor
         body = (await self._call("POST", "ticket", json=payload)).json()
         if not isinstance(body, dict) or "id" not in body:
             raise HelpdeskRejected(f"RT did not create the ticket: {body}")
@@ -136,7 +140,10 @@ class RequestTracker(Helpdesk):
             last = int(page[-1]["id"])
 
     async def changed_tickets(self, *, since: datetime, limit: int, page: int = 1) -> ChangedTickets:
-        query = f"'CF.{{{FIELD_PREFIX}ticket}}' IS NOT NULL AND LastUpdated >= '{_sql_time(since)}'"
+        return await self.changed_tickets_with(field="ticket", since=since, limit=limit, page=page)
+
+    async def changed_tickets_with(self, *, field: str, since: datetime, limit: int, page: int = 1) -> ChangedTickets:
+        query = f"'CF.{{{FIELD_PREFIX}{field}}}' IS NOT NULL AND LastUpdated >= '{_sql_time(since)}'"
         params = {
             "query": query,
             "orderby": "LastUpdated",

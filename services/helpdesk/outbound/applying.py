@@ -19,6 +19,7 @@ from services.helpdesk import erasure
 from services.helpdesk.desk.port import Comment, DeskTicket, TicketChanges
 from services.helpdesk.effects import service as effects
 from services.helpdesk.effects.models import DONE, DROPPED, SUPERSEDED, Effect
+from services.helpdesk.feedback import mirror as feedback_mirror
 from services.helpdesk.links import service as links
 from services.helpdesk.links.models import TicketLink
 from services.helpdesk.outbound import creation, planning
@@ -56,6 +57,9 @@ class Job:
 
 async def carry_out(*, session: AsyncSession, effect: Effect, sides: Sides, now: datetime) -> None:
     """One effect, to its end (done, superseded, dropped) or postponed; unavailability raises."""
+    if effect.kind in feedback_mirror.KINDS:
+        await feedback_mirror.carry_out(session=session, effect=effect, sides=sides, now=now)
+        return
     link = await links.ticket_link(session=session, ticket_id=effect.ticket_id)
     if link is None:
         effects.finish(effect, status=DROPPED, now=now, note="the bridge does not know this ticket")

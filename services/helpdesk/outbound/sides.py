@@ -1,4 +1,4 @@
-"""What effects are carried out with: the helpdesk, the router (for reads), and the settings."""
+"""What effects are carried out with: the helpdesk, the router (for reads), the settings, and the notifier."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.helpdesk.desk.port import Helpdesk
 from services.helpdesk.firstcall.client import RouterClient
+from services.helpdesk.firstcall.notifier import NotifierClient
 from services.helpdesk.settings import HelpdeskSettings
 
 
@@ -14,3 +15,4 @@ class Sides:
     helpdesk: Helpdesk
     router: RouterClient
     settings: HelpdeskSettings
+    notifier: NotifierClient | None = None  # only with a feedback queue: feedback decided in RT
