@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from datetime import time
+from typing import ClassVar, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
 
 from services.notifier.feedback import owners as owners_keys
 from shared.settings import Environment, ServiceSettings
@@ -120,6 +122,34 @@ class NotifierSettings(ServiceSettings):
         90, gt=0, le=3_650, description="feedback is clustered with what customers said this recently"
     )
 
+    # The weekly digest (docs/notifier.md#shared-insight)
+    digest_enabled: bool = Field(
+        False, description="send the digest of insight each period to digest_emails and/or digest_webhook_url"
+    )
+    digest_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        "monday", description="the day the weekly digest goes out, covering the 7 days before it"
+    )
+    digest_time: time = Field(time(8, 0), description="the time of day it goes out (HH:MM, in digest_timezone)")
+    digest_timezone: str = Field("UTC", max_length=64, description="the IANA time zone of digest_time")
+    digest_interval_hours: float | None = Field(
+        None,
+        ge=1,
+        le=8_760,
+        description="instead of weekly: every this many hours (aligned on the Unix epoch), covering that stretch",
+    )
+    digest_emails: list[EmailStr] = Field(
+        [], max_length=50, description="addresses the digest is emailed to (JSON list), as Markdown and HTML"
+    )
+    digest_webhook_url: str | None = Field(
+        None, max_length=2_083, description="a receiver the digest is POSTed to, signed like every webhook"
+    )
+    digest_webhook_secret: SecretStr | None = Field(
+        None, min_length=16, max_length=256, description="the secret that signs the digest's webhook (16+ characters)"
+    )
+    digest_check_seconds: float = Field(
+        300, gt=0, le=86_400, description="how often a replica looks whether this period's digest is due"
+    )
+
     # The problem board (GET /board, docs/notifier.md#problem-board)
     board_enabled: bool = Field(True, description="serve the live problem board at /board (an ops or admin key)")
     board_cookie_secure: bool | None = Field(
@@ -145,6 +175,26 @@ class NotifierSettings(ServiceSettings):
             if not owner.strip() or len(owner) > 100:
                 raise ValueError(f"{key!r}: an owner is a name of 1 to 100 characters")
         return owners
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _a_known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{name!r} is not an IANA time zone (Europe/Paris, UTC, ...)") from exc
+        return name
+
+    @model_validator(mode="after")
+    def _a_digest_webhook_is_signed(self) -> Self:
+        if self.digest_webhook_url is None:
+            return self
+        if self.digest_webhook_secret is None:
+            raise ValueError("FIRSTCALL_NOTIFIER_DIGEST_WEBHOOK_SECRET must be set with the digest's webhook URL")
+        scheme = self.digest_webhook_url.split("://", 1)[0].lower()
+        if scheme != "https" and not (scheme == "http" and self.http_webhooks_allowed()):
+            raise ValueError("FIRSTCALL_NOTIFIER_DIGEST_WEBHOOK_URL must be an https:// URL")
+        return self
 
     def http_webhooks_allowed(self) -> bool:
         """Plain-http receivers are for development rigs only, unless explicitly allowed."""

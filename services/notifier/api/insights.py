@@ -115,6 +115,17 @@ class Insights(BaseModel):
     transfers: TransferInsight
 
 
+def insight_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """The range asked for (default: the 7 days to now), or a 422 naming `query.from`."""
+    end = end or datetime.now(UTC)
+    start = start or end - DEFAULT_RANGE
+    if start >= end:
+        raise invalid("query.from", "the range starts before it ends")
+    if end - start > MAX_RANGE:
+        raise invalid("query.from", f"a range is at most {MAX_RANGE.days} days")
+    return start, end
+
+
 @router.get(
     "",
     response_model=Insights,
@@ -128,11 +139,6 @@ async def get_insights(
     start: Annotated[Instant | None, Query(alias="from", examples=["2026-12-01T00:00:00Z"])] = None,
     end: Annotated[Instant | None, Query(alias="to", examples=["2026-12-08T00:00:00Z"])] = None,
 ) -> Insights:
-    end = end or datetime.now(UTC)
-    start = start or end - DEFAULT_RANGE
-    if start >= end:
-        raise invalid("query.from", "the range starts before it ends")
-    if end - start > MAX_RANGE:
-        raise invalid("query.from", f"a range is at most {MAX_RANGE.days} days")
+    start, end = insight_range(start, end)
     figures = await insight_service.insights(session=session, start=start, end=end)
     return Insights.model_validate({**figures, "from": figures.pop("from"), "to": figures.pop("to")})

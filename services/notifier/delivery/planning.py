@@ -20,6 +20,8 @@ from services.notifier.subscriptions.secrets import signing_secret
 
 # Messages that lose their point when late: over the rate limit they are skipped, not delayed.
 SKIPPED_WHEN_LIMITED = ("acknowledgement", "question")
+# The digest goes to addresses and a receiver from the settings, not to a subscription (insights/sending.py).
+DIGEST = "digest"
 Action = Literal["send", "suppressed", "unroutable", "cancelled", "deferred"]
 
 
@@ -92,6 +94,11 @@ async def plan_delivery(*, session: AsyncSession, snapshot: Snapshot, settings: 
             return Plan("suppressed", reason=f"customer rate limit reached; {snapshot.notification_kind} skipped")
         if limited is not None:
             return Plan("deferred", reason="customer rate limit reached", until=limited)
+    elif snapshot.notification_kind == DIGEST:
+        digest_route = _digest_route(snapshot, settings)
+        if digest_route is None:
+            return Plan("cancelled", reason="the digest's webhook is no longer configured")
+        route = digest_route
     else:
         subscription = await session.get(Subscription, snapshot.subscription_id) if snapshot.subscription_id else None
         if subscription is None or not subscription.active:
@@ -103,6 +110,15 @@ async def plan_delivery(*, session: AsyncSession, snapshot: Snapshot, settings: 
     if paused is not None:
         return Plan("deferred", route.channel, route.endpoint, key, reason=f"circuit open for {key}", until=paused)
     return Plan("send", route.channel, route.endpoint, key, route.secret, route.subscription_id)
+
+
+def _digest_route(snapshot: Snapshot, settings: NotifierSettings) -> customer_service.Route | None:
+    if snapshot.channel == "email":
+        return customer_service.Route("email", snapshot.endpoint)
+    secret = settings.digest_webhook_secret
+    if settings.digest_webhook_url is None or secret is None:
+        return None
+    return customer_service.Route("webhook", snapshot.endpoint, secret.get_secret_value())
 
 
 async def _rate_limited_until(

@@ -62,7 +62,7 @@ async def post_webhook(
 
 
 def email_message(*, payload: bytes, to: str, sender: str, delivery_id: str) -> EmailMessage:
-    """The email for a customer message payload (JSON with subject and body)."""
+    """The email for a message payload (JSON with subject and body, and an HTML alternative if it has one)."""
     content = json.loads(payload)
     message = EmailMessage()
     message["From"] = sender
@@ -70,6 +70,8 @@ def email_message(*, payload: bytes, to: str, sender: str, delivery_id: str) -> 
     message["Subject"] = content["subject"]
     message["Message-ID"] = f"<{delivery_id}@notifier.firstcall>"
     message.set_content(content["body"])
+    if content.get("html"):
+        message.add_alternative(content["html"], subtype="html")
     return message
 
 

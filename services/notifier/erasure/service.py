@@ -22,6 +22,7 @@ from services.notifier.detection.models import ReportBucket
 from services.notifier.detection.similarity import ReportVector
 from services.notifier.erasure.models import ErasedCustomer
 from services.notifier.feedback import erasure as feedback_erasure
+from services.notifier.insights import erasure as digest_erasure
 from services.notifier.problems.models import Problem
 from services.notifier.reports.models import Report
 from shared.events.catalogue import CustomerErased
@@ -68,6 +69,9 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased) -> dic
         "outbox": await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]]),
         "idempotency_keys": await forget_answers_naming(session, [str(i) for i in [*customer_ids, *ticket_ids]]),
     }
+    if ticket_ids or erased["feedback_voices"]:
+        # After the summaries above: a digest waiting to go is written again without their words.
+        erased.update(await digest_erasure.erase_digests(session))
     for table, rows in (await sweep(session, values)).items():
         erased[table] = erased.get(table, 0) + rows
     return erased
