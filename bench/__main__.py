@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import (
+    burst,
     context,
     event_latency,
     helpdesk_sync,
@@ -51,6 +52,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     ticket_open.NAME: ticket_open.run,
     event_latency.NAME: event_latency.run,
     context.NAME: context.run,
+    burst.NAME: burst.run,
     helpdesk_sync.NAME: helpdesk_sync.run,
     "knowledge_quality": printed(knowledge_quality.run),
     "knowledge_latency": printed(knowledge_latency.run),
