@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from services.embedded import drain
@@ -22,6 +23,7 @@ from services.helpdesk.desk.port import ChangedTicket, ChangedTickets
 from services.helpdesk.feedback.models import FeedbackLink
 from services.helpdesk.firstcall.client import RouterClient
 from services.helpdesk.firstcall.notifier import NotifierClient
+from services.helpdesk.settings import HelpdeskSettings
 from services.notifier.bootstrap import build_runtime as build_notifier
 from services.notifier.bootstrap import create_app as create_notifier_app
 from services.notifier.delivery.models import Delivery
@@ -63,8 +65,11 @@ class CountingTransport(httpx.AsyncBaseTransport):
     def __init__(self, app: Any) -> None:
         self.inner = httpx.ASGITransport(app=app)
         self.requests: list[httpx.Request] = []
+        self.down = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("the notifier is down (test)", request=request)
         self.requests.append(request)
         return await self.inner.handle_async_request(request)
 
@@ -305,3 +310,46 @@ async def test_a_decision_taken_through_the_api_is_shown_in_rt_and_a_later_one_i
     )
     assert len(await staged_events(feedback_desk.notifier, "feedback.decided")) == 1
     assert uuid.UUID(cluster["id"]) == (await feedback_desk.link()).cluster_id
+
+
+async def test_a_decision_made_while_the_notifier_is_down_is_sent_once_when_it_is_back(
+    feedback_desk: FeedbackDesk,
+) -> None:
+    await five_voices(feedback_desk)
+    rt_id, rt = await feedback_desk.rt_ticket(), feedback_desk.rt
+    rt.set_fields(rt_id, OWNER, decision="declined", reason="the form needs a signature we can only take in the branch")
+    feedback_desk.calls.down = True
+    assert feedback_desk.bridge.feedback is not None
+    assert await feedback_desk.bridge.feedback.run_once() == 0  # neither the look nor the decision gets through
+    assert (await feedback_desk.cluster())["status"] == "open"
+    assert rt.comments(rt_id) == []
+
+    feedback_desk.calls.down = False
+    assert await feedback_desk.read_rt() == 1
+    assert len(feedback_desk.calls.decisions()) == 1
+    assert (await feedback_desk.cluster())["decision"] == "declined"
+    assert rt.tickets[rt_id].status == "resolved"
+
+
+def test_feedback_stays_out_of_rt_until_a_feedback_queue_is_set(tmp_path: Path) -> None:
+    assert not helpdesk_settings(tmp_path).feedback_enabled
+    settings = helpdesk_settings(tmp_path, feedback_queue=QUEUE, feedback_queues={"billing-communications": "fb-b"})
+    assert (settings.feedback_queue_of("billing-communications"), settings.feedback_queue_of("cx")) == ("fb-b", QUEUE)
+
+
+def test_production_with_a_feedback_queue_needs_a_notifier_key_of_its_own(tmp_path: Path) -> None:
+    values: dict[str, Any] = {
+        "environment": "production",
+        "secret_key": "s" * 40,
+        "admin_api_key": "a" * 40,
+        "rt_url": "http://rt.example.com/",
+        "rt_token": "1-14-6ad884f46ceb061232c60e7a35c679ce",
+        "router_api_key": "r" * 40,
+        "feedback_queue": QUEUE,
+        "data_dir": tmp_path,
+    }
+    with pytest.raises(ValidationError, match="FIRSTCALL_HELPDESK_NOTIFIER_API_KEY is required in production"):
+        HelpdeskSettings(**values)
+    with pytest.raises(ValidationError, match="FIRSTCALL_HELPDESK_NOTIFIER_API_KEY must be a key issued"):
+        HelpdeskSettings(**values, notifier_api_key=DEVELOPMENT_ADMIN_KEY)
+    assert HelpdeskSettings(**values, notifier_api_key="n" * 40).notifier_key() == "n" * 40
