@@ -32,6 +32,7 @@ from services.notifier.metrics import NotifierMetrics
 from services.notifier.problems.census import ProblemCensus
 from services.notifier.settings import NotifierSettings
 from shared.bus.port import MessageBus
+from shared.data_keys import open_sealed_fields
 from shared.metrics import ServiceMetrics
 from shared.runtime import ServiceRuntime, assemble_runtime
 from shared.web.app import create_service_app
@@ -58,6 +59,7 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
         # The reports a fetch brought are encoded in one batch, then received one by one (decision 0036).
         prepare=partial(tickets.prepare_opened, settings=settings),
     )
+    open_sealed_fields(runtime)
     notifier_metrics = NotifierMetrics(metrics)
     worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=notifier_metrics)
     # Loads the sentence encoder: a missing `mpnet` (or `minilm`) extra, or a graph that cannot be built,
