@@ -17,6 +17,7 @@ from services.helpdesk.consumers import HANDLERS
 from services.helpdesk.desk.port import Helpdesk
 from services.helpdesk.desk.request_tracker import RequestTracker
 from services.helpdesk.firstcall.client import RouterClient
+from services.helpdesk.firstcall.notifier import NotifierClient
 from services.helpdesk.metrics import HelpdeskMetrics
 from services.helpdesk.outbound.sides import Sides
 from services.helpdesk.settings import HelpdeskSettings
@@ -46,17 +47,21 @@ def build_runtime(
     bus: MessageBus | None = None,
     helpdesk: Helpdesk | None = None,
     router: RouterClient | None = None,
+    notifier: NotifierClient | None = None,
     run_bridge: bool = True,
 ) -> ServiceRuntime:
     """The bridge's runtime; tests pass a fake `helpdesk`, a `router` client on the app in-process, and
-    `run_bridge=False` to drive the bridge's two halves themselves instead of its background loops."""
+    `run_bridge=False` to drive the bridge's halves themselves instead of its background loops (a `notifier`
+    client too, for feedback decided in RT)."""
     settings = settings or HelpdeskSettings()
     connected = settings.connected or helpdesk is not None
     handlers = consumers.bind(settings) if connected else dict(ACCESS_HANDLERS)
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=handlers, bus=bus)
     open_sealed_fields(runtime)
     if connected:
-        sides = Sides(helpdesk or _request_tracker(settings), router or _router(settings), settings)
+        if settings.feedback_enabled:
+            notifier = notifier or _notifier(settings)
+        sides = Sides(helpdesk or _request_tracker(settings), router or _router(settings), settings, notifier)
         runtime.extensions["sides"] = sides
         metrics = HelpdeskMetrics(runtime.metrics)
         bridge = Bridge(database=runtime.database, sides=sides, metrics=metrics, loops=run_bridge)
@@ -79,6 +84,14 @@ def _request_tracker(settings: HelpdeskSettings) -> RequestTracker:
 def _router(settings: HelpdeskSettings) -> RouterClient:
     return RouterClient(
         base_url=str(settings.router_url), api_key=settings.router_key(), timeout=settings.router_timeout_seconds
+    )
+
+
+def _notifier(settings: HelpdeskSettings) -> NotifierClient:
+    return NotifierClient(
+        base_url=str(settings.notifier_url),
+        api_key=settings.notifier_key(),
+        timeout=settings.notifier_timeout_seconds,
     )
 
 
