@@ -49,6 +49,7 @@ from shared.events.catalogue import (
 )
 
 PREFIX = "fcs1:"
+SHOWN_SEALED = "<sealed>"  # how the ops CLI shows a sealed field: its words are for the consumers only
 KEY_BYTES = 32
 NONCE_BYTES = 12
 # A distinct HKDF label per use of the secret key: the key-encryption key is never the key that signs.
@@ -163,6 +164,13 @@ def open_data(data: Mapping[str, Any], key: bytes) -> dict[str, Any]:
     """The event's data with every sealed field opened; SealError if one does not open."""
     customer_id = str(data.get("customer_id"))
     return {name: open_value(key, customer_id, name, v) if is_sealed(v) else v for name, v in data.items()}
+
+
+def shown_sealed(data: Any) -> Any:
+    """The data as an operator may see it: each sealed field a marker, not a run of base64."""
+    if not isinstance(data, dict):
+        return data
+    return {name: SHOWN_SEALED if is_sealed(value) else value for name, value in data.items()}
 
 
 def _associated(customer_id: str, field: str) -> bytes:

@@ -17,6 +17,7 @@ from services.ops.kafka import KafkaAccess, as_record, partitions_of
 from shared.bus.port import Record
 from shared.events.base import TYPE_PREFIX
 from shared.events.envelope import MalformedEvent, from_kafka
+from shared.sealing import shown_sealed
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ def decode(record: Record) -> EventView:
     except MalformedEvent as exc:
         raw = (record.value or b"").decode("utf-8", errors="replace")
         return EventView(*where, None, None, None, None, None, None, raw, malformed=str(exc))
-    return EventView(
-        *where, event.id, event.type, event.source, event.subject, event.time, event.correlationid, event.data
-    )
+    # Customers' personal fields are sealed (shared/sealing.py): shown as such, never as base64 noise.
+    data = shown_sealed(event.data)
+    return EventView(*where, event.id, event.type, event.source, event.subject, event.time, event.correlationid, data)
 
 
 @dataclass(frozen=True)
