@@ -153,11 +153,12 @@ def test_the_bridge_runs_one_replica_never_autoscaled_nor_held_by_a_disruption_b
         assert name not in targets  # a budget of one on one replica would block every node drain
 
 
-def test_the_bridge_may_reach_rt_and_the_router() -> None:
+def test_the_bridge_may_reach_rt_the_router_and_the_notifier() -> None:
     documents = _rendered()
     config = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
     rt = urlsplit(config["FIRSTCALL_HELPDESK_RT_URL"])
     router = urlsplit(config["FIRSTCALL_HELPDESK_ROUTER_URL"])
+    notifier = urlsplit(config["FIRSTCALL_HELPDESK_NOTIFIER_URL"])
     bridge = {"app.kubernetes.io/name": "firstcall", "app.kubernetes.io/component": "helpdesk"}
     bridge["app.kubernetes.io/part-of"] = "firstcall"
     rules = [
@@ -183,3 +184,4 @@ def test_the_bridge_may_reach_rt_and_the_router() -> None:
 
     assert allowed(rt.port or {"https": 443, "http": 80}[rt.scheme], None)
     assert allowed(router.port or 80, {"app.kubernetes.io/component": "router"})
+    assert allowed(notifier.port or 80, {"app.kubernetes.io/component": "notifier"})
