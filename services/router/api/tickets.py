@@ -159,16 +159,18 @@ async def update_ticket(
     summary="Everything the first agent needs: customer, orders, knowledge, problem, allowed actions",
 )
 async def get_context(
-    ticket_id: uuid.UUID, session: SessionDep, components: Router, now: Now, principal: AgentWork
+    ticket_id: uuid.UUID, runtime: RuntimeDep, components: Router, now: Now, principal: AgentWork
 ) -> TicketContext:
-    return await context_service.ticket_context(
-        session=session,
-        ticket_id=ticket_id,
-        agent_id=principal.agent_id,
-        settings=components.settings,
-        knowledge=components.knowledge,
-        now=now,
-    )
+    # Only reads: no BEGIN and ROLLBACK around them (shared/lazy_begin.py, docs/decisions/0042).
+    async with runtime.database.session(begin_on_write=True) as session:
+        return await context_service.ticket_context(
+            session=session,
+            ticket_id=ticket_id,
+            agent_id=principal.agent_id,
+            settings=components.settings,
+            knowledge=components.knowledge,
+            now=now,
+        )
 
 
 @router.get(
