@@ -24,6 +24,7 @@ from shared.events.envelope import CloudEvent
 from shared.sealing import new_data_key, seal_data, to_seal, unwrap_key, wrap_key
 
 _TABLE = cast(Table, CustomerDataKey.__table__)
+_SESSION_KEYS = "firstcall.data_keys"
 
 
 class DataKeyErased(ProblemError):
@@ -80,7 +81,7 @@ class CustomerSealer:
     kek: bytes
 
     async def __call__(self, session: AsyncSession, envelopes: list[CloudEvent]) -> list[CloudEvent]:
-        keys: dict[str, bytes] = {}
+        keys = _transaction_keys(session)
         sealed = []
         for envelope in envelopes:
             customer = to_seal(envelope.type, envelope.data)
@@ -94,6 +95,17 @@ class CustomerSealer:
             data = seal_data(envelope.type, envelope.data, keys[customer])
             sealed.append(envelope.model_copy(update={"data": data}))
         return sealed
+
+
+def _transaction_keys(session: AsyncSession) -> dict[str, bytes]:
+    """Keys already read in this transaction: a request stages its events in several calls, mostly about one
+    customer. Never beyond it: a key made in a transaction that rolls back was never stored."""
+    transaction = session.sync_session.get_transaction()
+    kept: tuple[object, dict[str, bytes]] | None = session.info.get(_SESSION_KEYS)
+    if transaction is None or kept is None or kept[0] is not transaction:
+        kept = (transaction, {})
+        session.info[_SESSION_KEYS] = kept
+    return kept[1]
 
 
 async def _stored(session: AsyncSession, customer_id: uuid.UUID) -> tuple[bytes | None] | None:

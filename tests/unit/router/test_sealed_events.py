@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from services.router import bootstrap
 from services.router.data_keys.models import CustomerDataKey
+from services.router.data_keys.service import CustomerSealer
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
 from shared.events.catalogue import CustomerRegistered, TicketOpened
-from shared.sealing import open_data, sealed_fields
-from tests.factories import ADMIN, service_settings, ticket_request
+from shared.sealing import key_encryption_key, open_data, sealed_fields
+from tests.factories import ADMIN, service_settings, ticket_opened, ticket_request
 from tests.unit.router.conftest import RouterHarness
 
 
@@ -98,3 +99,20 @@ async def test_only_the_services_key_may_ask_for_a_customer_key(sealing_router: 
     for scope in ("contact-center", "agent", "supervisor", "ops"):
         headers = await sealing_router.key(scope)
         assert (await sealing_router.client.get(path, headers=headers)).status_code == 403, scope
+
+
+async def test_a_key_made_in_a_rolled_back_transaction_is_not_sealed_with_later(
+    sealing_router: RouterHarness,
+) -> None:
+    kek = key_encryption_key(sealing_router.components.settings.secret_key.get_secret_value())
+    sealer = CustomerSealer(kek=kek)
+    event = ticket_opened(customer_name="Ada Lovelace").to_cloudevent()
+    async with sealing_router.runtime.database.session() as session:
+        await sealer(session, [event])
+        await session.rollback()
+        await session.begin()
+        (sealed,) = await sealer(session, [event])
+        await session.commit()
+    answer = await sealing_router.client.get(f"/v1/customers/{event.data['customer_id']}/data-key")
+    assert answer.status_code == 200, answer.text
+    assert open_data(sealed.data, base64.b64decode(answer.json()["key"]))["customer_name"] == "Ada Lovelace"
