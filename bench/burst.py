@@ -88,7 +88,7 @@ class Options:
     notifiers: int = 1
     connections: int = 256
     drain_timeout: float = 1800.0
-    notice_timeout: float = 600.0
+    notice_timeout: float = 300.0
     context_reads: int = 25  # context reads per round at most
 
     @classmethod
@@ -433,8 +433,17 @@ async def _idle(pids: Sequence[int], below: float = 0.1, timeout: float = 120) -
             return
 
 
-async def _counts(job: BurstJob, phase: str, accepted: list[str]) -> tuple[int, int, int, int]:
-    """(router tickets of the phase, doubled keys, reports, suggestions) read from the databases."""
+@dataclass(frozen=True)
+class Counts:
+    router_tickets: int  # tickets of the phase in the router's database
+    doubled_tickets: int  # idempotency keys that made more than one
+    reports: int
+    suggestions: int
+    handled_per_second: dict[str, float]  # by service: its rows over the time from its first to its last
+
+
+async def _counts(job: BurstJob, phase: str, accepted: list[str]) -> Counts:
+    """What the databases hold of the phase's tickets."""
     url = make_url(DATABASE_TEMPLATE.replace("{service}", "x"))
 
     async def connect(service: str) -> asyncpg.Connection:
@@ -453,17 +462,24 @@ async def _counts(job: BurstJob, phase: str, accepted: list[str]) -> tuple[int, 
         )
     finally:
         await router.close()
-    counted: list[int] = []
-    for service, query in (
-        ("notifier", "SELECT count(*) FROM reports WHERE ticket_id = ANY($1::uuid[])"),
-        ("knowledge", "SELECT count(*) FROM ticket_suggestions WHERE ticket_id = ANY($1::uuid[])"),
-    ):
+    counted: dict[str, int] = {}
+    rates: dict[str, float] = {}
+    for service, table in (("notifier", "reports"), ("knowledge", "ticket_suggestions")):
         connection = await connect(service)
         try:
-            counted.append(int(await connection.fetchval(query, ids)))
+            row = await connection.fetchrow(
+                f"SELECT count(*) AS n, min(received_at) AS first, max(received_at) AS last FROM {table} "
+                "WHERE ticket_id = ANY($1::uuid[])",
+                ids,
+            )
         finally:
             await connection.close()
-    return sum(r["n"] for r in keys), sum(1 for r in keys if r["n"] > 1), counted[0], counted[1]
+        counted[service] = int(row["n"])
+        if row["n"] > 1 and row["last"] > row["first"]:
+            rates[service] = (row["n"] - 1) / (row["last"] - row["first"]).total_seconds()
+    return Counts(
+        sum(r["n"] for r in keys), sum(1 for r in keys if r["n"] > 1), counted["notifier"], counted["knowledge"], rates
+    )
 
 
 @dataclass(frozen=True)
@@ -573,7 +589,7 @@ async def _phase(
         )
 
     accepted = [s.ticket_id for s in phase.sent if s.ticket_id is not None]
-    router_tickets, doubled_tickets, reports, suggestions = await _counts(phase.job, plan.name, accepted)
+    counts = await _counts(phase.job, plan.name, accepted)
     window = [s for s in phase.sent if s.ticket_id is not None and s.planned.at >= plan.lead]
     window_end = max((s.answered_at or 0.0 for s in window), default=phase.window_start)
     errors = Counter(s.error for s in phase.sent if s.error)
@@ -604,10 +620,11 @@ async def _phase(
         notices_received=len(told),
         notices_expected=outcome.customers,
         drain=drain,
-        router_tickets=router_tickets,
-        reports=reports,
-        suggestions=suggestions,
-        doubled_tickets=doubled_tickets,
+        router_tickets=counts.router_tickets,
+        reports=counts.reports,
+        suggestions=counts.suggestions,
+        doubled_tickets=counts.doubled_tickets,
+        handled_per_second=counts.handled_per_second,
         doubled_notices=sum(1 for arrivals in told.values() if len({a.delivery for a in arrivals}) > 1),
         cpu_ms_per_ticket={s: seconds / max(len(accepted), 1) * 1000 for s, seconds in cpu.items()},
     )

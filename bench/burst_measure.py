@@ -282,6 +282,9 @@ class PhaseFigures:
     doubled_tickets: int  # idempotency keys that made more than one ticket
     doubled_notices: int  # customers told of the resolution more than once
     cpu_ms_per_ticket: Mapping[str, float] = field(default_factory=dict)
+    # By service: tickets it took in per second, from its first to its last (the offered rate when it kept
+    # up; what it sustains when it fell behind)
+    handled_per_second: Mapping[str, float] = field(default_factory=dict)
 
 
 HEADERS_FIRST = ["measured", "from"]
@@ -301,6 +304,14 @@ def rows(figures: Sequence[PhaseFigures]) -> tuple[list[str], list[list[str]]]:
     table = [
         row("tickets sent / accepted (201)", "POST /v1/tickets", lambda f: f"{f.sent:,} / {f.accepted:,}"),
         row("accepted per second in the window", "201s", lambda f: f"{f.window_rate:.1f}"),
+        row(
+            "taken in per second: notifier / knowledge",
+            "reports', suggestions' received_at",
+            lambda f: " / ".join(
+                f"{f.handled_per_second[s]:.1f}" if s in f.handled_per_second else "n/a"
+                for s in ("notifier", "knowledge")
+            ),
+        ),
         row(
             "POST p50 / p99 ms",
             "the router's answer",
@@ -335,6 +346,7 @@ def rows(figures: Sequence[PhaseFigures]) -> tuple[list[str], list[list[str]]]:
             "databases vs 201s",
             lambda f: (
                 f"{max(f.accepted - f.router_tickets, 0)} / {f.accepted - f.reports} / {f.accepted - f.suggestions}"
+                + ("" if f.drain.drained_after is not None else " (backlog left: not all handled yet)")
             ),
         ),
         row(

@@ -150,6 +150,7 @@ def _figures(label: str, **changes: object) -> PhaseFigures:
         "doubled_tickets": 0,
         "doubled_notices": 0,
         "cpu_ms_per_ticket": {"router": 6.0, "notifier": 41.4},
+        "handled_per_second": {"notifier": 9.96, "knowledge": 10.02},
     }
     values.update(changes)
     return PhaseFigures(**values)  # type: ignore[arg-type]
@@ -168,6 +169,7 @@ def test_the_table_puts_baseline_and_crisis_side_by_side() -> None:
         notices_expected=1190,
         drain=Drain(9000, 40, -2.0, None, 1400),
         doubled_notices=2,
+        handled_per_second={"notifier": 4.25},
     )
     headers, table = rows([baseline, crisis])
     assert headers == ["measured", "from", "baseline: steady 10/s", "crisis: steady 10/s + 200/s for 30 s"]
@@ -182,7 +184,11 @@ def test_the_table_puts_baseline_and_crisis_side_by_side() -> None:
     assert by_measure["last resolution notice received, s"] == ["4.0 (58 of 58)", "not seen (3 of 1,190)"]
     assert by_measure["backlog drained, s"] == ["2.0", "not drained (1,400 records left)"]
     assert by_measure["peak consumer lag / outbox, records"] == ["120 / 4", "9,000 / 40"]
-    assert by_measure["lost: no ticket / no report / no suggestion"] == ["0 / 1 / 0", "0 / 1 / 0"]
+    assert by_measure["lost: no ticket / no report / no suggestion"] == [
+        "0 / 1 / 0",
+        "0 / 1 / 0 (backlog left: not all handled yet)",
+    ]
+    assert by_measure["taken in per second: notifier / knowledge"] == ["10.0 / 10.0", "4.2 / n/a"]
     assert by_measure["doubled: tickets per key / notices per customer"] == ["0 / 0", "0 / 2"]
     assert by_measure["POST p50 / p99 ms"][0] == "12.0 / 40.0"
     assert by_measure["CPU ms per ticket"][0] == "router 6, notifier 41"
