@@ -49,6 +49,12 @@ def seal_staged_events(database: Database, sealer: Sealer) -> None:
     database.sessions.configure(info=info)
 
 
+def sealer_of(session: AsyncSession) -> Sealer | None:
+    """The sealer this session's events pass through (None: its service seals nothing)."""
+    sealer: Sealer | None = session.info.get(_SEALER)
+    return sealer
+
+
 async def add_events(session: AsyncSession, *events: Event) -> list[CloudEvent]:
     """Stage events in the caller's transaction; they are written at its commit and published only then."""
     if retired := [type(event).__name__ for event in events if not event.published]:

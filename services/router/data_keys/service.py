@@ -9,9 +9,10 @@ an erased customer.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,18 @@ from services.router.data_keys.models import CustomerDataKey
 from shared.db import insert_ignoring_duplicates
 from shared.errors import NotFound, ProblemError
 from shared.events.envelope import CloudEvent
-from shared.sealing import new_data_key, seal_data, to_seal, unwrap_key, wrap_key
+from shared.messaging.outbox import sealer_of
+from shared.sealing import (
+    SealError,
+    new_data_key,
+    open_data,
+    seal_data,
+    sealed_fields,
+    shown_sealed,
+    to_seal,
+    unwrap_key,
+    wrap_key,
+)
 
 _TABLE = cast(Table, CustomerDataKey.__table__)
 _SESSION_KEYS = "firstcall.data_keys"
@@ -95,6 +107,22 @@ class CustomerSealer:
             data = seal_data(envelope.type, envelope.data, keys[customer])
             sealed.append(envelope.model_copy(update={"data": data}))
         return sealed
+
+
+async def opened(session: AsyncSession, data: Mapping[str, Any]) -> dict[str, Any]:
+    """An event the router sealed, as the router itself shows it (desktop notices): opened, or its sealed
+    fields marked as such once the customer is erased."""
+    sealer = sealer_of(session)
+    if not isinstance(sealer, CustomerSealer) or not sealed_fields(data):
+        return dict(data)
+    customer_id = str(data.get("customer_id"))
+    wrapped = await _stored(session, uuid.UUID(customer_id))
+    if wrapped is None or wrapped[0] is None:
+        return dict(shown_sealed(data))
+    try:
+        return open_data(data, unwrap_key(sealer.kek, wrapped[0], customer_id))
+    except SealError:
+        return dict(shown_sealed(data))
 
 
 def _transaction_keys(session: AsyncSession) -> dict[str, bytes]:

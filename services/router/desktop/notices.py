@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import ColumnElement, Row, Uuid, case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.data_keys import service as data_keys
 from services.router.ledger.models import Approval
 from shared.db import one_of
 from shared.events.catalogue import (
@@ -79,6 +80,9 @@ async def notices_of(session: AsyncSession, rows: Sequence[Row[*tuple[Any, ...]]
     """The notices in outbox rows (`seq`, `event_type`, `envelope`), in their order; others give none."""
     read = [(row.seq, orjson.loads(row.envelope)) for row in rows if row.envelope is not None]
     read = [(seq, envelope) for seq, envelope in read if envelope.get("type") in CONCERNS]
+    for _, envelope in read:
+        # A transfer's note, a decision's note, a handoff's briefing: sealed on the way out (decision 0031).
+        envelope["data"] = await data_keys.opened(session, envelope.get("data") or {})
     decided = [envelope["data"]["approval_id"] for _, envelope in read if envelope["type"] == _APPROVAL_DECIDED]
     requesters = await _requesters(session, decided, sqlite=sqlite)
     notices = []

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from services.router import bootstrap
 from services.router.data_keys.models import CustomerDataKey
 from services.router.data_keys.service import CustomerSealer
+from services.router.desktop.notices import read_notices
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
-from shared.events.catalogue import CustomerRegistered, TicketOpened
+from shared.events.catalogue import CustomerRegistered, TicketOpened, TicketTransferred
 from shared.sealing import key_encryption_key, open_data, sealed_fields
 from tests.factories import ADMIN, service_settings, ticket_opened, ticket_request
 from tests.unit.router.conftest import RouterHarness
@@ -116,3 +117,19 @@ async def test_a_key_made_in_a_rolled_back_transaction_is_not_sealed_with_later(
     answer = await sealing_router.client.get(f"/v1/customers/{event.data['customer_id']}/data-key")
     assert answer.status_code == 200, answer.text
     assert open_data(sealed.data, base64.b64decode(answer.json()["key"]))["customer_name"] == "Ada Lovelace"
+
+
+async def test_desktop_notices_carry_the_sealed_note_opened(sealing_router: RouterHarness) -> None:
+    first = await sealing_router.agent(display_name="First")
+    second = await sealing_router.agent(display_name="Second")
+    ticket = (await sealing_router.post("/v1/tickets", ticket_request())).json()
+    to = second["id"] if ticket["agent_id"] == first["id"] else first["id"]
+    body = {"reason": "customer_request", "to_agent_id": to, "note": "Ada asked for Grace"}
+    moved = await sealing_router.post(f"/v1/tickets/{ticket['id']}/transfers", body)
+    assert moved.status_code in (200, 201), moved.text
+    async with sealing_router.runtime.database.session() as session:
+        found, _ = await read_notices(session, after=0, upto=10**9, limit=100, sqlite=True)
+    (transferred,) = [notice for notice in found if notice.event == "ticket.transferred"]
+    assert transferred.envelope["data"]["note"] == "Ada asked for Grace"
+    (event,) = await sealing_router.published(TicketTransferred.cloudevent_type())
+    assert sealed_fields(event.data) == ["note"]
