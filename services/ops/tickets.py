@@ -24,6 +24,7 @@ from services.ops.api import ServiceApi
 from services.ops.database import open_database
 from services.ops.errors import NotFound, OpsError, Unreachable, UsageError
 from shared.messaging.tables import outbox
+from shared.sealing import shown_sealed
 
 MAX_EVENTS_PER_SERVICE = 500
 
@@ -92,7 +93,7 @@ def _trail_event(service: str, row: Any) -> TrailEvent:
         row.subject,
         row.event_id,
         envelope.get("correlationid"),
-        envelope.get("data"),
+        shown_sealed(envelope.get("data")),  # customers' sealed fields read as sealed (decision 0031)
     )
 
 
