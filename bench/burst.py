@@ -287,6 +287,19 @@ class Sent:
     error: str | None = None
 
 
+async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """A watcher's or the scenario's own request, tried again after a transport error (a service closes an
+    idle keep-alive connection now and then); every write of ours carries an Idempotency-Key or is a read."""
+    for attempt in range(5):
+        try:
+            return await client.request(method, path, **kwargs)
+        except httpx.HTTPError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def ticket_body(planned: Planned, key: str, run: str, phase: str, outage: OutageWords) -> dict[str, Any]:
     if planned.outage:
         subject, description = outage.text(planned.n)
@@ -321,6 +334,7 @@ class PhaseRun:
     last_send: float = 0.0
     window_start: float = 0.0
     dropped: int = 0
+    watch_failures: list[str] = field(default_factory=list)
 
     async def send(self, client: httpx.AsyncClient) -> None:
         gate = asyncio.Semaphore(self.job.options.connections)
@@ -374,13 +388,13 @@ class PhaseRun:
             outage = {s.ticket_id for s in self.outage_accepted}
             if len(outage) < 3:
                 continue
-            listed = await notifier.get("/v1/problems", params={"status": "open", "limit": 50})
+            listed = await _call(notifier, "GET", "/v1/problems", params={"status": "open", "limit": 50})
             if listed.status_code != 200:
                 continue
             for item in listed.json()["items"]:
                 if item["id"] in seen:
                     continue
-                detail = await notifier.get(f"/v1/problems/{item['id']}")
+                detail = await _call(notifier, "GET", f"/v1/problems/{item['id']}")
                 if detail.status_code != 200:
                     continue
                 seen.add(item["id"])
@@ -403,14 +417,14 @@ class PhaseRun:
                     break
                 assert ticket_id is not None
                 reads += 1
-                response = await router.get(f"/v1/tickets/{ticket_id}/context")
+                response = await _call(router, "GET", f"/v1/tickets/{ticket_id}/context")
                 problem = response.json().get("problem") if response.status_code == 200 else None
                 if problem:
                     self.carried[ticket_id] = (time.time(), str(problem["problem_id"]))
                     done.add(ticket_id)
                     continue
                 misses += 1
-                report = await notifier.get(f"/v1/reports/{ticket_id}")
+                report = await _call(notifier, "GET", f"/v1/reports/{ticket_id}")
                 if report.status_code == 200:
                     received = _timestamp(report.json()["received_at"])
                     if time.time() - received > SETTLED_REPORT:
@@ -504,7 +518,7 @@ async def _outcome(phase: PhaseRun, clients: Clients, notes: list[str]) -> Outco
     main = counts.most_common(1)[0][0] if counts else (phase.detected[0] if phase.detected else None)
     if main is None:
         return Outcome(None, set(), [], 0)
-    detail = (await clients.notifier.get(f"/v1/problems/{main}")).json()
+    detail = (await _call(clients.notifier, "GET", f"/v1/problems/{main}")).json()
     members = {m["ticket_id"] for m in detail["members"]}
     if len(counts) > 1:
         notes.append(
@@ -513,7 +527,7 @@ async def _outcome(phase: PhaseRun, clients: Clients, notes: list[str]) -> Outco
     in_problem = {s.ticket_id for s in phase.outage_accepted if s.ticket_id is not None and s.ticket_id in members}
     # Those the watcher set aside or did not reach: read once more (their time, if they carry it now, is now).
     for ticket_id in sorted(in_problem - set(phase.carried)):
-        response = await clients.context.get(f"/v1/tickets/{ticket_id}/context")
+        response = await _call(clients.context, "GET", f"/v1/tickets/{ticket_id}/context")
         problem = response.json().get("problem") if response.status_code == 200 else None
         if problem:
             phase.carried[ticket_id] = (time.time(), str(problem["problem_id"]))
@@ -525,7 +539,9 @@ async def _resolve(
     phase: PhaseRun, *, problem_id: str, customers: int, clients: Clients, receiver: Receiver, notes: list[str]
 ) -> tuple[float | None, dict[str, list[Arrival]]]:
     """Resolve the problem through the API; (seconds until the last customer's notice, notices by customer)."""
-    resolved = await clients.notifier.post(
+    resolved = await _call(
+        clients.notifier,
+        "POST",
         f"/v1/problems/{problem_id}/resolve",
         json={"resolution": "The faulty release was rolled back; the fix is out."},
         headers={"idempotency-key": f"burst-{phase.job.run}-{phase.plan.name}-resolve"},
@@ -563,7 +579,9 @@ async def _measure(phase: PhaseRun, sampler: Sampler, clients: Clients) -> tuple
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(context), 60)
     phase.stop_watching.set()
-    await asyncio.gather(detection, context)
+    for failed in await asyncio.gather(detection, context, return_exceptions=True):
+        if isinstance(failed, BaseException):  # what it saw so far still counts
+            phase.watch_failures.append(f"{type(failed).__name__}: {failed}")
     return drain, cpu
 
 
@@ -592,6 +610,7 @@ async def _phase(
     counts = await _counts(phase.job, plan.name, accepted)
     window = [s for s in phase.sent if s.ticket_id is not None and s.planned.at >= plan.lead]
     window_end = max((s.answered_at or 0.0 for s in window), default=phase.window_start)
+    notes.extend(f"{plan.name}: a watcher stopped early: {failure}" for failure in phase.watch_failures)
     errors = Counter(s.error for s in phase.sent if s.error)
     if errors:
         notes.append(f"{plan.name}: POST errors {dict(errors)}")
@@ -637,10 +656,10 @@ async def _prime(job: BurstJob, clients: Clients, sampler: Sampler) -> str:
     planned = Planned(0.0, "prime", 0, outage=False)
     key = f"burst-{job.run}-prime"
     body = ticket_body(planned, key, job.run, "prime", APP_CRASH)
-    response = await clients.router.post("/v1/tickets", json=body, headers={"idempotency-key": key})
+    response = await _call(clients.router, "POST", "/v1/tickets", json=body, headers={"idempotency-key": key})
     response.raise_for_status()
     ticket_id = response.json()["id"]
-    while (await clients.notifier.get(f"/v1/reports/{ticket_id}")).status_code != 200:
+    while (await _call(clients.notifier, "GET", f"/v1/reports/{ticket_id}")).status_code != 200:
         if time.time() - started > 300:
             raise RuntimeError(f"the first ticket ({ticket_id}) did not reach the notifier in 300 s")
         await asyncio.sleep(0.5)
