@@ -92,8 +92,11 @@ class InMemoryBus(MessageBus):
             for index, records in enumerate(self._logs[topic])
         )
 
-    async def wait_idle(self, timeout: float = 10.0) -> None:
-        """Wait until every running consumer group has committed everything (tests, shutdown drain)."""
+    async def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait until every running consumer group has committed everything (tests, shutdown drain).
+
+        The default is for tests: a loaded 2-core CI machine has taken over ten seconds to drain what a quiet
+        one drains in one; a shutdown passes its own deadline."""
         async with asyncio.timeout(timeout), self._progress:
             await self._progress.wait_for(self._idle)
 
