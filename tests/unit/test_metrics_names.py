@@ -56,7 +56,7 @@ def load(path: Path) -> ModuleType:
 async def scrapes(stack: Stack) -> dict[str, str]:
     """Each service's /metrics after a ticket went through all three (so labelled series exist)."""
     assert (await stack.router.post("/v1/tickets", json=ticket_request())).status_code == 201
-    await drain(stack.bus, list(stack.runtimes.values()), timeout=10)
+    await drain(stack.bus, list(stack.runtimes.values()), timeout=60)
     return {name: (await stack.clients[name].get("/metrics")).text for name in SERVICES}
 
 

@@ -121,7 +121,7 @@ async def test_embedded_shutdown_drains_every_accepted_event_before_closing(stac
     await stack.runtimes["router"].relay.publish_batch()
     assert await stack.runtimes["router"].relay.pending() >= 5
     stack.bus.available = True
-    await drain(stack.bus, list(stack.runtimes.values()), timeout=5)
+    await drain(stack.bus, list(stack.runtimes.values()), timeout=60)
     for ticket in tickets:
         assert (await stack.notifier.get(f"/v1/reports/{ticket['id']}")).status_code == 200
         assert (await stack.knowledge.get(f"/v1/tickets/{ticket['id']}/suggestions")).status_code == 200

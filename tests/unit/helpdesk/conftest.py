@@ -93,7 +93,7 @@ class Desk:
 
     async def deliver(self) -> None:
         """Every event published so far reaches every consumer group (the bridge's included)."""
-        await drain(self.bus, [*self.runtimes, self.bridge_runtime], timeout=10)
+        await drain(self.bus, [*self.runtimes, self.bridge_runtime], timeout=60)
 
     async def carry_out_effects(self, *, rounds: int = 50) -> None:
         """Events delivered, then the bridge's writes to RT carried out until none is due (effects waiting
@@ -188,7 +188,7 @@ async def desk(tmp_path: Path, desk_overrides: dict[str, Any]) -> AsyncIterator[
     key = await _agent_key(router)
     rt = FakeRT(queues=("firstcall", "firstcall-billing"))
     router_link = SwitchableTransport(router_app)
-    router_client = RouterClient(base_url="http://router", api_key=key, timeout=10, transport=router_link)
+    router_client = RouterClient(base_url="http://router", api_key=key, timeout=60, transport=router_link)
     settings = helpdesk_settings(tmp_path, **desk_overrides)
     runtime = build_runtime(settings, bus=bus, helpdesk=rt, router=router_client, run_bridge=False)
     await runtime.start()

@@ -43,7 +43,7 @@ class Knowledge:
     async def published(self, event_type: type[Event] | None = None) -> list[Any]:
         """Every event knowledge has published so far (flushing its outbox first), optionally of one type."""
         # Waiting for the relay (not flushing beside it) so no event is published twice by two publishers.
-        await wait_until(self._outbox_empty, timeout=5)
+        await wait_until(self._outbox_empty, timeout=60)
         events = [parse(from_kafka(r.value, r.headers)) for r in self.bus.records(KNOWLEDGE.name)]
         return [e for e in events if event_type is None or isinstance(e, event_type)]
 

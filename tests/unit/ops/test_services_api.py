@@ -67,7 +67,7 @@ async def test_a_ticket_is_followed_across_the_three_services_by_its_events(serv
     ticket_id = response.json()["id"]
     await wait_until(lambda: _answers(services.clients["knowledge"], f"/v1/tickets/{ticket_id}/suggestions"))
     await wait_until(lambda: _answers(services.clients["notifier"], f"/v1/reports/{ticket_id}"))
-    await drain(services.bus, list(services.runtimes.values()), timeout=10)
+    await drain(services.bus, list(services.runtimes.values()), timeout=60)
     outboxes = {
         name: str(rt.database.url.render_as_string(hide_password=False)) for name, rt in services.runtimes.items()
     }
