@@ -1,7 +1,7 @@
 """/v1/feedback: feedback clusters with their owners; the owner decides, and every voice is told once.
 
-Owners are teams that hold ops or supervisor keys (and, once the Request Tracker bridge carries it, the
-helpdesk): both read and decide. Ids in paths are UUIDs by the route itself (`{feedback_id:uuid}`).
+Owners are teams that hold ops or supervisor keys, or decide in Request Tracker, whose bridge calls this
+API with its own supervisor key (docs/helpdesk.md): both read and decide. Ids in paths are UUIDs by the route itself (`{feedback_id:uuid}`).
 """
 
 from __future__ import annotations
