@@ -117,12 +117,12 @@ class SealedFieldOpener:
 
 
 def open_sealed_fields(runtime: ServiceRuntime) -> CustomerKeys:
-    """Let the service's consumers open the router's sealed fields, asking the router with the admin key."""
+    """Let the service's consumers open the router's sealed fields, asking the router with a service key."""
     settings = runtime.settings
-    admin = settings.admin_api_key
+    key = settings.data_key_api_key or settings.admin_api_key
     keys = CustomerKeys(
         router_url=str(settings.router_url),
-        api_key=admin.get_secret_value() if admin else None,
+        api_key=key.get_secret_value() if key else None,
         timeout=ROUTER_TIMEOUT,
     )
     for binding in runtime.consumers:

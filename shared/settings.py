@@ -107,7 +107,10 @@ class ServiceSettings(BaseSettings):
     router_url: HttpUrl = Field(
         HttpUrl("http://127.0.0.1:8000"),
         description="the router's API, where the services fetch customers' keys for sealed event fields "
-        "(with the admin key); embedded mode asks the router in process",
+        "(with data_key_api_key); embedded mode asks the router in process",
+    )
+    data_key_api_key: SecretStr | None = Field(
+        None, description="a `service`-scoped router key to fetch customers' data keys with (default: the admin key)"
     )
 
     @model_validator(mode="after")

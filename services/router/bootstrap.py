@@ -69,7 +69,7 @@ DESCRIPTION = """The front door for contact-center software and the brain that d
 so that the first person a customer reaches can resolve the issue.
 
 - **Authentication:** every endpoint but the health probes takes an API key (`Authorization: Bearer <key>`)
-  with a scope: contact-center, agent, supervisor, ops or admin. Keys are rate limited (429 + Retry-After).
+  with a scope: contact-center, agent, supervisor, ops, service or admin. Keys are rate limited (429 + Retry-After).
 - **Writes** accept an `Idempotency-Key`: a retry gets the first answer and changes nothing.
 - **Errors** are RFC 9457 `application/problem+json` naming the invalid field or the policy rule."""
 

@@ -51,6 +51,8 @@ class Scope(StrEnum):
     SUPERVISOR = "supervisor"
     OPS = "ops"
     ADMIN = "admin"
+    # The other firstcall services, for what only they need: customers' data keys (decision 0031).
+    SERVICE = "service"
 
 
 @dataclass(frozen=True)

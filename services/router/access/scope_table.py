@@ -19,7 +19,7 @@ from services.router.api.deps import ADMITTED
 from services.router.bootstrap import API_ROUTERS
 from shared.web.auth import Scope
 
-SCOPES = (Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR, Scope.OPS, Scope.ADMIN)
+SCOPES = (Scope.CONTACT_CENTER, Scope.AGENT, Scope.SUPERVISOR, Scope.OPS, Scope.ADMIN, Scope.SERVICE)
 BEGIN = "<!-- scope table: generated from the code by `python -m services.router.access.scope_table` -->"
 END = "<!-- end of the scope table -->"
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "router.md"

@@ -1,8 +1,8 @@
 """GET /v1/customers/{id}/data-key: the key that opens a customer's sealed event fields, for the services.
 
 Knowledge, the notifier and the helpdesk bridge ask once per customer and keep it briefly in memory
-(shared/data_keys.py). Only the services' bootstrap key (admin scope) may ask; after the customer's erasure
-the answer is 410 and the sealed fields on Kafka stay closed (decision 0031).
+(shared/data_keys.py). Only a `service` key (or admin) may ask; after the customer's erasure the answer is
+410 and the sealed fields on Kafka stay closed (decision 0031).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from services.router.api.deps import Admin, Router, declared
+from services.router.api.deps import Router, ServiceOnly, declared
 from services.router.data_keys import service as data_keys_service
 from shared.sealing import key_encryption_key
 from shared.web.app import SessionDep
@@ -42,7 +42,7 @@ class DataKeyRead(BaseModel):
     },
 )
 async def get_customer_data_key(
-    customer_id: uuid.UUID, session: SessionDep, components: Router, response: Response, _: Admin
+    customer_id: uuid.UUID, session: SessionDep, components: Router, response: Response, _: ServiceOnly
 ) -> DataKeyRead:
     secret = components.settings.secret_key.get_secret_value()
     key = await data_keys_service.key_for_service(

@@ -64,6 +64,7 @@ AgentWork = Annotated[Principal, Depends(_admitting(Scope.AGENT, Scope.SUPERVISO
 Supervisor = Annotated[Principal, Depends(_admitting(Scope.SUPERVISOR))]
 Operations = Annotated[Principal, Depends(_admitting(Scope.OPS, Scope.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(_admitting(Scope.ADMIN))]
+ServiceOnly = Annotated[Principal, Depends(_admitting(Scope.SERVICE))]
 
 
 def idempotency_scope(principal: Principal, operation: str) -> str:

@@ -94,12 +94,13 @@ async def test_an_unknown_customer_has_no_key(sealing_router: RouterHarness) -> 
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-async def test_only_the_services_key_may_ask_for_a_customer_key(sealing_router: RouterHarness) -> None:
+async def test_only_a_service_key_may_ask_for_a_customer_key(sealing_router: RouterHarness) -> None:
     opened = await sealing_router.post("/v1/tickets", ticket_request())
     path = f"/v1/customers/{opened.json()['customer_id']}/data-key"
     for scope in ("contact-center", "agent", "supervisor", "ops"):
         headers = await sealing_router.key(scope)
         assert (await sealing_router.client.get(path, headers=headers)).status_code == 403, scope
+    assert (await sealing_router.client.get(path, headers=await sealing_router.key("service"))).status_code == 200
 
 
 async def test_a_key_made_in_a_rolled_back_transaction_is_not_sealed_with_later(
