@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from services.notifier.detection import buckets, index, ranking
 from services.notifier.detection.embedding import Meaning, MeaningEncoder
-from services.notifier.detection.models import DOCUMENT_COUNT_TERM
+from services.notifier.detection.models import DOCUMENT_COUNT_TERM, ReportBucket
 from services.notifier.detection.similarity import (
     ReportVector,
     ScoreParts,
@@ -406,6 +406,26 @@ async def prune_index(*, session: AsyncSession, before: datetime, batch: int = P
         .values(features=None, embedding=None)
     )
     return len(rows)
+
+
+async def unindex_reports(*, session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) -> int:
+    """Take reports out of both indexes (their term postings with the statistics, their bucket postings),
+    so that no later report finds them: for a report that must stop counting before it leaves the window
+    (its customer erased, its ticket turned out to be feedback). Their vectors are the caller's to drop."""
+    if not ticket_ids:
+        return 0
+    rows = (
+        await session.execute(
+            select(Report.ticket_id, Report.opened_at, Report.features).where(
+                Report.ticket_id.in_(ticket_ids), Report.features.is_not(None)
+            )
+        )
+    ).all()
+    postings = [(r.ticket_id, r.opened_at, ReportVector.from_bytes(r.features).words.terms.tolist()) for r in rows]
+    if postings:
+        await index.remove(session, postings)
+    await session.execute(delete(ReportBucket).where(ReportBucket.ticket_id.in_(ticket_ids)))
+    return len(postings)
 
 
 async def _nearby_meanings(

@@ -1,10 +1,11 @@
-"""Feedback events in: a voice is clustered; a ticket that is feedback stays out of problem detection."""
+"""Feedback events in: a voice is clustered; a ticket that is feedback stays out of (or leaves) problem
+detection."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.feedback import questions
+from services.notifier.feedback import questions, withdrawal
 from services.notifier.feedback import service as feedback_service
 from services.notifier.settings import NotifierSettings
 from shared.events.catalogue import FeedbackReceived, TicketOpened, TicketResolved
@@ -16,6 +17,9 @@ FEEDBACK_ATTRIBUTE = "feedback"
 
 async def on_feedback_received(event: FeedbackReceived, session: AsyncSession, *, settings: NotifierSettings) -> None:
     await feedback_service.receive_feedback(session=session, event=event, settings=settings)
+    # A ticket an agent marked as feedback was opened as a fault: its report leaves problem detection. Last,
+    # so the detection lock it may take is held from here to the commit, not while the voice is clustered.
+    await withdrawal.withdraw_report(session=session, ticket_id=event.ticket_id, settings=settings)
 
 
 def unless_feedback(handler: EventHandler) -> EventHandler:
