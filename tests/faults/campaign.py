@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import asyncpg
 
+from shared.bus.kafka import STALL_SECONDS
 from tests.faults.census import Census, clusters_of, dead_lettered, problem_in, take_census
 from tests.faults.fleet import Fleet
 from tests.faults.infra import OwnKafka, OwnPostgres
@@ -30,8 +31,10 @@ TAIL_SECONDS = 2.0  # steady traffic goes on this long after everything is ready
 OUTAGE_CUSTOMERS = 3
 CREDITS = 2
 READY_TIMEOUT = 180.0
-DRAIN_TIMEOUT = 120.0
-SETTLE_SECONDS = 20.0  # twice a consumer's session timeout: a group that lost a member moves again by then
+# A group that lost a member moves again within two session timeouts (20 s); a member stalled inside aiokafka
+# is replaced after STALL_SECONDS. Nothing moving for longer than both means it will not come by itself.
+SETTLE_SECONDS = STALL_SECONDS + 20.0
+DRAIN_TIMEOUT = max(120.0, SETTLE_SECONDS + 60.0)
 POLL_SECONDS = 0.25
 TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 T = TypeVar("T")
