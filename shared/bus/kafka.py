@@ -307,8 +307,21 @@ class KafkaConsumer(Consumer):
                 await self._pause(RECONNECT_SECONDS)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        rejoin_asked: float | None = None
         while not self._stopping.is_set():
             batches = await self._bounded("poll", consumer.getmany(timeout_ms=200))
+            # The other face of a stalled coordination (aiokafka issue #1154): polls return, empty, while a
+            # rejoin the member asked for never happens. aiokafka has no public signal for it.
+            if _rejoin_pending(consumer):
+                rejoin_asked = loop.time() if rejoin_asked is None else rejoin_asked
+                if loop.time() - rejoin_asked > self.stall_seconds:
+                    raise MemberStalled(
+                        f"consumer {self.subscription.group} asked to rejoin its group {self.stall_seconds:g} s ago "
+                        "and has not"
+                    )
+            else:
+                rejoin_asked = None
             if consumer.assignment():
                 self.assigned.set()
             fetched = list(batches.items())
@@ -397,6 +410,13 @@ class KafkaConsumer(Consumer):
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _rejoin_pending(consumer: AIOKafkaConsumer) -> bool:
+    """Whether the member's coordinator has asked for a rejoin it has not made yet (private in aiokafka 0.14;
+    False if a later version renames it, leaving the bounds on each step)."""
+    requested = getattr(getattr(consumer, "_coordinator", None), "_rejoin_needed_fut", None)
+    return isinstance(requested, asyncio.Future) and requested.done()
 
 
 def _awaiting(coroutine: Any) -> str:

@@ -11,6 +11,7 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import cast
 
 import asyncpg
@@ -356,7 +357,22 @@ class CommitNeverReturns(FakeKafkaClient):
         await asyncio.Event().wait()
 
 
-@pytest.mark.parametrize("stuck", [PollNeverReturns, CommitNeverReturns, "stop"])
+class RejoinNeverHappens(FakeKafkaClient):
+    """A member whose coordinator asked for a rejoin that never comes (aiokafka issue #1154): polls return
+    empty, for ever."""
+
+    def __init__(self, logs: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        super().__init__(logs)
+        asked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asked.set_result(None)
+        self._coordinator = SimpleNamespace(_rejoin_needed_fut=asked)
+
+    async def getmany(self, timeout_ms: int) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        await asyncio.sleep(0.01)
+        return {}
+
+
+@pytest.mark.parametrize("stuck", [PollNeverReturns, CommitNeverReturns, RejoinNeverHappens, "stop"])
 async def test_a_kafka_consumer_stalled_in_aiokafka_is_replaced_and_goes_on(
     stuck: type[FakeKafkaClient] | str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -383,5 +399,8 @@ async def test_a_kafka_consumer_stalled_in_aiokafka_is_replaced_and_goes_on(
     assert consumer.rejoins == 1
     every = [from_kafka(r.value, list(r.headers)).id for log in logs.values() for r in log]
     assert set(handled) == set(every)  # a record handled before a stalled commit comes again: the inbox's job
-    step = "commit" if stuck is CommitNeverReturns else "poll"
-    assert f"{step} of consumer g did not end within 0.2 s, waiting in " in caplog.text
+    if stuck is RejoinNeverHappens:
+        assert "consumer g asked to rejoin its group 0.2 s ago and has not" in caplog.text
+    else:
+        step = "commit" if stuck is CommitNeverReturns else "poll"
+        assert f"{step} of consumer g did not end within 0.2 s, waiting in " in caplog.text
