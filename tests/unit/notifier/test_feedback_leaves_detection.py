@@ -181,3 +181,18 @@ async def test_feedback_heard_at_opening_leaves_problems_untouched(notifier: Not
 
     assert (await problem(notifier, detected["problem_id"]))["customer_count"] == 3
     assert [u for u in await staged_events(notifier, "problem.updated") if u["change"] == "split"] == []
+
+
+async def test_a_customer_with_another_report_in_the_problem_is_still_told(notifier: Notifier) -> None:
+    await without_deliveries(notifier)
+    reports = outage(3)
+    again = report(*OUTAGE_REPORTS[3], customer_id=reports[0].customer_id)
+    await notifier.publish(*reports, again)
+    problem_id = await problem_of(notifier, again.ticket_id)
+    assert problem_id is not None
+
+    await notifier.publish(marked_as_feedback(again))
+
+    after = await problem(notifier, problem_id)
+    assert (after["customer_count"], after["report_count"]) == (3, 3)
+    assert (await notices(notifier))[again.customer_id] == ("acknowledgement", "pending")
