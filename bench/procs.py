@@ -139,6 +139,9 @@ def real_stack(workdir: Path, services: Sequence[str] = SERVICES) -> Iterator[Pr
     for service in services:
         procs.ports[service] = free_port()
         env[f"FIRSTCALL_{service.upper()}_PORT"] = str(procs.ports[service])
+    if "router" in procs.ports:  # sealed personal fields, as deployed; the consumers ask this router for keys
+        env["FIRSTCALL_ROUTER_URL"] = procs.url("router")
+        env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
     created: list[str] = []
     try:
         for name in databases.values():

@@ -107,6 +107,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProces
     for service in SERVICES:
         processes.ports[service] = _free_port()
         env[f"FIRSTCALL_{service.upper()}_PORT"] = str(processes.ports[service])
+    # Sealed personal fields, as deployed (deploy/k8s, compose): the consumers ask this router for keys.
+    env["FIRSTCALL_ROUTER_URL"] = processes.url("router")
+    env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
     try:
         for service in SERVICES:
             processes.start(service)

@@ -51,6 +51,9 @@ def _fleet(kafka: OwnKafka, postgres: OwnPostgres, logs: Path) -> Fleet:
             "FIRSTCALL_LOG_FORMAT": "json",
             "FIRSTCALL_SHUTDOWN_GRACE_SECONDS": "5",
             "FIRSTCALL_ROUTER_KNOWLEDGE_URL": f"http://127.0.0.1:{ports['knowledge']}",
+            # Sealed personal fields, as deployed: a killed router also makes consumers wait for keys.
+            "FIRSTCALL_ROUTER_URL": f"http://127.0.0.1:{ports['router']}",
+            "FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS": "true",
             # The lightest encoder: the tier is about faults, and two replicas share two cores with the rest.
             "FIRSTCALL_NOTIFIER_DETECTION_ENCODER": "wordllama",
             "FIRSTCALL_NOTIFIER_WEBHOOK_ALLOW_HTTP": "true",
