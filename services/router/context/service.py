@@ -267,6 +267,9 @@ async def ticket_context(
     connection = await session.connection()
     since = now - timedelta(days=settings.customer_cap_days)
     loaded = await connection.run_sync(_load, ticket_id, agent_id, since)
+    # Every row is read: the connection goes back to the pool before a possible call to knowledge, so a slow
+    # or absent knowledge service holds no database connection for its timeout.
+    await session.close()
     head = loaded.head
     ticket = TicketRead.model_validate(_fields(head, _TICKETS, "t_"))
     return TicketContext(

@@ -1,7 +1,9 @@
-"""The agent's context is a bounded number of SQL statements, whatever the customer has (no N+1)."""
+"""The agent's context reads little: a bounded number of SQL statements whatever the customer has (no N+1),
+and no database connection held while knowledge is asked."""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import uuid
 from collections.abc import AsyncIterator
@@ -9,8 +11,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import event
 
+from services.router.context.knowledge_client import KnowledgeClient
 from shared.events.catalogue import KnowledgeSuggested, KnownIssueRef, KnownIssueUpdated, ProblemDetected
 from tests.factories import order_request, ticket_request
 from tests.unit.router.conftest import RouterHarness
@@ -92,3 +96,25 @@ async def test_a_context_read_is_a_few_statements_however_many_orders_and_curren
         await router.post("/v1/orders", order_request(customer=customer, currency=currency))
     many = await read_context(router, ticket["id"], headers)
     assert len(many) == len(few), "\n".join(many)
+
+
+async def test_no_database_connection_is_held_while_knowledge_is_asked(router: RouterHarness) -> None:
+    ticket = (await router.post("/v1/tickets", ticket_request())).json()
+    pool = router.runtime.database.engine.pool
+    checked_out: list[int] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        # The router's one SQLite connection is free here, but for a background loop's moment now and then.
+        for _ in range(500):
+            checked_out.append(pool.checkedout())  # type: ignore[attr-defined]
+            if checked_out[-1] == 0:
+                break
+            await asyncio.sleep(0.01)
+        return httpx.Response(200, json={"articles": []})
+
+    router.components.knowledge = KnowledgeClient(
+        "http://knowledge", "key", timeout_ms=60_000, transport=httpx.MockTransport(answer)
+    )
+    response = await router.client.get(f"/v1/tickets/{ticket['id']}/context")
+    assert response.json()["knowledge"]["source"] == "http"
+    assert checked_out[-1] == 0, checked_out[-5:]
