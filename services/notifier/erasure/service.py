@@ -8,7 +8,6 @@ without the address or the message.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.customers.models import CustomerContact
 from services.notifier.delivery.models import Delivery, DeliveryAttempt
-from services.notifier.detection import index
-from services.notifier.detection.models import ReportBucket
-from services.notifier.detection.similarity import ReportVector
+from services.notifier.detection import service as detection_service
+from services.notifier.detection.index import lock_detection
 from services.notifier.erasure.models import ErasedCustomer
 from services.notifier.feedback import erasure as feedback_erasure
 from services.notifier.insights import erasure as digest_erasure
@@ -52,7 +50,7 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased) -> dic
         "customer_contacts": await _count(
             session, delete(CustomerContact).where(CustomerContact.customer_id.in_(customer_ids))
         ),
-        "report_terms": await _unindex(session, ticket_ids),
+        "report_terms": await _unindex_locked(session, ticket_ids),
         "reports": await _count(
             session,
             update(Report)
@@ -77,22 +75,13 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased) -> dic
     return erased
 
 
-async def _unindex(session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) -> int:
-    """The reports' term postings and meaning postings: built from their words, they go with them."""
+async def _unindex_locked(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> int:
+    """The reports' postings go with their words; under the detection lock, as every writer of the indexes
+    takes it, so a report being placed meanwhile cannot count one the erasure is taking out."""
     if not ticket_ids:
         return 0
-    rows = (
-        await session.execute(
-            select(Report.ticket_id, Report.opened_at, Report.features).where(
-                Report.ticket_id.in_(ticket_ids), Report.features.is_not(None)
-            )
-        )
-    ).all()
-    postings = [(r.ticket_id, r.opened_at, ReportVector.from_bytes(r.features).words.terms.tolist()) for r in rows]
-    if postings:
-        await index.remove(session, postings)
-    await session.execute(delete(ReportBucket).where(ReportBucket.ticket_id.in_(ticket_ids)))
-    return len(postings)
+    await lock_detection(session)
+    return await detection_service.unindex_reports(session=session, ticket_ids=ticket_ids)
 
 
 async def _erase_deliveries(session: AsyncSession, customer_ids: list[uuid.UUID]) -> dict[str, int]:
