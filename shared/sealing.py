@@ -10,6 +10,11 @@ string, a list of identities, a dict of attributes) seals into a string. The cus
 are the associated data: a value moved to another field or pasted into another customer's event does not
 open. Data keys are stored only wrapped (AES-GCM) under a key-encryption key that HKDF derives from
 FIRSTCALL_SECRET_KEY.
+
+A list whose items are different customers' words (a problem event's `representative_reports`) seals each
+item with its own author's key: `fcs2:<customer id>:` + base64(nonce | ciphertext and tag), the item naming
+its customer (a random UUID, nothing personal) because the event has no single `customer_id`. Erasing one
+author makes their item unreadable; the others still open.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +55,7 @@ from shared.events.catalogue import (
 )
 
 PREFIX = "fcs1:"
+ITEM_PREFIX = "fcs2:"
 SHOWN_SEALED = "<sealed>"  # how the ops CLI shows a sealed field: its words are for the consumers only
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -167,10 +174,84 @@ def open_data(data: Mapping[str, Any], key: bytes) -> dict[str, Any]:
 
 
 def shown_sealed(data: Any) -> Any:
-    """The data as an operator may see it: each sealed field a marker, not a run of base64."""
+    """The data as an operator may see it: each sealed field or item a marker, not a run of base64."""
     if not isinstance(data, dict):
         return data
-    return {name: SHOWN_SEALED if is_sealed(value) else value for name, value in data.items()}
+    return {name: SHOWN_SEALED if is_sealed(value) else _shown_items(value) for name, value in data.items()}
+
+
+def _shown_items(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    return [SHOWN_SEALED if is_sealed_item(item) else item for item in value]
+
+
+def is_sealed_item(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(ITEM_PREFIX)
+
+
+def seal_item(key: bytes, customer_id: str, field: str, text: str) -> str:
+    """One item of a list field, sealed for the customer who wrote it: it names them, so it opens alone."""
+    author = str(uuid.UUID(customer_id))
+    body = seal_value(key, author, _item_label(field), text).removeprefix(PREFIX)
+    return f"{ITEM_PREFIX}{author}:{body}"
+
+
+def item_author(sealed: str) -> str:
+    """The customer whose key opens a sealed item; SealError if it names none."""
+    return _split_item(sealed)[0]
+
+
+def _split_item(sealed: str) -> tuple[str, str]:
+    author, separator, body = sealed.removeprefix(ITEM_PREFIX).partition(":")
+    try:
+        if separator:
+            return str(uuid.UUID(author)), body
+    except ValueError:
+        pass
+    raise SealError("a sealed item that names no customer")
+
+
+def open_item(key: bytes, field: str, sealed: str) -> str:
+    """The text a sealed item holds; SealError if this key, its customer and the field do not open it."""
+    author, body = _split_item(sealed)
+    text = open_value(key, author, _item_label(field), PREFIX + body)
+    if not isinstance(text, str):
+        raise SealError(f"an item of {field!r} sealed for customer {author} holds no text")
+    return text
+
+
+def sealed_item_authors(data: Mapping[str, Any]) -> set[str]:
+    """The customers who wrote the sealed items of an event's list fields; SealError for an item naming none."""
+    return {
+        item_author(item)
+        for value in data.values()
+        if isinstance(value, list)
+        for item in value
+        if is_sealed_item(item)
+    }
+
+
+def open_items(data: Mapping[str, Any], keys: Mapping[str, bytes | None]) -> dict[str, Any]:
+    """The data with each sealed item opened with its author's key, and left out when that key is None
+    (the author was erased: their words are gone, the others' stay); SealError if one does not open."""
+    opened = dict(data)
+    for name, value in data.items():
+        if not isinstance(value, list) or not any(is_sealed_item(item) for item in value):
+            continue
+        items: list[Any] = []
+        for item in value:
+            if not is_sealed_item(item):
+                items.append(item)
+            elif (key := keys[item_author(item)]) is not None:
+                items.append(open_item(key, name, item))
+        opened[name] = items
+    return opened
+
+
+def _item_label(field: str) -> str:
+    # Not a field name any event has: an item's ciphertext never opens as a whole field (fcs1), nor back.
+    return f"{field}[]"
 
 
 def _associated(customer_id: str, field: str) -> bytes:

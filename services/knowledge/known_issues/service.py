@@ -20,6 +20,7 @@ from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import KnownIssueRef, KnownIssueUpdated, ProblemResolved
 from shared.events.problems import ProblemState
 from shared.messaging.outbox import add_events
+from shared.sealing import is_sealed_item
 from shared.web.pagination import decode_time_cursor, encode_cursor
 
 EDITABLE = ("title", "symptoms", "affected_products", "status", "workaround", "fix", "fix_version")
@@ -173,7 +174,10 @@ async def _by_problem(session: AsyncSession, problem_id: uuid.UUID) -> KnownIssu
 
 
 def _symptoms(problem: ProblemState) -> str:
-    reports = [" ".join(r.split()) for r in problem.representative_reports[:MAX_REPORTS_IN_SYMPTOMS]]
+    # The dispatcher opened each author's report and left out an erased author's (shared/data_keys.py); one
+    # still sealed (no opener, as in a replay tool) is ciphertext, no symptom.
+    opened = [r for r in problem.representative_reports if not is_sealed_item(r)]
+    reports = [" ".join(r.split()) for r in opened[:MAX_REPORTS_IN_SYMPTOMS]]
     return "\n".join([problem.summary_text.strip(), *(f"- {report}" for report in reports if report)])
 
 

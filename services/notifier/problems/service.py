@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.customers import messages
 from services.notifier.detection import service as detection_service
 from services.notifier.detection.service import Match
-from services.notifier.problems import clustering, state
+from services.notifier.problems import clustering, sealing, state
 from services.notifier.problems.models import Problem
 from services.notifier.reports.models import Report
 from services.notifier.settings import NotifierSettings
@@ -87,7 +87,10 @@ async def evaluate(
     escalated = problem.severity == "minor" and picture.growth_per_hour >= settings.crisis_customers_per_hour
     if escalated:
         problem.severity, problem.escalated_at = "major", wall
-    fields = picture.event_fields(problem)
+    # The authors' keys are asked for only when an event is written (problems/sealing.py).
+    publishing = detected or escalated or bool(added) or change != "report_joined"
+    reports = await sealing.event_reports(session, picture.representatives) if publishing else []
+    fields = picture.event_fields(problem, reports)
     tickets = await state.member_ticket_ids(session, problem.id) if detected or escalated else []
     events: list[Event] = []
     if detected:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from services.notifier.detection.similarity import ReportVector, pairwise
 from services.notifier.problems.models import Problem
+from services.notifier.problems.sealing import Representative
 from services.notifier.reports.models import Report
 
 MEDOID_SAMPLE = 50  # the summary is chosen among this many recent members: enough, and bounded
@@ -51,14 +52,15 @@ class ProblemPicture:
     growth_per_hour: float
     summary_text: str
     representative_ticket_id: uuid.UUID | None
-    representative_reports: list[str]
+    representatives: list[Representative]
 
-    def event_fields(self, problem: Problem) -> dict[str, Any]:
-        """The ProblemState fields of an event about this problem (counted on the problem row)."""
+    def event_fields(self, problem: Problem, reports: list[str]) -> dict[str, Any]:
+        """The ProblemState fields of an event about this problem (counted on the problem row), with the
+        representatives' reports as the event carries them (sealed per author: problems/sealing.py)."""
         return {
             "problem_id": problem.id,
             "summary_text": self.summary_text,
-            "representative_reports": self.representative_reports,
+            "representative_reports": reports,
             "customer_count": problem.customer_count,
             "report_count": problem.report_count,
             "first_seen": problem.first_seen,
@@ -200,7 +202,7 @@ async def picture(
         growth_per_hour=growth,
         summary_text=representative.subject if representative else problem.summary_text,
         representative_ticket_id=representative.ticket_id if representative else None,
-        representative_reports=[_excerpt(m) for m in ranked[:REPRESENTATIVES]],
+        representatives=[Representative(m.customer_id, _excerpt(m)) for m in ranked[:REPRESENTATIVES]],
     )
 
 
