@@ -29,7 +29,10 @@ class ProblemState(ProblemEvent):
     """What a problem looks like now: every problem event that changes it carries the whole picture."""
 
     summary_text: str = Field(description="representative summary of the reports")
-    representative_reports: list[str] = Field(description="a few member reports, verbatim")
+    representative_reports: list[str] = Field(
+        description="a few member reports, verbatim; while the router seals, each is sealed with its author's key "
+        "(`fcs2:<customer id>:<base64>`, decision 0031) and a consumer opens it or, the author erased, leaves it out"
+    )
     customer_count: int = Field(ge=0)
     report_count: int = Field(ge=0)
     first_seen: datetime
