@@ -17,9 +17,10 @@ from typing import Any, Protocol
 
 from shared.bus.batching import Prepare, PreparingHandler
 from shared.bus.factory import make_bus
-from shared.bus.port import Consumer, MessageBus
+from shared.bus.port import Consumer, HandlerUnavailable, MessageBus, PoisonEvent
 from shared.db import Database
 from shared.events.catalogue import Event
+from shared.events.envelope import CloudEvent
 from shared.events.topics import TopicSpec, dead_letter_topic
 from shared.messaging.inbox import EventDispatcher, EventHandler
 from shared.messaging.outbox import OutboxRelay
@@ -111,7 +112,8 @@ class ServiceRuntime:
                 backoff_ms=self.settings.consumer_retry_backoff_ms,
             )
             if binding.prepare is not None:
-                subscription = replace(subscription, handler=PreparingHandler(subscription.handler, binding.prepare))
+                prepare = _opened_first(binding.dispatcher, binding.prepare)
+                subscription = replace(subscription, handler=PreparingHandler(subscription.handler, prepare))
             # The group id carries the environment's prefix; the log lines keep the service's own name.
             prefixed = replace(
                 subscription, group=self.settings.consumer_group(subscription.group), service=subscription.group
@@ -182,3 +184,29 @@ def assemble_runtime(
         migrate=lambda db: upgrade_to_head(db, migrations),
         consumers=consumers,
     )
+
+
+def _opened_first(dispatcher: EventDispatcher, prepare: Prepare) -> Prepare:
+    """`prepare`, given the events as their handler will see them: with the router's sealed fields opened by
+    the dispatcher's opener (set after assembly by services that read sealed events). A sealed TicketOpened
+    validated as it came would fail and miss the batch. What cannot be opened now (its key unreachable, an
+    erased customer, a damaged seal) is left to its own delivery, which knows what to do with it."""
+
+    async def opened(envelopes: Sequence[CloudEvent]) -> None:
+        opener = dispatcher.opener
+        if opener is None:
+            await prepare(envelopes)
+            return
+        ready: list[CloudEvent] = []
+        for envelope in envelopes:
+            try:
+                data = await opener(envelope)
+            except HandlerUnavailable:
+                break  # the router is away: every key would wait as long; the records will wait for it anyway
+            except PoisonEvent:
+                continue
+            if data is not None:
+                ready.append(envelope if data is envelope.data else envelope.model_copy(update={"data": data}))
+        await prepare(ready)
+
+    return opened
