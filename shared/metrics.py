@@ -25,7 +25,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 # `*_created` series double every counter's cardinality and no dashboard of ours reads them.
@@ -123,6 +123,12 @@ class ConsumerProgress(Protocol):
     @property
     def service(self) -> str: ...
 
+    @property
+    def group(self) -> str: ...
+
+    # Group members replaced after a failure or a stall (shared/bus/kafka.py; always 0 in memory).
+    rejoins: int
+
     def progress(self) -> Iterable[PartitionProgress]: ...
 
 
@@ -151,10 +157,19 @@ class ConsumerLagCollector(Collector):
     def __init__(self, service: str) -> None:
         self.service = service
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
+    def describe(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield from self._families()
+        yield self._replaced()
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        replaced = self._replaced()
+        per_group: dict[str, int] = {}
+        for consumer in list(_CONSUMERS):
+            if consumer.service == self.service:
+                per_group[consumer.group] = per_group.get(consumer.group, 0) + consumer.rejoins
+        for group, count in sorted(per_group.items()):
+            replaced.add_metric([group], count)
+        yield replaced
         lag, age = self._families()
         now_ms = time.time() * 1000
         for key, progress in sorted(self._progress().items()):
@@ -178,6 +193,14 @@ class ConsumerLagCollector(Collector):
                 if key not in found or progress.lag > found[key].lag:
                     found[key] = progress
         return found
+
+    @staticmethod
+    def _replaced() -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "firstcall_consumer_members_replaced",
+            "Group members this process replaced after a failed or stalled poll, commit or rejoin",
+            labels=["group"],
+        )
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:

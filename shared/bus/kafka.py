@@ -231,6 +231,10 @@ class KafkaConsumer(Consumer):
     def service(self) -> str:
         return self.subscription.service or self.subscription.group
 
+    @property
+    def group(self) -> str:
+        return self.subscription.group
+
     def progress(self) -> list[PartitionProgress]:
         """Lag of the partitions this member owns: the broker's high watermark (from the last fetch) less
         the group's next offset; unknown, and left out, until the first fetch of a partition."""

@@ -132,6 +132,8 @@ class InMemoryBus(MessageBus):
 
 
 class MemoryConsumer(Consumer):
+    rejoins = 0  # one member for its whole life: nothing here replaces it
+
     def __init__(self, bus: InMemoryBus, subscription: Subscription) -> None:
         self.bus, self.subscription = bus, subscription
         self.busy = False
@@ -144,6 +146,10 @@ class MemoryConsumer(Consumer):
     @property
     def service(self) -> str:
         return self.subscription.service or self.subscription.group
+
+    @property
+    def group(self) -> str:
+        return self.subscription.group
 
     def progress(self) -> list[PartitionProgress]:
         """The lag of every partition this member owns, and the timestamp of the first record not committed."""

@@ -395,8 +395,10 @@ async def test_a_kafka_consumer_stalled_in_aiokafka_is_replaced_and_goes_on(
     with caplog.at_level(logging.ERROR, logger="shared.bus.kafka"):
         await consumer.start()
         await wait_until(lambda: _all_committed(second), timeout=60)
+        scraped = ServiceMetrics("g").render().decode()  # ops see it, not only the log
         await consumer.stop()
     assert consumer.rejoins == 1
+    assert 'firstcall_consumer_members_replaced_total{group="g"} 1.0' in scraped
     every = [from_kafka(r.value, list(r.headers)).id for log in logs.values() for r in log]
     assert set(handled) == set(every)  # a record handled before a stalled commit comes again: the inbox's job
     if stuck is RejoinNeverHappens:
