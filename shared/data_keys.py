@@ -7,7 +7,9 @@ customer's erasure leaves no copy of their key in any database. The router down 
 (HandlerUnavailable); a customer erased means their event is skipped, as shared/erased.py skips it.
 
 A list of several customers' words (a problem event's reports) is sealed item by item (`fcs2:`): each item
-opens with its own author's key, and an erased author's item is left out while the others are read. The
+opens with its own author's key, and an erased author's item is left out while the others are read; a
+text field sealed the same way (a problem's summary) opens with its author's key or, once they are erased,
+reads ERASED_TEXT. The
 notifier, which writes those lists, seals with the same keys (`customer_keys_of`), but only once the router
 is seen sealing (`router_seals`) and only for customers the router made a key for (`key_if_made`).
 """

@@ -14,7 +14,9 @@ FIRSTCALL_SECRET_KEY.
 A list whose items are different customers' words (a problem event's `representative_reports`) seals each
 item with its own author's key: `fcs2:<customer id>:` + base64(nonce | ciphertext and tag), the item naming
 its customer (a random UUID, nothing personal) because the event has no single `customer_id`. Erasing one
-author makes their item unreadable; the others still open.
+author makes their item unreadable; the others still open. A text field taken from one of several customers
+(a problem's `summary_text`, the first voice of a feedback cluster) is sealed the same way as a whole value
+(`seal_text`), so it names its author; once that author is erased a consumer reads ERASED_TEXT instead.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from shared.events.catalogue import (
 
 PREFIX = "fcs1:"
 ITEM_PREFIX = "fcs2:"
+ERASED_TEXT = "[erased]"  # a sealed text whose author was erased, as consumers read it (shared/redaction.ERASED)
 SHOWN_SEALED = "<sealed>"  # how the ops CLI shows a sealed field: its words are for the consumers only
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -177,7 +180,10 @@ def shown_sealed(data: Any) -> Any:
     """The data as an operator may see it: each sealed field or item a marker, not a run of base64."""
     if not isinstance(data, dict):
         return data
-    return {name: SHOWN_SEALED if is_sealed(value) else _shown_items(value) for name, value in data.items()}
+    return {
+        name: SHOWN_SEALED if is_sealed(value) or is_sealed_item(value) else _shown_items(value)
+        for name, value in data.items()
+    }
 
 
 def _shown_items(value: Any) -> Any:
@@ -221,22 +227,44 @@ def open_item(key: bytes, field: str, sealed: str) -> str:
     return text
 
 
+def seal_text(key: bytes, customer_id: str, field: str, text: str) -> str:
+    """A whole text field sealed for the one customer who wrote it, naming them (`fcs2:`), in an event that
+    has no single customer; it opens neither as an item of a list nor as an `fcs1` field."""
+    author = str(uuid.UUID(customer_id))
+    body = seal_value(key, author, _text_label(field), text).removeprefix(PREFIX)
+    return f"{ITEM_PREFIX}{author}:{body}"
+
+
+def open_text(key: bytes, field: str, sealed: str) -> str:
+    """The text a sealed text field holds; SealError if this key, its customer and the field do not open it."""
+    author, body = _split_item(sealed)
+    text = open_value(key, author, _text_label(field), PREFIX + body)
+    if not isinstance(text, str):
+        raise SealError(f"field {field!r} sealed for customer {author} holds no text")
+    return text
+
+
 def sealed_item_authors(data: Mapping[str, Any]) -> set[str]:
-    """The customers who wrote the sealed items of an event's list fields; SealError for an item naming none."""
+    """The customers who wrote the sealed items of an event's list fields and its sealed text fields;
+    SealError for one naming none."""
     return {
         item_author(item)
         for value in data.values()
-        if isinstance(value, list)
-        for item in value
+        for item in (value if isinstance(value, list) else [value])
         if is_sealed_item(item)
     }
 
 
 def open_items(data: Mapping[str, Any], keys: Mapping[str, bytes | None]) -> dict[str, Any]:
     """The data with each sealed item opened with its author's key, and left out when that key is None
-    (the author was erased: their words are gone, the others' stay); SealError if one does not open."""
+    (the author was erased: their words are gone, the others' stay); a sealed text field is opened, or reads
+    ERASED_TEXT once its author is erased. SealError if one does not open."""
     opened = dict(data)
     for name, value in data.items():
+        if is_sealed_item(value):
+            key = keys[item_author(value)]
+            opened[name] = ERASED_TEXT if key is None else open_text(key, name, value)
+            continue
         if not isinstance(value, list) or not any(is_sealed_item(item) for item in value):
             continue
         items: list[Any] = []
@@ -252,6 +280,11 @@ def open_items(data: Mapping[str, Any], keys: Mapping[str, bytes | None]) -> dic
 def _item_label(field: str) -> str:
     # Not a field name any event has: an item's ciphertext never opens as a whole field (fcs1), nor back.
     return f"{field}[]"
+
+
+def _text_label(field: str) -> str:
+    # Neither the field's own name (fcs1) nor an item's label: a sealed text opens only as that text.
+    return f"{field}()"
 
 
 def _associated(customer_id: str, field: str) -> bytes:

@@ -28,6 +28,7 @@ from services.router.api.deps import RouterComponents
 from services.router.classification.service import IntentClassifier, IntentProfiles
 from services.router.consumers.events import handlers
 from services.router.context.knowledge_client import KnowledgeClient
+from services.router.data_keys.opener import open_with_own_keys
 from services.router.data_keys.service import CustomerSealer
 from services.router.desktop.problem_links import announcing_problem_links
 from services.router.desktop.push import install_desktop_push
@@ -82,9 +83,11 @@ def build_runtime(settings: RouterSettings | None = None, *, bus: MessageBus | N
     consumed = announcing_problem_links({**handlers(settings), **ERASURE_HANDLERS})
     runtime = assemble_runtime(settings, migrations=MIGRATIONS, handlers=consumed, bus=bus, metrics=metrics)
     runtime.database.on_commit(metrics.record_committed)
+    kek = key_encryption_key(settings.secret_key.get_secret_value())
     if settings.seal_personal_fields:
-        kek = key_encryption_key(settings.secret_key.get_secret_value())
         seal_staged_events(runtime.database, CustomerSealer(kek=kek))
+    # The notifier seals problem summaries and reports per author: the router opens them with its own keys.
+    open_with_own_keys(runtime, kek)
     key = settings.knowledge_api_key or settings.admin_api_key
     router = RouterComponents(
         settings=settings,

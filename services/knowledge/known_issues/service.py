@@ -92,7 +92,7 @@ async def draft_from_problem(*, session: AsyncSession, problem: ProblemState) ->
         issue = KnownIssue(
             id=uuid.uuid4(),
             problem_id=problem.problem_id,
-            title=_title(problem.summary_text),
+            title=_title(_summary(problem)),
             symptoms=symptoms,
             affected_products=sorted(set(problem.products)),
             status="investigating",
@@ -178,7 +178,12 @@ def _symptoms(problem: ProblemState) -> str:
     # still sealed (no opener, as in a replay tool) is ciphertext, no symptom.
     opened = [r for r in problem.representative_reports if not is_sealed_item(r)]
     reports = [" ".join(r.split()) for r in opened[:MAX_REPORTS_IN_SYMPTOMS]]
-    return "\n".join([problem.summary_text.strip(), *(f"- {report}" for report in reports if report)])
+    return "\n".join([_summary(problem), *(f"- {report}" for report in reports if report)])
+
+
+def _summary(problem: ProblemState) -> str:
+    # Opened by the dispatcher too (ERASED_TEXT once its author is erased); still sealed, it says nothing.
+    return "" if is_sealed_item(problem.summary_text) else problem.summary_text.strip()
 
 
 def _title(summary: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.customers import service as customer_service
 from services.notifier.delivery.models import Delivery
 from services.notifier.detection import service as detection_service
-from services.notifier.feedback import clustering, outcomes, owners
+from services.notifier.feedback import clustering, outcomes, owners, sealing
 from services.notifier.feedback.models import FeedbackCluster, FeedbackVoice, TicketQuestion
 from services.notifier.feedback.schemas import DecisionCreate
 from services.notifier.settings import NotifierSettings
@@ -23,6 +23,7 @@ from shared.events.catalogue import FeedbackDecided, FeedbackEscalated, Feedback
 
 MAX_LISTED = 50  # intents and products kept on a cluster
 ESCALATION_BATCH = 100
+SUMMARY_CHARS = 2_000  # FeedbackEscalated.summary_text's bound, sealed
 UNSENT = ("pending", "dead")  # "sending" is the worker's until it records the outcome
 
 
@@ -209,7 +210,7 @@ async def escalate_overdue(*, session: AsyncSession, settings: NotifierSettings,
                 owner=cluster.owner,
                 lead=lead,
                 unowned=cluster.unowned,
-                summary_text=cluster.summary_text[:2_000],
+                summary_text=await sealing.event_summary(session, cluster, limit=SUMMARY_CHARS),
                 voices=max(cluster.customer_count, 1),
                 waiting_since=cluster.created_at,
                 escalated_at=now,

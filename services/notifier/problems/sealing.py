@@ -11,6 +11,9 @@ seals) and for authors the router made a key for; otherwise they stay in clear, 
 author erased (410) is left out of the event. The router unreachable makes the event wait: the report or
 erasure being handled is delivered again (HandlerUnavailable), and an ops request answers 503 to retry,
 its transaction rolled back: nothing half-written, nothing lost.
+
+The event's `summary_text` is the representative report's subject: one customer's words, sealed the same
+way as a whole text (`seal_text`), with the same rules; an erased representative's summary is ERASED_TEXT.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.bus.port import HandlerUnavailable
 from shared.data_keys import NOT_MADE, customer_keys_of
 from shared.errors import ProblemError
-from shared.sealing import seal_item
+from shared.sealing import ERASED_TEXT, seal_item, seal_text
 
 FIELD = "representative_reports"
+SUMMARY_FIELD = "summary_text"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,23 @@ class KeysUnavailable(HandlerUnavailable, ProblemError):
             detail[:500],
             headers={"Retry-After": "5"},
         )
+
+
+async def event_text(session: AsyncSession, author: uuid.UUID | None, text: str, *, field: str) -> str:
+    """One customer's text as an event carries it: sealed with their key while the router seals, ERASED_TEXT
+    once they are erased (or when whose words they are is not known), in clear if the router made no key."""
+    keys = customer_keys_of(session)
+    if keys is None or not keys.router_seals or not text or text == ERASED_TEXT:
+        return text
+    if author is None:
+        return ERASED_TEXT
+    try:
+        key = await keys.key_if_made(str(author))
+    except HandlerUnavailable as exc:
+        raise KeysUnavailable(f"the router did not give the key of the customer whose words {field} is: {exc}") from exc
+    if key is None:
+        return ERASED_TEXT
+    return text if key == NOT_MADE else seal_text(key, str(author), field, text)
 
 
 async def event_reports(session: AsyncSession, representatives: Sequence[Representative]) -> list[str]:

@@ -90,7 +90,10 @@ async def evaluate(
     # The authors' keys are asked for only when an event is written (problems/sealing.py).
     publishing = detected or escalated or bool(added) or change != "report_joined"
     reports = await sealing.event_reports(session, picture.representatives) if publishing else []
-    fields = picture.event_fields(problem, reports)
+    summary = picture.summary_text
+    if publishing:
+        summary = await sealing.event_text(session, picture.summary_author, summary, field=sealing.SUMMARY_FIELD)
+    fields = picture.event_fields(problem, reports, summary)
     tickets = await state.member_ticket_ids(session, problem.id) if detected or escalated else []
     events: list[Event] = []
     if detected:

@@ -53,13 +53,15 @@ class ProblemPicture:
     summary_text: str
     representative_ticket_id: uuid.UUID | None
     representatives: list[Representative]
+    summary_author: uuid.UUID | None = None  # whose words the summary is (None: not known)
 
-    def event_fields(self, problem: Problem, reports: list[str]) -> dict[str, Any]:
+    def event_fields(self, problem: Problem, reports: list[str], summary: str) -> dict[str, Any]:
         """The ProblemState fields of an event about this problem (counted on the problem row), with the
-        representatives' reports as the event carries them (sealed per author: problems/sealing.py)."""
+        summary and the representatives' reports as the event carries them (sealed per author:
+        problems/sealing.py)."""
         return {
             "problem_id": problem.id,
-            "summary_text": self.summary_text,
+            "summary_text": summary,
             "representative_reports": reports,
             "customer_count": problem.customer_count,
             "report_count": problem.report_count,
@@ -203,6 +205,7 @@ async def picture(
         summary_text=representative.subject if representative else problem.summary_text,
         representative_ticket_id=representative.ticket_id if representative else None,
         representatives=[Representative(m.customer_id, _excerpt(m)) for m in ranked[:REPRESENTATIVES]],
+        summary_author=representative.customer_id if representative else None,
     )
 
 
