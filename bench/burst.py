@@ -74,7 +74,8 @@ SAMPLE_EVERY = 0.5  # seconds between two readings of the backlog
 RECEIVER_SECRET = "firstcall-bench-burst-receiver"  # a throwaway local receiver's, no secret
 CONTEXT_MISSES = 5  # context reads per round that may find no problem before the round ends
 CONTEXT_ROUND = 0.5  # seconds between two rounds of context reads
-SETTLED_REPORT = 30.0  # a report this old whose ticket has no problem in the context will not get one
+SETTLED_REPORT = 30.0
+MAX_IN_FLIGHT = 5000  # tickets sent and not answered yet; beyond it a ticket is dropped, not sent  # a report this old whose ticket has no problem in the context will not get one
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ class PhaseRun:
             key = f"burst-{self.job.run}-{self.plan.name}-{planned.stream}-{planned.n}"
             sent = Sent(planned, key, planned.outage)
             self.sent.append(sent)
-            if len(in_flight) >= 5000:
+            if len(in_flight) >= MAX_IN_FLIGHT:
                 sent.error, self.dropped = "dropped", self.dropped + 1
                 continue
             task = asyncio.create_task(self._post(client, gate, sent, start + planned.at))
@@ -608,12 +609,17 @@ async def _phase(
 
     accepted = [s.ticket_id for s in phase.sent if s.ticket_id is not None]
     counts = await _counts(phase.job, plan.name, accepted)
+    handled = {"router": len(accepted), "notifier": counts.reports, "knowledge": counts.suggestions}
     window = [s for s in phase.sent if s.ticket_id is not None and s.planned.at >= plan.lead]
     window_end = max((s.answered_at or 0.0 for s in window), default=phase.window_start)
     notes.extend(f"{plan.name}: a watcher stopped early: {failure}" for failure in phase.watch_failures)
     errors = Counter(s.error for s in phase.sent if s.error)
     if errors:
-        notes.append(f"{plan.name}: POST errors {dict(errors)}")
+        notes.append(
+            f"{plan.name}: POST errors {dict(errors)} (HTTP 503: shed by the router's admission control, with "
+            f"Retry-After, not retried here; dropped: {MAX_IN_FLIGHT:,} tickets already waiting for an answer or "
+            f"for one of the {phase.job.options.connections} connections)"
+        )
     notes.append(
         f"{plan.name}: the peak lag ({drain.peak_lag:,} records) came "
         + (
@@ -645,7 +651,8 @@ async def _phase(
         doubled_tickets=counts.doubled_tickets,
         handled_per_second=counts.handled_per_second,
         doubled_notices=sum(1 for arrivals in told.values() if len({a.delivery for a in arrivals}) > 1),
-        cpu_ms_per_ticket={s: seconds / max(len(accepted), 1) * 1000 for s, seconds in cpu.items()},
+        # Over the tickets each service handled: one that fell behind has not handled them all.
+        cpu_ms_per_ticket={s: seconds / max(handled.get(s, len(accepted)), 1) * 1000 for s, seconds in cpu.items()},
     )
     return figures, notes
 
@@ -747,8 +754,9 @@ def run(*, quick: bool, workdir: Path, load: LoadProcess, options: Options | Non
         f"{CONTEXT_ROUND:g} s ending after {CONTEXT_MISSES} misses; drained: every consumer group's "
         "`firstcall_consumer_lag_records` (all processes' /metrics) and every outbox (/readyz) at 0 for "
         f"{SETTLED_SECONDS:g} s, read every {SAMPLE_EVERY:g} s; the problem is resolved once drained",
-        "CPU ms per ticket: the services' CPU from the phase's start until drained, over its accepted tickets "
-        "(the watchers' reads included)",
+        "CPU ms per ticket: each service's CPU from the phase's start until drained (or the drain timeout), over "
+        "the tickets it handled (the router: accepted; knowledge: suggestions; the notifier: reports, counted "
+        "a little later); the watchers' reads included",
         *result.notes,
         *(f"logged errors; the first in {error}" for error in logged),
     ]
