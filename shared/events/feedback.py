@@ -96,7 +96,11 @@ class FeedbackEscalated(FeedbackClusterEvent):
     owner: str = Field(max_length=100)
     lead: str = Field(max_length=100)
     unowned: bool = Field(description="no mapping named an owner: it went to the default owner")
-    summary_text: str = Field(max_length=2_000)
+    summary_text: str = Field(
+        max_length=2_000,
+        description="the first voice's words; while the router seals, sealed with that customer's key "
+        "(`fcs2:<customer id>:<base64>`, decision 0031), read as `[erased]` once erased",
+    )
     voices: int = Field(ge=1)
     waiting_since: datetime
     escalated_at: datetime

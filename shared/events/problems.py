@@ -28,7 +28,10 @@ class ProblemEvent(Event):
 class ProblemState(ProblemEvent):
     """What a problem looks like now: every problem event that changes it carries the whole picture."""
 
-    summary_text: str = Field(description="representative summary of the reports")
+    summary_text: str = Field(
+        description="representative summary of the reports: one customer's words; while the router seals, sealed "
+        "with that customer's key (`fcs2:<customer id>:<base64>`, decision 0031), read as `[erased]` once erased"
+    )
     representative_reports: list[str] = Field(
         description="a few member reports, verbatim; while the router seals, each is sealed with its author's key "
         "(`fcs2:<customer id>:<base64>`, decision 0031) and a consumer opens it or, the author erased, leaves it out"
