@@ -365,8 +365,12 @@ class KafkaConsumer(Consumer):
             if preparing and index % BATCH_RECORDS == 0:
                 chunk = messages[index : index + BATCH_RECORDS]
                 await batching.prepare(self.subscription, [_record(m) for m in chunk])
+            delivery = deliver(record, self.subscription, self._dead_letter, system=self.bus.system)
+            # A handler is not cut short (it may be a long erasure sweep), but one that takes this long is
+            # named in the log with where it waits: a partition stuck behind it is otherwise silent.
+            watch = asyncio.get_running_loop().call_later(self.stall_seconds, self._still_handling, delivery, record)
             try:
-                await deliver(record, self.subscription, self._dead_letter, system=self.bus.system)
+                await delivery
             except HandlerUnavailable as exc:
                 _rewind(consumer, partition, message.offset)
                 return self._outage.pause(exc)
@@ -376,6 +380,8 @@ class KafkaConsumer(Consumer):
                 consumer.seek(partition, message.offset)
                 await self._pause(RECONNECT_SECONDS)
                 return None
+            finally:
+                watch.cancel()
             self._outage.over()
             try:
                 await self._bounded("commit", consumer.commit({partition: message.offset + 1}))
@@ -388,6 +394,17 @@ class KafkaConsumer(Consumer):
             except KafkaError as exc:
                 log.warning("commit of %s/%s failed, will be redelivered: %r", partition, message.offset, exc)
         return None
+
+    def _still_handling(self, delivery: Coroutine[Any, Any, str], record: Record) -> None:
+        log.warning(
+            "consumer %s has handled %s/%s@%s for over %g s, waiting in %s",
+            self.subscription.group,
+            record.topic,
+            record.partition,
+            record.offset,
+            self.stall_seconds,
+            _awaiting(delivery),
+        )
 
     async def _bounded(self, step: str, call: Coroutine[Any, Any, T]) -> T:
         """`call`, or MemberStalled once it has taken `stall_seconds` (the member is then replaced)."""

@@ -406,3 +406,32 @@ async def test_a_kafka_consumer_stalled_in_aiokafka_is_replaced_and_goes_on(
     else:
         step = "commit" if stuck is CommitNeverReturns else "poll"
         assert f"{step} of consumer g did not end within 0.2 s, waiting in " in caplog.text
+
+
+async def test_a_handler_that_takes_long_is_named_with_where_it_waits_and_not_cut_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logs = kafka_logs(per_partition=1)
+    release, handled = asyncio.Event(), []
+
+    async def handler(event: CloudEvent) -> None:
+        await release.wait()
+        handled.append(event.id)
+
+    consumer = Rejoining(KafkaBus(bootstrap_servers="127.0.0.1:1", client_id="unit"), subscription(handler, Counter()))
+    consumer.dead = []
+    consumer.stall_seconds = 0.2  # the bound, shortened; nothing below depends on how long a step takes
+    member = FakeKafkaClient(logs)
+    consumer.members = [member]
+    with caplog.at_level(logging.WARNING, logger="shared.bus.kafka"):
+        await consumer.start()
+        await wait_until(lambda: _said(caplog, "for over 0.2 s, waiting in deliver:"), timeout=60)
+        release.set()
+        await wait_until(lambda: _all_committed(member), timeout=60)
+        await consumer.stop()
+    assert consumer.rejoins == 0  # slow is not stalled: the handler went on and was not cut short
+    assert len(handled) == 2
+
+
+async def _said(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    return text in caplog.text
