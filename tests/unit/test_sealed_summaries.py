@@ -17,8 +17,11 @@ from sqlalchemy import select
 
 from services.knowledge.known_issues.models import KnownIssue
 from services.notifier.bootstrap import build_runtime
+from services.notifier.delivery.models import Delivery
 from services.notifier.feedback import service as feedback_service
 from services.notifier.problems.sealing import SUMMARY_FIELD, KeysUnavailable, event_text
+from services.notifier.subscriptions import service as subscription_service
+from services.notifier.subscriptions.schemas import SubscriptionCreate
 from services.router import bootstrap as router_bootstrap
 from shared.bus.factory import physical_topics
 from shared.bus.memory import InMemoryBus
@@ -265,3 +268,26 @@ async def test_a_sealed_summary_naming_a_customer_the_router_never_knew_is_dead_
     assert binding.dispatcher.opener is not None
     with pytest.raises(PoisonEvent):
         await binding.dispatcher.opener(envelope)
+
+
+async def test_a_webhook_subscriber_reads_the_problem_in_clear_while_kafka_carries_it_sealed(
+    notifier: Notifier,
+) -> None:
+    async with notifier.runtime.database.session() as session:
+        request = SubscriptionCreate.model_validate(
+            {"url": "http://ops.example/hooks", "event_types": ["problem.detected"], "secret": "s" * 32}
+        )
+        await subscription_service.create_subscription(session=session, request=request, allow_http=True)
+        await session.commit()
+    reports = outage(3)
+    await notifier.receive(*reports, sealed=True)
+    [detected] = await notifier.staged("problem.detected")
+    assert detected.data[SUMMARY_FIELD].startswith(ITEM_PREFIX)  # on Kafka: sealed
+
+    async with notifier.runtime.database.session() as session:
+        [delivery] = (await session.scalars(select(Delivery).where(Delivery.subscription_id.is_not(None)))).all()
+    told = orjson.loads(delivery.payload)
+    assert told["id"] == detected.id
+    assert told["data"][SUMMARY_FIELD] in {r.subject for r in reports}
+    assert ITEM_PREFIX not in delivery.payload.decode()
+    assert len(told["data"]["representative_reports"]) == len(detected.data["representative_reports"])

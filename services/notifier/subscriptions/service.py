@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.delivery import service as delivery_service
 from services.notifier.subscriptions.models import Subscription
 from services.notifier.subscriptions.schemas import SubscriptionCreate
+from shared.data_keys import SealedFieldOpener, customer_keys_of
 from shared.errors import NotFound, invalid
 from shared.events.catalogue import Event, ProblemEscalated
+from shared.events.envelope import CloudEvent
 from shared.messaging.outbox import add_events
 
 
@@ -70,9 +72,11 @@ async def publish(*, session: AsyncSession, events: list[Event]) -> None:
         return
     subscriptions = await list_subscriptions(session=session)
     for event, envelope in zip(events, envelopes, strict=True):
-        for subscription in subscriptions:
-            if not _wants(subscription, event):
-                continue
+        wanted = [subscription for subscription in subscriptions if _wants(subscription, event)]
+        # A subscriber is told in words it can read: what the event carries sealed for Kafka (a problem's
+        # summary and reports, each with its author's key) is opened for it, as any consumer would.
+        payload = (await _opened(session, envelope)).to_json() if wanted else b""
+        for subscription in wanted:
             await delivery_service.enqueue(
                 session=session,
                 delivery=delivery_service.NewDelivery(
@@ -80,12 +84,20 @@ async def publish(*, session: AsyncSession, events: list[Event]) -> None:
                     channel="webhook",
                     endpoint=subscription.url,
                     event_type=event.name,
-                    payload=envelope.to_json(),
+                    payload=payload,
                     subscription_id=subscription.id,
                     problem_id=getattr(event, "problem_id", None),
                     customer_id=getattr(event, "customer_id", None),
                 ),
             )
+
+
+async def _opened(session: AsyncSession, envelope: CloudEvent) -> CloudEvent:
+    keys = customer_keys_of(session)
+    if keys is None:
+        return envelope
+    data = await SealedFieldOpener(keys)(envelope)
+    return envelope if data is None or data is envelope.data else envelope.model_copy(update={"data": data})
 
 
 def _wants(subscription: Subscription, event: Event) -> bool:
