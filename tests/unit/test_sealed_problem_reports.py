@@ -4,6 +4,7 @@ with the router not sealing, the reports stay in clear and nobody is asked for a
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -79,6 +80,13 @@ class Notifier:
 
 @pytest.fixture
 async def notifier(tmp_path: Path) -> AsyncIterator[Notifier]:
+    async with running_notifier(tmp_path) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def running_notifier(tmp_path: Path) -> AsyncIterator[Notifier]:
+    """The notifier in process, asking a fake router for its customers' keys."""
     settings = fast_settings(tmp_path / "notifier")
     bus = InMemoryBus(physical_topics(settings))
     runtime = build_runtime(settings, bus=bus)

@@ -16,15 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from services.knowledge.known_issues.models import KnownIssue
-from services.notifier.bootstrap import build_runtime
 from services.notifier.delivery.models import Delivery
 from services.notifier.feedback import service as feedback_service
 from services.notifier.problems.sealing import SUMMARY_FIELD, KeysUnavailable, event_text
 from services.notifier.subscriptions import service as subscription_service
 from services.notifier.subscriptions.schemas import SubscriptionCreate
-from services.router import bootstrap as router_bootstrap
-from shared.bus.factory import physical_topics
-from shared.bus.memory import InMemoryBus
 from shared.bus.port import PoisonEvent
 from shared.data_keys import EXTENSION, CustomerKeys, SealedFieldOpener
 from shared.events.catalogue import FeedbackReceived, ProblemDetected
@@ -44,45 +40,27 @@ from shared.sealing import (
     seal_text,
     shown_sealed,
 )
-from tests.factories import ADMIN, service_settings, ticket_request
-from tests.notifier_factories import fast_settings, outage
+from tests.factories import ticket_request
+from tests.notifier_factories import outage
 from tests.unit.knowledge.conftest import start_knowledge, stop_knowledge
 from tests.unit.router.conftest import RouterHarness
 from tests.unit.router.test_context import NOW, context, problem_state
-from tests.unit.test_data_keys import FakeRouter
-from tests.unit.test_sealed_problem_reports import Notifier
+from tests.unit.router.test_sealed_events import running_sealing_router
+from tests.unit.test_sealed_problem_reports import Notifier, running_notifier
 
 WORDS = "Checkout rejects my card since this morning"
 
 
 @pytest.fixture
 async def notifier(tmp_path: Path) -> AsyncIterator[Notifier]:
-    settings = fast_settings(tmp_path / "notifier")
-    bus = InMemoryBus(physical_topics(settings))
-    runtime = build_runtime(settings, bus=bus)
-    router = FakeRouter()
-    keys = runtime.extensions[EXTENSION]
-    assert isinstance(keys, CustomerKeys)
-    keys.transport = httpx.MockTransport(router.handle)
-    await runtime.start()
-    yield Notifier(runtime, bus, router)
-    await runtime.stop()
-    await bus.stop()
+    async with running_notifier(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture
 async def sealing_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
-    settings = service_settings("router", data_dir=tmp_path, sla_check_seconds=3600, seal_personal_fields=True)
-    bus = InMemoryBus(physical_topics(settings))
-    runtime = router_bootstrap.build_runtime(settings, bus=bus)  # type: ignore[arg-type]
-    await runtime.start()
-    app = router_bootstrap.create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN
-    ) as client:
-        yield RouterHarness(runtime, bus, client)
-    await runtime.stop()
-    await bus.stop()
+    async with running_sealing_router(tmp_path) as router:
+        yield router
 
 
 def test_a_sealed_text_opens_alone_and_reads_neutral_once_its_author_is_erased() -> None:

@@ -4,6 +4,7 @@ destroys it (decision 0031)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +26,13 @@ from tests.unit.router.conftest import RouterHarness
 
 @pytest.fixture
 async def sealing_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
+    async with running_sealing_router(tmp_path) as router:
+        yield router
+
+
+@contextlib.asynccontextmanager
+async def running_sealing_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
+    """The router in process with sealing on, driven through its ASGI app with the admin key."""
     settings = service_settings("router", data_dir=tmp_path, sla_check_seconds=3600, seal_personal_fields=True)
     bus = InMemoryBus(physical_topics(settings))
     runtime = bootstrap.build_runtime(settings, bus=bus)  # type: ignore[arg-type]
