@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -32,24 +33,9 @@ async def test_an_erased_authors_report_no_longer_opens_and_the_others_still_do(
     services: dict[str, tuple[ServiceRuntime, httpx.AsyncClient]], topic_prefix: str
 ) -> None:
     router = services["router"][1]
-    authors: dict[str, tuple[str, str]] = {}  # customer id -> (ticket id, description)
-    for i, (subject, description) in enumerate(OUTAGE_REPORTS[:3]):
-        customer = {"email": f"outage.{i}.{uuid.uuid4().hex[:8]}@example.com", "name": f"Outage Reporter {i}"}
-        opened = await router.post(
-            "/v1/tickets",
-            json=ticket_request(customer=customer, subject=subject, description=description, channel="email"),
-        )
-        assert opened.status_code == 201, opened.text
-        authors[opened.json()["customer_id"]] = (opened.json()["id"], description)
-
-    async def detected() -> tuple[bytes, CloudEvent] | None:
-        for record in await read_topic(f"{topic_prefix}{PROBLEMS.name}"):
-            envelope = from_kafka(record.value, record.headers)
-            if envelope.type == "firstcall.problem.detected":
-                return record.value or b"", envelope
-        return None
-
-    raw, event = await wait_until(detected, timeout=120)
+    opened = await outage_detected(router, topic_prefix, "outage")
+    authors = {customer: (ticket, description) for customer, (ticket, _, description) in opened.authors.items()}
+    raw, event = opened.raw, opened.event
     items: list[str] = event.data[FIELD]
     assert items
     assert all(item.startswith(ITEM_PREFIX) for item in items)
@@ -68,3 +54,33 @@ async def test_an_erased_authors_report_no_longer_opens_and_the_others_still_do(
         assert answer.status_code == 200, answer.text
         text = open_item(base64.b64decode(answer.json()["key"]), FIELD, item)
         assert authors[author][1][:30] in text
+
+
+@dataclass(frozen=True)
+class Detected:
+    authors: dict[str, tuple[str, str, str]]  # customer id -> (ticket id, subject, description)
+    raw: bytes  # the problem.detected record as Kafka holds it
+    event: CloudEvent
+
+
+async def outage_detected(router: httpx.AsyncClient, topic_prefix: str, label: str) -> Detected:
+    """Three customers report one outage through the router; the problem.detected record once on Kafka."""
+    authors: dict[str, tuple[str, str, str]] = {}
+    for i, (subject, description) in enumerate(OUTAGE_REPORTS[:3]):
+        customer = {"email": f"{label}.{i}.{uuid.uuid4().hex[:8]}@example.com", "name": f"{label.title()} Reporter {i}"}
+        opened = await router.post(
+            "/v1/tickets",
+            json=ticket_request(customer=customer, subject=subject, description=description, channel="email"),
+        )
+        assert opened.status_code == 201, opened.text
+        authors[opened.json()["customer_id"]] = (opened.json()["id"], subject, description)
+
+    async def detected() -> tuple[bytes, CloudEvent] | None:
+        for record in await read_topic(f"{topic_prefix}{PROBLEMS.name}"):
+            envelope = from_kafka(record.value, record.headers)
+            if envelope.type == "firstcall.problem.detected":
+                return record.value or b"", envelope
+        return None
+
+    raw, event = await wait_until(detected, timeout=120)
+    return Detected(authors, raw, event)

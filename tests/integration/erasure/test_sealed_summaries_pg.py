@@ -6,22 +6,17 @@ for the agents' context, and once the customer is erased the record on `firstcal
 from __future__ import annotations
 
 import base64
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.events.envelope import CloudEvent, from_kafka
-from shared.events.topics import PROBLEMS
 from shared.runtime import ServiceRuntime
 from shared.sealing import ITEM_PREFIX, item_author, open_text
 from tests.conftest import wait_until
 from tests.erasure_scenario import Customer, erase
-from tests.factories import ticket_request
 from tests.integration.erasure import test_sealed_events_pg
-from tests.notifier_factories import OUTAGE_REPORTS
-from tests.stack import read_topic
+from tests.integration.erasure.test_sealed_problem_reports_pg import outage_detected
 
 pytestmark = pytest.mark.integration
 FIELD = "summary_text"
@@ -33,24 +28,9 @@ async def test_an_erased_authors_summary_no_longer_opens_and_the_router_read_it_
     services: dict[str, tuple[ServiceRuntime, httpx.AsyncClient]], topic_prefix: str
 ) -> None:
     router = services["router"][1]
-    authors: dict[str, tuple[str, str]] = {}  # customer id -> (ticket id, subject)
-    for i, (subject, description) in enumerate(OUTAGE_REPORTS[:3]):
-        customer = {"email": f"summary.{i}.{uuid.uuid4().hex[:8]}@example.com", "name": f"Summary Reporter {i}"}
-        opened = await router.post(
-            "/v1/tickets",
-            json=ticket_request(customer=customer, subject=subject, description=description, channel="email"),
-        )
-        assert opened.status_code == 201, opened.text
-        authors[opened.json()["customer_id"]] = (opened.json()["id"], subject)
-
-    async def detected() -> tuple[bytes, CloudEvent] | None:
-        for record in await read_topic(f"{topic_prefix}{PROBLEMS.name}"):
-            envelope = from_kafka(record.value, record.headers)
-            if envelope.type == "firstcall.problem.detected":
-                return record.value or b"", envelope
-        return None
-
-    raw, event = await wait_until(detected, timeout=120)
+    opened = await outage_detected(router, topic_prefix, "summary")
+    authors = {customer: (ticket, subject) for customer, (ticket, subject, _) in opened.authors.items()}
+    raw, event = opened.raw, opened.event
     summary: str = event.data[FIELD]
     assert summary.startswith(ITEM_PREFIX)
     author = item_author(summary)
