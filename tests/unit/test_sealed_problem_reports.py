@@ -150,18 +150,7 @@ async def test_a_problem_event_seals_each_report_and_an_erased_authors_is_left_o
 
     erased, *kept = (authors[item_author(item)] for item in items)
     notifier.router.erased.add(str(erased.customer_id))
-    knowledge = await start_knowledge(tmp_path / "knowledge")
-    try:
-        keys = knowledge.runtime.extensions[EXTENSION]
-        assert isinstance(keys, CustomerKeys)
-        keys.transport = httpx.MockTransport(notifier.router.handle)
-        await knowledge.bus.publish(PROBLEMS.name, [detected])
-        await knowledge.bus.wait_idle()
-        async with knowledge.runtime.database.session() as session:
-            [issue] = (await session.scalars(select(KnownIssue))).all()
-    finally:
-        await stop_knowledge(knowledge)
-        await knowledge.bus.stop()
+    issue = await drafted_by_knowledge(tmp_path, notifier.router, detected)
 
     assert erased.description[:30] not in issue.symptoms
     assert all(report.description[:30] in issue.symptoms for report in kept)
@@ -221,3 +210,20 @@ async def test_the_router_down_makes_the_event_wait_or_an_ops_request_answer_503
     async with notifier.runtime.database.session() as session:
         [item] = await event_reports(session, representatives)
     assert open_item(key, FIELD, item) == representatives[0].text
+
+
+async def drafted_by_knowledge(tmp_path: Path, router: FakeRouter, detected: CloudEvent) -> KnownIssue:
+    """The known issue knowledge drafts from a sealed problem event, asking `router` for the authors' keys."""
+    knowledge = await start_knowledge(tmp_path / "knowledge")
+    try:
+        keys = knowledge.runtime.extensions[EXTENSION]
+        assert isinstance(keys, CustomerKeys)
+        keys.transport = httpx.MockTransport(router.handle)
+        await knowledge.bus.publish(PROBLEMS.name, [detected])
+        await knowledge.bus.wait_idle()
+        async with knowledge.runtime.database.session() as session:
+            [issue] = (await session.scalars(select(KnownIssue))).all()
+            return issue
+    finally:
+        await stop_knowledge(knowledge)
+        await knowledge.bus.stop()

@@ -15,16 +15,14 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from services.knowledge.known_issues.models import KnownIssue
 from services.notifier.delivery.models import Delivery
 from services.notifier.feedback import service as feedback_service
 from services.notifier.problems.sealing import SUMMARY_FIELD, KeysUnavailable, event_text
 from services.notifier.subscriptions import service as subscription_service
 from services.notifier.subscriptions.schemas import SubscriptionCreate
 from shared.bus.port import PoisonEvent
-from shared.data_keys import EXTENSION, CustomerKeys, SealedFieldOpener
+from shared.data_keys import CustomerKeys, SealedFieldOpener
 from shared.events.catalogue import FeedbackReceived, ProblemDetected
-from shared.events.topics import PROBLEMS
 from shared.sealing import (
     ERASED_TEXT,
     ITEM_PREFIX,
@@ -42,11 +40,10 @@ from shared.sealing import (
 )
 from tests.factories import ticket_request
 from tests.notifier_factories import outage
-from tests.unit.knowledge.conftest import start_knowledge, stop_knowledge
 from tests.unit.router.conftest import RouterHarness
 from tests.unit.router.test_context import NOW, context, problem_state
 from tests.unit.router.test_sealed_events import running_sealing_router
-from tests.unit.test_sealed_problem_reports import Notifier, running_notifier
+from tests.unit.test_sealed_problem_reports import Notifier, drafted_by_knowledge, running_notifier
 
 WORDS = "Checkout rejects my card since this morning"
 
@@ -102,18 +99,7 @@ async def test_the_problem_summary_is_sealed_with_the_representatives_key_and_kn
     assert open_text(key, SUMMARY_FIELD, summary) == representative.subject
     assert not any(r.subject in orjson.dumps(detected.data).decode() for r in reports)
 
-    knowledge = await start_knowledge(tmp_path / "knowledge")
-    try:
-        keys = knowledge.runtime.extensions[EXTENSION]
-        assert isinstance(keys, CustomerKeys)
-        keys.transport = httpx.MockTransport(notifier.router.handle)
-        await knowledge.bus.publish(PROBLEMS.name, [detected])
-        await knowledge.bus.wait_idle()
-        async with knowledge.runtime.database.session() as session:
-            [issue] = (await session.scalars(select(KnownIssue))).all()
-    finally:
-        await stop_knowledge(knowledge)
-        await knowledge.bus.stop()
+    issue = await drafted_by_knowledge(tmp_path, notifier.router, detected)
     assert issue.title == representative.subject
     assert issue.symptoms.startswith(representative.subject)
     assert ITEM_PREFIX not in issue.title + issue.symptoms
