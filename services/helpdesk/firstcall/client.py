@@ -87,12 +87,18 @@ class RouterClient:
             response = await self._http.request(method, path, json=json, headers=headers)
         except httpx.HTTPError as exc:
             raise RouterUnavailable(f"router {method} {path}: {exc!r}") from exc
-        if response.status_code in {401, 429} or response.status_code >= 500:
-            raise RouterUnavailable(f"router {method} {path}: {response.status_code} {response.text[:300]}")
-        body = _json(response)
-        if response.status_code >= 400:
-            raise RouterRefused(response.status_code, body)
-        return RouterAnswer(response.status_code, body)
+        return answer_of(f"router {method} {path}", response, waiting={401, 429})
+
+
+def answer_of(call: str, response: httpx.Response, *, waiting: set[int]) -> RouterAnswer:
+    """A firstcall service's answer: RouterUnavailable for the statuses in `waiting` and 5xx (try again
+    later), RouterRefused for any other 4xx (this request will not succeed)."""
+    if response.status_code in waiting or response.status_code >= 500:
+        raise RouterUnavailable(f"{call}: {response.status_code} {response.text[:300]}")
+    body = _json(response)
+    if response.status_code >= 400:
+        raise RouterRefused(response.status_code, body)
+    return RouterAnswer(response.status_code, body)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

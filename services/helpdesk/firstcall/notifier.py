@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.helpdesk.firstcall.client import RouterAnswer, RouterRefused, RouterUnavailable
+from services.helpdesk.firstcall.client import RouterAnswer, RouterUnavailable, answer_of
 
 PAGE = 100
 
@@ -56,18 +56,5 @@ class NotifierClient:
             response = await self._http.request(method, path, json=json, params=params, headers=headers)
         except httpx.HTTPError as exc:
             raise RouterUnavailable(f"notifier {method} {path}: {exc!r}") from exc
-        if response.status_code in {401, 403, 429} or response.status_code >= 500:
-            # A key without the scope is an admin's to fix; the decisions wait for it rather than fail.
-            raise RouterUnavailable(f"notifier {method} {path}: {response.status_code} {response.text[:300]}")
-        body = _json(response)
-        if response.status_code >= 400:
-            raise RouterRefused(response.status_code, body)
-        return RouterAnswer(response.status_code, body)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {"title": f"HTTP {response.status_code}", "detail": response.text[:300]}
-    return body if isinstance(body, dict) else {"items": body}
+        # A key without the scope (403) is an admin's to fix; the decisions wait for it rather than fail.
+        return answer_of(f"notifier {method} {path}", response, waiting={401, 403, 429})
