@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -82,7 +83,15 @@ class RouterHarness:
 
 @pytest.fixture
 async def router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
-    settings = service_settings("router", data_dir=tmp_path, sla_check_seconds=3600)
+    async with running_router(tmp_path) as harness:
+        yield harness
+
+
+@contextlib.asynccontextmanager
+async def running_router(tmp_path: Path, **overrides: Any) -> AsyncIterator[RouterHarness]:
+    """The router in process on the in-memory bus, driven through its ASGI app with the admin key;
+    `overrides`: router settings an operator would set (sealing, auto-resolution, feedback intents)."""
+    settings = service_settings("router", data_dir=tmp_path, sla_check_seconds=3600, **overrides)
     bus = InMemoryBus(physical_topics(settings))
     runtime = bootstrap.build_runtime(settings, bus=bus)  # type: ignore[arg-type]
     await runtime.start()

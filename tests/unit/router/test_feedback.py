@@ -6,16 +6,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from services.router import bootstrap
 from services.router.feedback.acknowledgement import acknowledgement, quote_of
-from shared.bus.factory import physical_topics
-from shared.bus.memory import InMemoryBus
 from tests.conftest import wait_until
-from tests.factories import ADMIN, service_settings, ticket_request
-from tests.unit.router.conftest import RouterHarness
+from tests.factories import ticket_request
+from tests.unit.router.conftest import RouterHarness, running_router
 from tests.unit.router.test_intents import EXAMPLES
 
 SUBJECT = "Your email gives wrong instructions"
@@ -35,21 +31,9 @@ def feedback_ticket(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 async def listening(tmp_path: Path) -> AsyncIterator[RouterHarness]:
     """A router that knows the intent `procedure_feedback`, configured as feedback (a suggestion)."""
-    settings = service_settings(
-        "router", data_dir=tmp_path, sla_check_seconds=3600, feedback_intents={"procedure_feedback": "suggestion"}
-    )
-    bus = InMemoryBus(physical_topics(settings))
-    runtime = bootstrap.build_runtime(settings, bus=bus)  # type: ignore[arg-type]
-    await runtime.start()
-    app = bootstrap.create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN
-    ) as client:
-        harness = RouterHarness(runtime, bus, client)
+    async with running_router(tmp_path, feedback_intents={"procedure_feedback": "suggestion"}) as harness:
         await _train(harness)
         yield harness
-    await runtime.stop()
-    await bus.stop()
 
 
 async def _train(router: RouterHarness) -> None:

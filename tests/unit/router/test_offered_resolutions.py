@@ -8,15 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from services.router import bootstrap
-from shared.bus.factory import physical_topics
-from shared.bus.memory import InMemoryBus
 from shared.events.catalogue import ProblemResolved
-from tests.factories import ADMIN, service_settings, ticket_request
-from tests.unit.router.conftest import RouterHarness
+from tests.factories import ticket_request
+from tests.unit.router.conftest import RouterHarness, running_router
 
 FIX = "The payment provider renewed its certificate; payments go through again."
 
@@ -99,17 +95,8 @@ async def test_accepting_where_no_fix_was_offered_is_a_404(router: RouterHarness
 @pytest.fixture
 async def auto_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
     """A router whose operator set FIRSTCALL_ROUTER_AUTO_RESOLVE_ON_FIX=true."""
-    settings = service_settings("router", data_dir=tmp_path, sla_check_seconds=3600, auto_resolve_on_fix=True)
-    bus = InMemoryBus(physical_topics(settings))
-    runtime = bootstrap.build_runtime(settings, bus=bus)  # type: ignore[arg-type]
-    await runtime.start()
-    app = bootstrap.create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN
-    ) as client:
-        yield RouterHarness(runtime, bus, client)
-    await runtime.stop()
-    await bus.stop()
+    async with running_router(tmp_path, auto_resolve_on_fix=True) as harness:
+        yield harness
 
 
 async def test_when_configured_the_fix_resolves_the_open_tickets_itself(auto_router: RouterHarness) -> None:

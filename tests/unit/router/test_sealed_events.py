@@ -8,20 +8,16 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from services.router import bootstrap
 from services.router.data_keys.models import CustomerDataKey
 from services.router.data_keys.service import CustomerSealer
 from services.router.desktop.notices import read_notices
-from shared.bus.factory import physical_topics
-from shared.bus.memory import InMemoryBus
 from shared.events.catalogue import CustomerRegistered, TicketOpened, TicketTransferred
 from shared.sealing import key_encryption_key, open_data, sealed_fields
-from tests.factories import ADMIN, service_settings, ticket_opened, ticket_request
-from tests.unit.router.conftest import RouterHarness
+from tests.factories import ticket_opened, ticket_request
+from tests.unit.router.conftest import RouterHarness, running_router
 
 
 @pytest.fixture
@@ -30,20 +26,9 @@ async def sealing_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
         yield router
 
 
-@contextlib.asynccontextmanager
-async def running_sealing_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
-    """The router in process with sealing on, driven through its ASGI app with the admin key."""
-    settings = service_settings("router", data_dir=tmp_path, sla_check_seconds=3600, seal_personal_fields=True)
-    bus = InMemoryBus(physical_topics(settings))
-    runtime = bootstrap.build_runtime(settings, bus=bus)  # type: ignore[arg-type]
-    await runtime.start()
-    app = bootstrap.create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN
-    ) as client:
-        yield RouterHarness(runtime, bus, client)
-    await runtime.stop()
-    await bus.stop()
+def running_sealing_router(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[RouterHarness]:
+    """The router in process with sealing on."""
+    return running_router(tmp_path, seal_personal_fields=True)
 
 
 async def test_ticket_opened_leaves_with_its_personal_fields_sealed(sealing_router: RouterHarness) -> None:
