@@ -137,6 +137,11 @@ def burst_stack(workdir: Path, notifiers: int) -> Iterator[Stack]:
     }
     procs = Processes(Path(tempfile.mkdtemp(prefix="burst-", dir=workdir)))
     names = ("notifier", *(f"notifier-{n}" for n in range(2, notifiers + 1)))
+    for name in ("router", "knowledge", *names):
+        procs.ports[name] = free_port()
+    # Sealed personal fields, as deployed: consumers ask this router for each new customer's key.
+    env["FIRSTCALL_ROUTER_URL"] = procs.url("router")
+    env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
     created: list[str] = []
     try:
         for name in databases.values():
@@ -144,7 +149,6 @@ def burst_stack(workdir: Path, notifiers: int) -> Iterator[Stack]:
             created.append(name)
         for name in ("router", "knowledge", *names):
             service = name.split("-")[0]
-            procs.ports[name] = free_port()
             procs.start(
                 name,
                 ["-m", "services.cli", "serve", service],
