@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.knowledge.db import Base
@@ -25,6 +25,12 @@ class KnownIssue(Base):
     fix: Mapped[str | None] = mapped_column(Text)
     fix_version: Mapped[str | None] = mapped_column(String(100))
     revision: Mapped[int] = mapped_column(comment="grows with every change; edits must name it")
+    drafted: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="title and symptoms are the machine's draft from the problem, redrafted on its next event; "
+        "false once a person wrote them",
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.knowledge.known_issues import drafting
 from services.knowledge.known_issues.models import KnownIssue
 from services.knowledge.known_issues.schemas import KnownIssueCreate, KnownIssueUpdate
 from services.knowledge.search.changes import record_change
@@ -20,11 +21,9 @@ from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.events.catalogue import KnownIssueRef, KnownIssueUpdated, ProblemResolved
 from shared.events.problems import ProblemState
 from shared.messaging.outbox import add_events
-from shared.sealing import is_sealed_item
 from shared.web.pagination import decode_time_cursor, encode_cursor
 
 EDITABLE = ("title", "symptoms", "affected_products", "status", "workaround", "fix", "fix_version")
-MAX_REPORTS_IN_SYMPTOMS = 5
 
 
 async def create_known_issue(*, session: AsyncSession, request: KnownIssueCreate) -> KnownIssue:
@@ -53,7 +52,11 @@ async def update_known_issue(*, session: AsyncSession, issue_id: uuid.UUID, requ
             f"Revision {request.revision} is not the latest ({issue.revision}): read it again and reapply.",
             current_revision=issue.revision,
         )
-    await _change(session, issue, request.model_dump(include=set(EDITABLE), exclude_unset=True))
+    changes = request.model_dump(include=set(EDITABLE), exclude_unset=True)
+    if {"title", "symptoms"} & changes.keys():
+        # A person wrote them: the next problem event must not redraft over their words.
+        issue.drafted = False
+    await _change(session, issue, changes)
     return issue
 
 
@@ -84,26 +87,34 @@ async def list_known_issues(
 
 
 async def draft_from_problem(*, session: AsyncSession, problem: ProblemState) -> KnownIssue:
-    """A problem many customers report becomes a known issue (investigating), or refreshes its symptoms."""
-    symptoms = _symptoms(problem)
+    """A problem many customers report becomes a known issue (investigating), or refreshes its draft.
+
+    The draft quotes no customer (drafting.py). While nobody has written its title or symptoms (`drafted`),
+    each problem event redrafts them: a draft from before drafts stopped quoting customers is rewritten on
+    its problem's next event. Words ops wrote are never overwritten; nor is anything once a fix is out.
+    """
     issue = await _by_problem(session, problem.problem_id)
     if issue is None:
         now = datetime.now(UTC)
         issue = KnownIssue(
             id=uuid.uuid4(),
             problem_id=problem.problem_id,
-            title=_title(_summary(problem)),
-            symptoms=symptoms,
+            title=drafting.draft_title(problem),
+            symptoms=drafting.draft_symptoms(problem),
             affected_products=sorted(set(problem.products)),
             status="investigating",
             revision=1,
+            drafted=True,
             created_at=now,
             updated_at=now,
         )
         session.add(issue)
         await _announce(session, issue)
     elif issue.status != "fix_available":
-        await _change(session, issue, {"symptoms": symptoms, "affected_products": sorted(set(problem.products))})
+        changes: dict[str, Any] = {"affected_products": sorted(set(problem.products))}
+        if issue.drafted:
+            changes |= {"title": drafting.draft_title(problem), "symptoms": drafting.draft_symptoms(problem)}
+        await _change(session, issue, changes)
     return issue
 
 
@@ -116,11 +127,12 @@ async def fix_from_problem(*, session: AsyncSession, event: ProblemResolved) -> 
         issue = KnownIssue(
             id=uuid.uuid4(),
             problem_id=event.problem_id,
-            title=_title(event.resolution),
+            title=drafting.bounded_title(event.resolution),
             symptoms=event.resolution,
             affected_products=[],
             workaround=None,
             revision=1,
+            drafted=False,
             created_at=now,
             updated_at=now,
             **changes,
@@ -171,24 +183,6 @@ async def _by_problem(session: AsyncSession, problem_id: uuid.UUID) -> KnownIssu
     query = select(KnownIssue).where(KnownIssue.problem_id == problem_id).with_for_update()
     issue: KnownIssue | None = await session.scalar(query)
     return issue
-
-
-def _symptoms(problem: ProblemState) -> str:
-    # The dispatcher opened each author's report and left out an erased author's (shared/data_keys.py); one
-    # still sealed (no opener, as in a replay tool) is ciphertext, no symptom.
-    opened = [r for r in problem.representative_reports if not is_sealed_item(r)]
-    reports = [" ".join(r.split()) for r in opened[:MAX_REPORTS_IN_SYMPTOMS]]
-    return "\n".join([_summary(problem), *(f"- {report}" for report in reports if report)])
-
-
-def _summary(problem: ProblemState) -> str:
-    # Opened by the dispatcher too (ERASED_TEXT once its author is erased); still sealed, it says nothing.
-    return "" if is_sealed_item(problem.summary_text) else problem.summary_text.strip()
-
-
-def _title(summary: str) -> str:
-    line = " ".join(summary.split()) or "Problem reported by many customers"
-    return line if len(line) <= 120 else line[:117].rsplit(" ", 1)[0] + "…"
 
 
 async def _announce(session: AsyncSession, issue: KnownIssue) -> None:

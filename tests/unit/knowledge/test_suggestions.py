@@ -47,7 +47,13 @@ async def test_a_ticket_whose_words_change_is_suggested_again(knowledge: Knowled
 
 async def test_a_ticket_matching_a_known_issue_carries_it(knowledge: Knowledge) -> None:
     await knowledge.create_articles(corpus_requests())
-    await knowledge.deliver(problem_detected())
+    # A draft shows only the words three customers' reports share (known_issues/drafting.py).
+    reports = [
+        "My card payment was declined at the checkout since the update",
+        "Card payment declined when paying online at checkout",
+        "The checkout says my card payment is declined",
+    ]
+    await knowledge.deliver(problem_detected(representative_reports=reports))
     ticket = ticket_opened(subject="Card declined", description="My card payment is declined at checkout.")
     await knowledge.deliver(ticket)
     [suggested] = await knowledge.published(KnowledgeSuggested)
