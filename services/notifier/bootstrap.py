@@ -59,7 +59,8 @@ def build_runtime(settings: NotifierSettings | None = None, *, bus: MessageBus |
         # The reports a fetch brought are encoded in one batch, then received one by one (decision 0036).
         prepare=partial(tickets.prepare_opened, settings=settings),
     )
-    open_sealed_fields(runtime)
+    # The router seals: seal problem events from the first, even before a sealed event is met (decision 0031).
+    open_sealed_fields(runtime).router_seals = settings.seal_personal_fields
     notifier_metrics = NotifierMetrics(metrics)
     worker = DeliveryWorker(database=runtime.database, settings=settings, metrics=notifier_metrics)
     # Loads the sentence encoder: a missing `mpnet` (or `minilm`) extra, or a graph that cannot be built,

@@ -69,6 +69,11 @@ class NotifierSettings(ServiceSettings):
     problem_min_customers: int = Field(3, ge=2, description="distinct customers that make a cluster a problem")
     crisis_customers_per_hour: float = Field(10, gt=0, description="growth that makes a problem major")
     growth_window_minutes: float = Field(60, gt=0, description="recent stretch the growth rate is measured on")
+    seal_personal_fields: bool = Field(
+        False,
+        description="the router seals: seal customers' words in problem events from the start, not only once a "
+        "sealed event was met since this process started (decision 0031); set wherever the router's is",
+    )
 
     # Deliveries (webhooks and customer messages)
     delivery_max_attempts: int = Field(8, ge=1, description="attempts before a delivery is dead-lettered")

@@ -110,6 +110,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProces
     # Sealed personal fields, as deployed (deploy/k8s, compose): the consumers ask this router for keys.
     env["FIRSTCALL_ROUTER_URL"] = processes.url("router")
     env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
+    env["FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS"] = "true"
     try:
         for service in SERVICES:
             processes.start(service)

@@ -54,6 +54,7 @@ def _fleet(kafka: OwnKafka, postgres: OwnPostgres, logs: Path) -> Fleet:
             # Sealed personal fields, as deployed: a killed router also makes consumers wait for keys.
             "FIRSTCALL_ROUTER_URL": f"http://127.0.0.1:{ports['router']}",
             "FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS": "true",
+            "FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS": "true",
             # The lightest encoder: the tier is about faults, and two replicas share two cores with the rest.
             "FIRSTCALL_NOTIFIER_DETECTION_ENCODER": "wordllama",
             "FIRSTCALL_NOTIFIER_WEBHOOK_ALLOW_HTTP": "true",

@@ -7,7 +7,9 @@ of the topic, while the other reports still open. Consumers open them with the d
 (shared/data_keys.py), which leaves an erased author's report out.
 
 Sealing follows the router's: the reports are sealed once this process has met a sealed event (the router
-seals) and for authors the router made a key for; otherwise they stay in clear, and nobody is asked. An
+seals), or from the start with FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS (set wherever the router seals: a
+restarted notifier must not publish words in clear before it meets a sealed event), and for authors the
+router made a key for; otherwise they stay in clear, and nobody is asked. An
 author erased (410) is left out of the event. The router unreachable makes the event wait: the report or
 erasure being handled is delivered again (HandlerUnavailable), and an ops request answers 503 to retry,
 its transaction rolled back: nothing half-written, nothing lost.
@@ -74,6 +76,9 @@ async def event_text(session: AsyncSession, author: uuid.UUID | None, text: str,
 
 async def event_reports(session: AsyncSession, representatives: Sequence[Representative]) -> list[str]:
     """The reports a problem event carries: sealed per author while the router seals, an erased author's out."""
+    # One report per customer: knowledge shows a word in a draft only when three reports share it, which
+    # must mean three people (known_issues/drafting.py), not one customer who wrote twice.
+    representatives = _one_per_author(representatives)
     keys = customer_keys_of(session)
     if keys is None or not keys.router_seals:
         return [report.text for report in representatives]
@@ -90,3 +95,14 @@ async def event_reports(session: AsyncSession, representatives: Sequence[Represe
         # clear on `firstcall.tickets` as well.
         reports.append(report.text if key == NOT_MADE else seal_item(key, author, FIELD, report.text))
     return reports
+
+
+def _one_per_author(representatives: Sequence[Representative]) -> list[Representative]:
+    """Each customer's first report among the representatives, in their order."""
+    seen: set[uuid.UUID] = set()
+    kept: list[Representative] = []
+    for report in representatives:
+        if report.customer_id not in seen:
+            seen.add(report.customer_id)
+            kept.append(report)
+    return kept
