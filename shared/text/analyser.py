@@ -242,6 +242,8 @@ def normalise_values(text: str) -> str:
 
 def _fold(text: str) -> str:
     """Accents stripped (the combining marks NFD separates), composed again."""
+    if text.isascii():
+        return text  # has no marks, and NFD and NFC leave it as it is: most text, at no cost per character
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
 

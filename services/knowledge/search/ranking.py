@@ -61,12 +61,19 @@ class Ranker:
         self.index, self.feedback = index, feedback
 
     def rank(
-        self, query: str, filters: Filters = NO_FILTERS, *, after: Position | None = None, limit: int = 10
+        self,
+        query: str,
+        filters: Filters = NO_FILTERS,
+        *,
+        after: Position | None = None,
+        limit: int = 10,
+        terms: Mapping[str, float] | None = None,
     ) -> tuple[list[Hit], bool]:
-        """One page of hits after `after`, and whether more follow."""
+        """One page of hits after `after`, and whether more follow; `terms`: the query's, when the caller
+        has them already (`query_terms` of the query, in the locale of the filters)."""
         index = self.index
-        # A query asking for articles of one locale is stemmed as they were; otherwise as English.
-        terms = index.query_terms(query, filters.locales[0] if len(filters.locales) == 1 else None)
+        if terms is None:
+            terms = self.query_terms(query, filters)
         words = index.word_scores(terms)
         base = _scaled(words) + GRAM_WEIGHT * _scaled(index.gram_scores(query))
         base *= _confidence(words, index.ideal_word_score(terms))
@@ -94,6 +101,11 @@ class Ranker:
             for slot in ordered
         ]
         return hits, len(candidates) > len(hits)
+
+    def query_terms(self, query: str, filters: Filters = NO_FILTERS) -> dict[str, float]:
+        """The query's terms as `rank` reads them."""
+        # A query asking for articles of one locale is stemmed as they were; otherwise as English.
+        return self.index.query_terms(query, filters.locales[0] if len(filters.locales) == 1 else None)
 
     def feedback_boost(self, terms: Mapping[str, float]) -> Scores:
         """Per slot: likeness to past queries it answered (noisy-or) minus the best it did not."""

@@ -25,6 +25,7 @@ from services.knowledge.search import changes, sources
 from services.knowledge.search.index import SearchIndex
 from services.knowledge.search.memory import TextMemory
 from services.knowledge.search.ranking import Ranker
+from services.knowledge.search.snippets import PassageCache
 from shared.db import Database
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class SearchReplica:
         self._caught_up_at: datetime | None = None
         self._pruned_at = datetime.min.replace(tzinfo=UTC)
         self._stale = True
+        self.passages = PassageCache()  # of article versions, which never change: kept across rebuilds
 
     def invalidate(self) -> None:
         """A write on this replica committed: the next search catches up first (read your writes)."""

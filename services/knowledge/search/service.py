@@ -15,7 +15,7 @@ from services.knowledge.known_issues.models import KnownIssue
 from services.knowledge.search.ranking import Filters, Hit, Position
 from services.knowledge.search.replica import SearchReplica
 from services.knowledge.search.schemas import SearchHit, SearchQuery, SearchResults
-from services.knowledge.search.snippets import snippet
+from services.knowledge.search.snippets import PassageCache, Passages, snippet
 from services.knowledge.search.sources import known_issue_document
 from shared.web.pagination import decode_cursor, encode_cursor, invalid_cursor
 
@@ -42,19 +42,44 @@ async def bodies_of(session: AsyncSession, hits: Sequence[Hit]) -> dict[uuid.UUI
     """The text behind each hit, read from the database (the index keeps no bodies, to stay small)."""
     articles = [(hit.entry.id, hit.entry.version) for hit in hits if hit.entry.kind == "article"]
     issues = [hit.entry.id for hit in hits if hit.entry.kind == "known_issue"]
-    found: dict[uuid.UUID, str] = {}
-    if articles:
-        rows = await session.execute(
-            select(ArticleVersion.article_id, ArticleVersion.version, ArticleVersion.body)
-            .join(Article, Article.id == ArticleVersion.article_id)
-            .where(ArticleVersion.article_id.in_([article_id for article_id, _ in articles]))
-            .where(ArticleVersion.version == Article.published_version)
-        )
-        found.update({row.article_id: row.body for row in rows})
+    found = {article_id: body for article_id, (_, body) in (await _published_bodies(session, articles)).items()}
     if issues:
         for issue in await session.scalars(select(KnownIssue).where(KnownIssue.id.in_(issues))):
             found[issue.id] = known_issue_document(issue).body
     return found
+
+
+async def article_passages(
+    session: AsyncSession, cache: PassageCache, hits: Sequence[Hit]
+) -> dict[uuid.UUID, Passages]:
+    """The analysed passages of each article hit: from the cache, else its published body, read and kept."""
+    found: dict[uuid.UUID, Passages] = {}
+    missing: list[tuple[uuid.UUID, int]] = []
+    for hit in hits:
+        if hit.entry.kind != "article":
+            continue
+        if (cached := cache.get(hit.entry.id, hit.entry.version)) is not None:
+            found[hit.entry.id] = cached
+        else:
+            missing.append((hit.entry.id, hit.entry.version))
+    # Keyed by the version read, which is the hit's unless the index is a refresh behind the database.
+    for article_id, (version, body) in (await _published_bodies(session, missing)).items():
+        found[article_id] = cache.put(article_id, version, body)
+    return found
+
+
+async def _published_bodies(
+    session: AsyncSession, articles: Sequence[tuple[uuid.UUID, int]]
+) -> dict[uuid.UUID, tuple[int, str]]:
+    if not articles:
+        return {}
+    rows = await session.execute(
+        select(ArticleVersion.article_id, ArticleVersion.version, ArticleVersion.body)
+        .join(Article, Article.id == ArticleVersion.article_id)
+        .where(ArticleVersion.article_id.in_([article_id for article_id, _ in articles]))
+        .where(ArticleVersion.version == Article.published_version)
+    )
+    return {row.article_id: (row.version, row.body) for row in rows}
 
 
 def _hit(hit: Hit, text: str) -> SearchHit:

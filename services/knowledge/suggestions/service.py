@@ -8,7 +8,7 @@ into a problem, the ticket's suggestion gains that problem's known issue and is 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -18,8 +18,9 @@ from services.knowledge.known_issues import service as known_issue_service
 from services.knowledge.known_issues.models import KnownIssue, KnownIssueTicket
 from services.knowledge.search.ranking import Filters
 from services.knowledge.search.replica import SearchReplica, SearchState
-from services.knowledge.search.service import bodies_of
-from services.knowledge.search.snippets import snippet
+from services.knowledge.search.service import article_passages
+from services.knowledge.search.snippets import Passages, best_passage
+from services.knowledge.search.snippets import query_terms as snippet_terms
 from services.knowledge.suggestions.models import TicketSuggestion
 from shared.errors import NotFound
 from shared.events.catalogue import KnowledgeSuggested, SuggestedArticle, TicketOpened, TicketUpdated
@@ -74,19 +75,22 @@ async def suggest(*, session: AsyncSession, replica: SearchReplica, ticket: Tick
     """Rank articles and match a known issue for the ticket's words; store and publish the result."""
     state = await replica.catch_up(session)
     query = ticket.query[:QUERY_CHARS]
-    hits, _ = state.ranker.rank(query, Filters(kind="article"), limit=SUGGESTED_ARTICLES)
-    bodies = await bodies_of(session, hits)
+    ranker, filters = state.ranker, Filters(kind="article")
+    terms = ranker.query_terms(query, filters)  # analysed once, for ranking and the known-issue match
+    hits, _ = ranker.rank(query, filters, limit=SUGGESTED_ARTICLES, terms=terms)
+    passages = await article_passages(session, replica.passages, hits)
+    wanted, nothing = snippet_terms(query), Passages((), (), 0)
     articles = [
         SuggestedArticle(
             article_id=hit.entry.id,
             article_version=hit.entry.version,
             title=hit.entry.title,
-            snippet=snippet(bodies.get(hit.entry.id, ""), query),
+            snippet=best_passage(passages.get(hit.entry.id, nothing), wanted),
             score=hit.score,
         )
         for hit in hits
     ]
-    issue = await _linked_issue(session, ticket) or await _matching_issue(session, state, query)
+    issue = await _linked_issue(session, ticket) or await _matching_issue(session, state, terms)
     ticket.articles = [article.model_dump(mode="json") for article in articles]
     return await _publish(session, ticket, issue)
 
@@ -143,11 +147,9 @@ async def _linked_issue(session: AsyncSession, ticket: TicketSuggestion) -> Know
     return await session.get(KnownIssue, uuid.UUID(issue_id)) if issue_id else None
 
 
-async def _matching_issue(session: AsyncSession, state: SearchState, query: str) -> KnownIssue | None:
+async def _matching_issue(session: AsyncSession, state: SearchState, terms: Mapping[str, float]) -> KnownIssue | None:
     index = state.index
-    similarity, owners, _ = state.known_issues.similarities(
-        index.query_terms(query), index.document_frequency, max(len(index), 1)
-    )
+    similarity, owners, _ = state.known_issues.similarities(terms, index.document_frequency, max(len(index), 1))
     if not len(similarity) or float(similarity.max()) < KNOWN_ISSUE_MIN_SIMILARITY:
         return None
     best = max(range(len(similarity)), key=lambda row: (float(similarity[row]), str(owners[row])))
