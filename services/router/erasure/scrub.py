@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.classification.models import IntentExample
+from services.router.context.models import ProblemSnapshot
 from services.router.customers.models import Customer, CustomerIdentity, CustomerMerge
 from services.router.data_keys import service as data_keys
 from services.router.erasure import service as erasure_service
@@ -25,7 +27,12 @@ from services.router.ledger.models import Approval, LedgerEntry
 from services.router.orders.models import Order
 from services.router.tickets.models import Ticket, TicketNote, TicketStatusChange, Transfer
 from shared.events.catalogue import CustomerErased
+from shared.events.desktop import TicketProblemLinked
+from shared.messaging.tables import outbox
 from shared.redaction import CHUNK, ERASED, blank_outbox_events, forget_answers_naming, sweep
+from shared.sealing import ERASED_TEXT
+
+SUMMARY_CHARS = 1000  # the router keeps a problem's summary cut to this (context/feeds.py)
 
 T = TypeVar("T")
 
@@ -35,8 +42,11 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased, now: d
     customer_ids = [event.customer_id, *event.merged_customer_ids]
     values = await erasure_service.personal_values(session=session, customer_ids=customer_ids)
     ticket_ids = list((await session.scalars(select(Ticket.id).where(Ticket.customer_id.in_(customer_ids)))).all())
+    # Read before their tickets are scrubbed: the notifier's problem summaries are their subjects.
+    subjects = await _subjects(session, ticket_ids)
     erased = await _erase_owned(session, customer_ids, ticket_ids)
-    erased["outbox"] = await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]])
+    erased["problems"], linked = await _erase_problem_summaries(session, subjects)
+    erased["outbox"] = await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]]) + linked
     # Their events on Kafka were sealed with these keys: without them, those fields never open again.
     erased["customer_data_keys"] = await data_keys.destroy_keys(session=session, customer_ids=customer_ids, now=now)
     erased["idempotency_keys"] = await forget_answers_naming(session, [str(i) for i in [*customer_ids, *ticket_ids]])
@@ -89,6 +99,46 @@ async def _erase_owned(
             update(TicketStatusChange).where(TicketStatusChange.ticket_id.in_(chunk)).values(reason=None),
         )
     return erased
+
+
+async def _subjects(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> set[str]:
+    """The customer's ticket subjects as a problem summary would hold them (cut to the router's copy)."""
+    subjects: set[str] = set()
+    for chunk in _chunks(ticket_ids):
+        for subject in (await session.scalars(select(Ticket.subject).where(Ticket.id.in_(chunk)))).all():
+            subjects |= {text[:SUMMARY_CHARS] for text in (subject, subject.strip()) if text and text != ERASED}
+    return subjects
+
+
+async def _erase_problem_summaries(session: AsyncSession, subjects: set[str]) -> tuple[int, int]:
+    """A problem's summary is one customer's words (the representative report's subject, decision 0031):
+    kept by the router in its problem snapshot and in the TicketProblemLinked events told to other
+    customers' agents, where nothing keys it by customer. Those equal to one of the erased customer's
+    subjects become ERASED_TEXT, as the consumers read an erased author's sealed summary."""
+    if not subjects:
+        return 0, 0
+    ordered = sorted(subjects)
+    snapshots = 0
+    for chunk in _chunks(ordered):
+        result = await session.execute(
+            update(ProblemSnapshot).where(ProblemSnapshot.summary.in_(chunk)).values(summary=ERASED_TEXT)
+        )
+        snapshots += int(getattr(result, "rowcount", 0) or 0)
+    # Every such event is read (erasure is rare; the value sweep reads far more), in pages, and only those
+    # to rewrite are kept.
+    rewritten: list[tuple[int, bytes]] = []
+    query = select(outbox.c.seq, outbox.c.envelope).where(outbox.c.event_type == TicketProblemLinked.cloudevent_type())
+    stream = await session.stream(query.execution_options(yield_per=CHUNK))
+    async for page in stream.partitions():
+        for seq, envelope in page:
+            document = orjson.loads(envelope)
+            data = document.get("data")
+            if isinstance(data, dict) and data.get("problem_summary") in subjects:
+                data["problem_summary"] = ERASED_TEXT
+                rewritten.append((seq, orjson.dumps(document)))
+    for seq, envelope in rewritten:
+        await session.execute(update(outbox).where(outbox.c.seq == seq).values(envelope=envelope))
+    return snapshots, len(rewritten)
 
 
 def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
