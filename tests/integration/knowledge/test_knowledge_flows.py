@@ -63,7 +63,13 @@ async def _suggestions_for(prefix: str, ticket_id: object) -> list[Any]:
 async def test_a_detected_problem_is_drafted_as_a_known_issue_and_resolved_to_fix_available(
     knowledge_on_stack: Knowledge, producer: MessageBus, topic_prefix: str
 ) -> None:
-    problem = problem_detected()
+    # A draft shows only the words three customers' reports share (known_issues/drafting.py).
+    reports = [
+        "My card payment was declined at the checkout since the update",
+        "Card payment declined when paying online at checkout",
+        "The checkout says my card payment is declined",
+    ]
+    problem = problem_detected(representative_reports=reports)
     await publish(producer, topic_prefix, problem)
     [drafted] = await wait_until(lambda: _issue_updates(topic_prefix, 1), timeout=20)
     assert (drafted.problem_id, drafted.status, drafted.revision) == (problem.problem_id, "investigating", 1)
