@@ -50,6 +50,16 @@ def stage_rows(session: AsyncSession, rows: Iterable[tuple[Table, Row]]) -> None
     session.info.setdefault(_STAGED, []).extend(rows)
 
 
+def staged(session: AsyncSession, table: Table, **values: Any) -> bool:
+    """Whether a row of `table` with these values waits to be written at this session's commit: a row the
+    request itself creates, which nothing stored can conflict with yet."""
+    rows: list[tuple[Table, Row]] = session.info.get(_STAGED, [])
+    return any(
+        staged_table is table and all(row.get(key) == value for key, value in values.items())
+        for staged_table, row in rows
+    )
+
+
 def write_staged(session: Session) -> None:
     """At commit: every staged row, in as few statements as the database allows."""
     rows = session.info.pop(_STAGED, None)

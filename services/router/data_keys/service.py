@@ -18,10 +18,12 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.customers import service as customers_service
+from services.router.customers.models import Customer
 from services.router.data_keys.models import CustomerDataKey
 from shared.db import insert_ignoring_duplicates
 from shared.errors import NotFound, ProblemError
 from shared.events.envelope import CloudEvent
+from shared.inserts import stage_rows, staged
 from shared.messaging.outbox import sealer_of
 from shared.sealing import (
     SealError,
@@ -36,6 +38,7 @@ from shared.sealing import (
 )
 
 _TABLE = cast(Table, CustomerDataKey.__table__)
+_CUSTOMERS = cast(Table, Customer.__table__)
 _SESSION_KEYS = "firstcall.data_keys"
 
 
@@ -101,12 +104,28 @@ class CustomerSealer:
                 sealed.append(envelope)
                 continue
             if customer not in keys:
-                # An erased customer gets a key nobody keeps: what is sealed with it never opens.
-                found = await data_key(session=session, customer_id=uuid.UUID(customer), kek=self.kek)
-                keys[customer] = found or new_data_key()
+                customer_id = uuid.UUID(customer)
+                if staged(session, _CUSTOMERS, id=customer_id):
+                    keys[customer] = _stage_new_key(session, customer_id, self.kek)
+                else:
+                    # An erased customer gets a key nobody keeps: what is sealed with it never opens.
+                    found = await data_key(session=session, customer_id=customer_id, kek=self.kek)
+                    keys[customer] = found or new_data_key()
             data = seal_data(envelope.type, envelope.data, keys[customer])
             sealed.append(envelope.model_copy(update={"data": data}))
         return sealed
+
+
+def _stage_new_key(session: AsyncSession, customer_id: uuid.UUID, kek: bytes) -> bytes:
+    """The key of a customer this transaction creates: no row can exist for them yet, so nothing is read, and
+    its row goes into the commit's one INSERT with the customer's (decisions 0031, 0043). Rolled back, neither
+    was ever stored."""
+    key = new_data_key()
+    wrapped = wrap_key(kek, key, str(customer_id))
+    stage_rows(
+        session, [(_TABLE, {"customer_id": customer_id, "wrapped_key": wrapped, "created_at": datetime.now(UTC)})]
+    )
+    return key
 
 
 async def opened(session: AsyncSession, data: Mapping[str, Any]) -> dict[str, Any]:
