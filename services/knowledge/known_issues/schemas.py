@@ -25,6 +25,7 @@ KNOWN_ISSUE_EXAMPLE: JsonDict = {
     "fix": "Update the app to 4.2.1: wallet payments go through again.",
     "fix_version": "4.2.1",
     "revision": 3,
+    "drafted": False,
     "created_at": "2026-11-24T07:40:00Z",
     "updated_at": "2026-11-24T09:30:00Z",
 }
@@ -96,6 +97,10 @@ class KnownIssueRead(BaseModel):
     fix: str | None
     fix_version: str | None
     revision: int
+    drafted: bool = Field(
+        description="title and symptoms are the machine's draft from the problem, in no customer's words, "
+        "redrafted on its next event; false once a person wrote them (they are then never redrafted)"
+    )
     created_at: datetime
     updated_at: datetime
 

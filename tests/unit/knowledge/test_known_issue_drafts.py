@@ -83,10 +83,13 @@ async def test_a_title_ops_wrote_is_not_redrafted_by_the_next_problem_event(know
     problem = problem_detected(representative_reports=REPORTS)
     await knowledge.deliver(problem)
     [first] = await knowledge.published(KnownIssueUpdated)
+    read = await knowledge.client.get(f"/v1/known-issues/{first.known_issue_id}")
+    assert read.json()["drafted"] is True
     edited = await knowledge.client.patch(
         f"/v1/known-issues/{first.known_issue_id}", json={"revision": 1, "title": "Crash on start in 4.2"}
     )
     assert edited.status_code == 200, edited.text
+    assert edited.json()["drafted"] is False
 
     other_reports = ["Checkout button does nothing", "The checkout button is dead", "checkout button broken"]
     await knowledge.deliver(
