@@ -142,6 +142,7 @@ def burst_stack(workdir: Path, notifiers: int) -> Iterator[Stack]:
     # Sealed personal fields, as deployed: consumers ask this router for each new customer's key.
     env["FIRSTCALL_ROUTER_URL"] = procs.url("router")
     env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
+    env["FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS"] = "true"
     created: list[str] = []
     try:
         for name in databases.values():

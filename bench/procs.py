@@ -142,6 +142,7 @@ def real_stack(workdir: Path, services: Sequence[str] = SERVICES) -> Iterator[Pr
     if "router" in procs.ports:  # sealed personal fields, as deployed; the consumers ask this router for keys
         env["FIRSTCALL_ROUTER_URL"] = procs.url("router")
         env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
+        env["FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS"] = "true"
     created: list[str] = []
     try:
         for name in databases.values():
