@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.known_issues import service as known_issue_service
@@ -33,7 +33,9 @@ QUERY_CHARS = 4000  # the start of a long description says what it is about; the
 
 async def record_ticket(*, session: AsyncSession, replica: SearchReplica, event: TicketOpened) -> TicketSuggestion:
     """Remember a newly opened ticket and suggest answers for it at once."""
-    ticket = await session.get(TicketSuggestion, event.ticket_id)
+    # Most tickets are new: one statement says so, with the known issue a problem may have linked it to already.
+    seen, linked = (await session.execute(_first_look(event.ticket_id))).one()
+    ticket = await session.get(TicketSuggestion, event.ticket_id) if seen else None
     if ticket is not None and ticket.computed_at is not None:
         return ticket
     if ticket is None:
@@ -46,6 +48,9 @@ async def record_ticket(*, session: AsyncSession, replica: SearchReplica, event:
             received_at=datetime.now(UTC),
         )
         session.add(ticket)
+        issue = await session.get(KnownIssue, linked) if linked is not None else None
+        await _suggest(session, replica, ticket, issue)
+        return ticket
     await suggest(session=session, replica=replica, ticket=ticket)
     return ticket
 
@@ -73,6 +78,12 @@ async def ticket_changed(*, session: AsyncSession, replica: SearchReplica, event
 
 async def suggest(*, session: AsyncSession, replica: SearchReplica, ticket: TicketSuggestion) -> KnowledgeSuggested:
     """Rank articles and match a known issue for the ticket's words; store and publish the result."""
+    return await _suggest(session, replica, ticket, await _linked_issue(session, ticket))
+
+
+async def _suggest(
+    session: AsyncSession, replica: SearchReplica, ticket: TicketSuggestion, linked: KnownIssue | None
+) -> KnowledgeSuggested:
     state = await replica.catch_up(session)
     query = ticket.query[:QUERY_CHARS]
     ranker, filters = state.ranker, Filters(kind="article")
@@ -90,7 +101,7 @@ async def suggest(*, session: AsyncSession, replica: SearchReplica, ticket: Tick
         )
         for hit in hits
     ]
-    issue = await _linked_issue(session, ticket) or await _matching_issue(session, state, terms)
+    issue = linked or await _matching_issue(session, state, terms)
     ticket.articles = [article.model_dump(mode="json") for article in articles]
     return await _publish(session, ticket, issue)
 
@@ -137,6 +148,14 @@ async def _publish(session: AsyncSession, ticket: TicketSuggestion, issue: Known
     )
     await add_events(session, event)
     return event
+
+
+def _first_look(ticket_id: uuid.UUID) -> Select[bool, uuid.UUID]:
+    """Whether knowledge has a suggestion row for the ticket, and the known issue linked to it (or None)."""
+    return select(
+        exists().where(TicketSuggestion.ticket_id == ticket_id),
+        select(KnownIssueTicket.known_issue_id).where(KnownIssueTicket.ticket_id == ticket_id).scalar_subquery(),
+    )
 
 
 async def _linked_issue(session: AsyncSession, ticket: TicketSuggestion) -> KnownIssue | None:

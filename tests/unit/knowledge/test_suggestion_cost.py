@@ -79,12 +79,14 @@ async def test_tickets_suggesting_one_article_version_analyse_its_body_once(know
 
 async def test_a_suggestion_after_an_edit_shows_the_new_versions_words(knowledge: Knowledge) -> None:
     [article] = await knowledge.create_articles([article_request(title="Reset your password", body=BODY)])
-    await knowledge.deliver(ticket_opened(subject="Reset my password", description="The email never arrived"))
+    before = ticket_opened(subject="Reset my password", description="The email never arrived")
+    await knowledge.deliver(before)
     edited = await knowledge.client.patch(
         f"/v1/articles/{article['id']}", json={"version": 1, "body": "Passwords are reset by the email we send."}
     )
     assert edited.status_code == 200, edited.text
-    await knowledge.deliver(ticket_opened(subject="Reset my password", description="The email never arrived"))
-    first, second = await knowledge.published(KnowledgeSuggested)
-    assert (first.articles[0].article_version, second.articles[0].article_version) == (1, 2)
-    assert second.articles[0].snippet == "Passwords are reset by the email we send."
+    after = ticket_opened(subject="Reset my password", description="The email never arrived")
+    await knowledge.deliver(after)
+    suggested = {event.ticket_id: event.articles[0] for event in await knowledge.published(KnowledgeSuggested)}
+    assert (suggested[before.ticket_id].article_version, suggested[after.ticket_id].article_version) == (1, 2)
+    assert suggested[after.ticket_id].snippet == "Passwords are reset by the email we send."
