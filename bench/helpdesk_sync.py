@@ -307,6 +307,7 @@ def real_stack_with_bridge(workdir: Path, tickets: int) -> Iterator[tuple[Proces
         env[f"FIRSTCALL_{name.upper()}_PORT"] = str(procs.ports[name])
     env["FIRSTCALL_ROUTER_URL"] = procs.url("router")  # sealed personal fields, as deployed
     env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
+    env["FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS"] = "true"
     created: list[str] = []
     try:
         for database in databases:
