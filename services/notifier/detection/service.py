@@ -349,20 +349,52 @@ async def cluster_affinity(
 
     Joining on the mean rather than on one close member keeps a cluster from drifting, report by report,
     into a neighbouring problem."""
+    members_of = await _latest_members(session, cluster_ids, members)
     affinity = {}
     for cluster_id in cluster_ids:
-        rows = (
-            await session.execute(
-                select(Report.features, Report.embedding)
-                .where(Report.cluster_id == cluster_id, Report.features.is_not(None))
-                .order_by(Report.opened_at.desc())
-                .limit(members)
-            )
-        ).all()
+        rows = members_of.get(cluster_id)
         if rows:
-            others = StoredVectors([row.features for row in rows], [row.embedding for row in rows])
+            others = StoredVectors([row[0] for row in rows], [row[1] for row in rows])
             affinity[cluster_id] = float(similarities(vector, others, meaning_weight=config.meaning_weight).mean())
     return affinity
+
+
+async def _latest_members(
+    session: AsyncSession, cluster_ids: list[uuid.UUID], members: int
+) -> dict[uuid.UUID, list[Sequence[Any]]]:
+    """Each cluster's `members` most recent indexed reports (features, embedding), newest first. On
+    PostgreSQL in one statement, the same index scan per cluster as the statement per cluster it replaced
+    (one round trip and one ORM statement each, for up to five clusters a report: decision 0044)."""
+    found: dict[uuid.UUID, list[Sequence[Any]]] = {}
+    if index.is_postgres(session):
+        for cluster_id, features, embedding in await driver_fetch(session, _LATEST_MEMBERS, cluster_ids, members):
+            found.setdefault(cluster_id, []).append((features, embedding))
+        return found
+    for cluster_id in cluster_ids:
+        found[cluster_id] = list(
+            (
+                await session.execute(
+                    select(Report.features, Report.embedding)
+                    .where(Report.cluster_id == cluster_id, Report.features.is_not(None))
+                    .order_by(Report.opened_at.desc())
+                    .limit(members)
+                )
+            ).all()
+        )
+    return found
+
+
+# Rows of each cluster in the order of its own LIMIT, the clusters in the order given ($1, then $2 each).
+_LATEST_MEMBERS = """
+    SELECT c.id, m.features, m.embedding
+    FROM unnest($1::uuid[]) WITH ORDINALITY AS c(id, position)
+    CROSS JOIN LATERAL (
+        SELECT features, embedding FROM reports
+        WHERE cluster_id = c.id AND features IS NOT NULL
+        ORDER BY opened_at DESC LIMIT $2
+    ) AS m
+    ORDER BY c.position
+"""
 
 
 async def find_similar(*, session: AsyncSession, report: Report, k: int, config: DetectionConfig) -> list[Match]:
