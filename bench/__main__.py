@@ -28,6 +28,7 @@ from bench import (
     knowledge_quality,
     knowledge_suggest,
     notifier_batch,
+    notifier_frontier,
     notifier_quality,
     notifier_scale,
     ticket_open,
@@ -63,6 +64,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "notifier_quality": printed(notifier_quality.run),
     "notifier_scale": printed(notifier_scale.run),
     "notifier_batch": printed(notifier_batch.run),
+    "notifier_frontier": printed(notifier_frontier.run),
 }
 
 
