@@ -170,6 +170,8 @@ async def measure(database: str, articles: int, quick: bool) -> tuple[list[str],
         for event in [opened(*next(pool), rng) for _ in range(30)]:  # the index's build, first pages
             await dispatcher(event)
         await settle(runtime)
+        cache = replica.passages
+        cache.hits = cache.misses = 0
         for round_ in range(rounds):
             words = [next(pool) for _ in range(per_round)]
             batches = {path: [opened(*text, rng) for text in words] for path in cpu}
@@ -188,6 +190,7 @@ async def measure(database: str, articles: int, quick: bool) -> tuple[list[str],
     row.append(f"{statistics.median(cpu['after']) / statistics.median(cpu['before']):.2f}")
     row.append(" / ".join(f"{b:.1f}-{a:.1f}" for b, a in zip(cpu["before"], cpu["after"], strict=True)))
     row.append(f"{same} of {total}")
+    row.append(f"{cache.hits / max(cache.hits + cache.misses, 1):.0%}")
     return row, cpu
 
 
@@ -204,7 +207,7 @@ STEPS: list[tuple[Any, str, str]] = [
     (ranking.Ranker, "rank", "  ranking (words, trigrams, feedback)"),
     (suggestion_service, "article_passages", "  snippets' passages (cache, else body read + analysis)"),
     (suggestion_service, "best_passage", "  snippets chosen"),
-    (suggestion_service, "_linked_issue", "  known issue linked by a problem (ORM reads)"),
+    (suggestion_service, "_first_look", "  first look: seen before? linked to a known issue? (one statement)"),
     (suggestion_service, "_matching_issue", "  known issue matched (cosine, ORM read)"),
     (suggestion_service, "_publish", "  record + KnowledgeSuggested into the outbox"),
     (AsyncSession, "commit", "commit"),
@@ -278,6 +281,7 @@ def run(
         "after / before",
         "each round (before-after)",
         "same suggestions",
+        "after: passages cached",
     ]
     out = [
         f"## {NAME}: knowledge's CPU per TicketOpened, before and after (same run, rounds alternating)",

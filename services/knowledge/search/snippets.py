@@ -67,6 +67,7 @@ class PassageCache:
     def __init__(self, max_chars: int = PASSAGE_CACHE_CHARS) -> None:
         self.max_chars = max_chars
         self.chars = 0
+        self.hits = self.misses = 0  # for benchmarks and the curious: how often a body was not read
         self._entries: OrderedDict[tuple[uuid.UUID, int], Passages] = OrderedDict()
 
     def __len__(self) -> int:
@@ -74,7 +75,10 @@ class PassageCache:
 
     def get(self, article_id: uuid.UUID, version: int) -> Passages | None:
         found = self._entries.get((article_id, version))
-        if found is not None:
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
             self._entries.move_to_end((article_id, version))
         return found
 

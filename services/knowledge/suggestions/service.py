@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.known_issues import service as known_issue_service
@@ -34,7 +34,7 @@ QUERY_CHARS = 4000  # the start of a long description says what it is about; the
 async def record_ticket(*, session: AsyncSession, replica: SearchReplica, event: TicketOpened) -> TicketSuggestion:
     """Remember a newly opened ticket and suggest answers for it at once."""
     # Most tickets are new: one statement says so, with the known issue a problem may have linked it to already.
-    seen, linked = (await session.execute(_first_look(event.ticket_id))).one()
+    seen, linked = await _first_look(session, event.ticket_id)
     ticket = await session.get(TicketSuggestion, event.ticket_id) if seen else None
     if ticket is not None and ticket.computed_at is not None:
         return ticket
@@ -150,12 +150,19 @@ async def _publish(session: AsyncSession, ticket: TicketSuggestion, issue: Known
     return event
 
 
-def _first_look(ticket_id: uuid.UUID) -> Select[bool, uuid.UUID]:
+async def _first_look(session: AsyncSession, ticket_id: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
     """Whether knowledge has a suggestion row for the ticket, and the known issue linked to it (or None)."""
-    return select(
-        exists().where(TicketSuggestion.ticket_id == ticket_id),
-        select(KnownIssueTicket.known_issue_id).where(KnownIssueTicket.ticket_id == ticket_id).scalar_subquery(),
-    )
+    seen, linked = (
+        await session.execute(
+            select(
+                exists().where(TicketSuggestion.ticket_id == ticket_id),
+                select(KnownIssueTicket.known_issue_id)
+                .where(KnownIssueTicket.ticket_id == ticket_id)
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    return bool(seen), linked
 
 
 async def _linked_issue(session: AsyncSession, ticket: TicketSuggestion) -> KnownIssue | None:

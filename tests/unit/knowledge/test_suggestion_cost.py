@@ -74,6 +74,7 @@ async def test_tickets_suggesting_one_article_version_analyse_its_body_once(know
     assert first.articles[0].snippet == second.articles[0].snippet
     assert first.articles[0].snippet.startswith("… Tap Reset password")
     cache = knowledge.replica.passages
+    assert (cache.misses, cache.hits) == (1, 1)  # the first ticket read the body, the second did not
     assert (len(cache), cache.get(uuid.UUID(article["id"]), 1) is not None) == (1, True)
 
 
