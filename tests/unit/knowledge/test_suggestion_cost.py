@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 
+from services.knowledge.search.index import IndexedDocument, SearchIndex
 from services.knowledge.search.snippets import PassageCache, best_passage, passages_of, query_terms, snippet
 from shared.events.catalogue import KnowledgeSuggested
 from shared.text.analyser import _APOSTROPHES, normalise
@@ -91,3 +92,22 @@ async def test_a_suggestion_after_an_edit_shows_the_new_versions_words(knowledge
     suggested = {event.ticket_id: event.articles[0] for event in await knowledge.published(KnowledgeSuggested)}
     assert (suggested[before.ticket_id].article_version, suggested[after.ticket_id].article_version) == (1, 2)
     assert suggested[after.ticket_id].snippet == "Passwords are reset by the email we send."
+
+
+def _document(kind: str, title: str) -> IndexedDocument:
+    return IndexedDocument(id=uuid.uuid4(), kind=kind, version=1, title=title, body=f"{title}. {BODY}")
+
+
+def test_the_kept_kind_mask_follows_every_change_of_the_documents() -> None:
+    index = SearchIndex()
+    first, issue = _document("article", "Reset your password"), _document("known_issue", "Login fails")
+    index.put([first, issue])
+    articles = index.kind_mask("article")
+    assert not articles.flags.writeable  # shared by every ranking until the documents change
+    assert articles.tolist() == [True, False]
+    second = _document("article", "Change your email")
+    index.put([second])
+    assert index.kind_mask("article").tolist() == [True, False, True]
+    index.remove(first.id)
+    assert index.kind_mask("article").tolist() == [False, False, True]
+    assert index.kind_mask("known_issue").tolist() == [False, True, False]
