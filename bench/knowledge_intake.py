@@ -9,9 +9,10 @@ this process's CPU time (`time.process_time`) per ticket, the relay included; Po
 Kafka client's are not in it, nor the sealed-field key asked of the router (no router here).
 
 Two paths take turns round by round on the same tickets' words (decision 0045): `before`, each snippet's
-body read from the database and analysed as it was before the passage cache, and every character of
-ASCII text through the accent pass (the code of that time, restored by this bench); `after`, the service
-as it is. Both must suggest the same articles with the same snippets; the table says whether they did.
+body read from the database and analysed as it was before the passage cache, every character of ASCII
+text through the accent pass, and the kind mask made at every ranking (the code of that time, restored
+by this bench); `after`, the service as it is. Both must suggest the same articles with the same
+snippets; the table says whether they did.
 `--breakdown` adds where the CPU of the `after` path goes (wrappers timing each step).
 
     python -m bench.knowledge_intake [--quick] [--articles 2000] [--databases sqlite,postgresql] [--breakdown]
@@ -35,6 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.banking77 import DEFAULT_DATA, load_split
@@ -47,6 +50,7 @@ from services.knowledge.bootstrap import build_runtime
 from services.knowledge.known_issues import service as known_issue_service
 from services.knowledge.known_issues.schemas import KnownIssueCreate
 from services.knowledge.search import ranking
+from services.knowledge.search.index import SearchIndex
 from services.knowledge.search.replica import SearchReplica, replica_of
 from services.knowledge.search.snippets import PassageCache
 from services.knowledge.settings import KnowledgeSettings
@@ -132,15 +136,23 @@ def _fold_every_character(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
 
 
+def _kind_mask_every_call(index: SearchIndex, kind: str) -> npt.NDArray[np.bool_]:
+    """SearchIndex.kind_mask before the mask was kept (the baseline's)."""
+    return index.facet_mask("kind", [kind])
+
+
 @contextmanager
 def before(replica: SearchReplica) -> Iterator[None]:
-    """The path as it was: no passage cache (every body read and analysed), every character folded."""
-    cache, fold = replica.passages, analyser._fold
+    """The path as it was: no passage cache (every body read and analysed), every character folded, the
+    kind mask made at every ranking."""
+    cache, fold, kind_mask = replica.passages, analyser._fold, SearchIndex.kind_mask
     replica.passages, analyser._fold = PassageCache(max_chars=0), _fold_every_character
+    setattr(SearchIndex, "kind_mask", _kind_mask_every_call)  # noqa: B010 - a method swapped for the baseline
     try:
         yield
     finally:
         replica.passages, analyser._fold = cache, fold
+        setattr(SearchIndex, "kind_mask", kind_mask)  # noqa: B010
 
 
 async def settle(runtime: ServiceRuntime) -> None:
