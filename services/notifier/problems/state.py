@@ -221,9 +221,23 @@ async def picture(
         growth_per_hour=growth,
         summary_text=representative.subject if representative else problem.summary_text,
         representative_ticket_id=representative.ticket_id if representative else None,
-        representatives=[Representative(m.customer_id, _excerpt(m)) for m in ranked[:REPRESENTATIVES]],
+        representatives=[Representative(m.customer_id, _excerpt(m)) for m in _one_per_customer(ranked)],
         summary_author=representative.customer_id if representative else None,
     )
+
+
+def _one_per_customer(ranked: list[Sampled]) -> list[Sampled]:
+    """The best REPRESENTATIVES members of different customers: a problem event's reports are then three
+    people's words, which knowledge's drafts rely on (a word three reports share is no one customer's)."""
+    chosen: list[Sampled] = []
+    customers: set[uuid.UUID] = set()
+    for member in ranked:
+        if member.customer_id not in customers:
+            chosen.append(member)
+            customers.add(member.customer_id)
+            if len(chosen) == REPRESENTATIVES:
+                break
+    return chosen
 
 
 def _most_central(members: list[Sampled], meaning_weight: float) -> list[Sampled]:
