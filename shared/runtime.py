@@ -77,6 +77,7 @@ class ServiceRuntime:
             poll_interval=s.outbox_poll_interval_ms / 1000,
             retention=timedelta(hours=s.outbox_retention_hours),
             coalesce=s.outbox_coalesce_ms / 1000,
+            coalesce_max=s.outbox_coalesce_max_ms / 1000,
         )
         admin = s.admin_api_key.get_secret_value() if s.admin_api_key else None
         self.authenticator = Authenticator(

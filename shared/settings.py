@@ -69,6 +69,12 @@ class ServiceSettings(BaseSettings):
     outbox_coalesce_ms: int = Field(
         10, ge=0, description="after a commit, how long the relay waits for more commits to publish together"
     )
+    outbox_coalesce_max_ms: int = Field(
+        50,
+        ge=0,
+        le=1000,
+        description="the relay's longest wait under a stream of commits (it doubles from outbox_coalesce_ms)",
+    )
     outbox_retention_hours: int = Field(72, ge=1, description="published outbox rows kept for audit")
     host: str = Field("127.0.0.1", description="HTTP bind address")
     port: int = Field(
