@@ -18,6 +18,7 @@ from itertools import groupby
 from sqlalchemy import BigInteger, Boolean, ColumnElement, Row, Select, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from shared import tracing
 from shared.bus.port import BusUnavailable, MessageBus
@@ -253,8 +254,14 @@ class OutboxRelay:
             lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY, type_=Boolean))
             if not await session.scalar(lock):
                 return 0  # another replica's relay is publishing right now
-            rows = (await session.execute(self._batch_query())).all()
-            return await self._publish_and_mark(session, rows)
+            # The batch is read and marked published in one statement (one round trip a cycle fewer, decision
+            # 0046), after the lock's statement as before. The mark holds only if this transaction commits,
+            # which it does after the bus took the batch; a bus refusal unmarks the rows in the same transaction
+            # and any other failure rolls it back, so a row is never marked without having been published.
+            claimed = (await session.execute(self._claim_query())).all()
+            # RETURNING follows the UPDATE's scan, not the subquery's ORDER BY: the order is restored here.
+            rows = sorted(claimed, key=lambda row: row.seq)
+            return await self._publish_and_mark(session, rows, marked=True)
 
     async def _publish_batch_single_writer(self) -> int:
         # SQLite means one process and one connection: do not hold it while the broker answers.
@@ -264,6 +271,17 @@ class OutboxRelay:
             return 0
         async with self.database.session() as session, session.begin():
             return await self._publish_and_mark(session, rows)
+
+    def _claim_query(self) -> ReturningUpdate[tuple[int, str, bytes]]:
+        # No FOR UPDATE in the subquery: as with the SELECT it replaces, the advisory lock is what keeps a
+        # second relay off these rows (nothing else updates unpublished rows).
+        batch = select(outbox.c.seq).where(_unpublished()).order_by(outbox.c.seq).limit(self.batch_size)
+        return (
+            update(outbox)
+            .where(outbox.c.seq.in_(batch.scalar_subquery()))
+            .values(published_at=datetime.now(UTC), last_error=None)
+            .returning(outbox.c.seq, outbox.c.topic, outbox.c.envelope)
+        )
 
     def _batch_query(self) -> Select[tuple[int, str, bytes]]:
         return (
@@ -276,7 +294,11 @@ class OutboxRelay:
     def _rows(self, seqs: list[int]) -> ColumnElement[bool]:
         return one_of(outbox.c.seq, seqs, BigInteger(), sqlite=self.database.is_sqlite)
 
-    async def _publish_and_mark(self, session: AsyncSession, rows: Sequence[Row[tuple[int, str, bytes]]]) -> int:
+    async def _publish_and_mark(
+        self, session: AsyncSession, rows: Sequence[Row[tuple[int, str, bytes]]], *, marked: bool = False
+    ) -> int:
+        """Publish `rows` and mark them published in `session`'s transaction (`marked`: they already are,
+        by the statement that read them; a bus refusal then unmarks them)."""
         if not rows:
             return 0
         seqs = [row.seq for row in rows]
@@ -292,11 +314,13 @@ class OutboxRelay:
             self._mark_bus(ok=False, reason=str(exc))
             await session.execute(
                 update(outbox)
-                .where(self._rows(seqs), _unpublished())
-                .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
+                .where(self._rows(seqs), *(() if marked else (_unpublished(),)))
+                .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000], published_at=None)
             )
             return 0
         self._mark_bus(ok=True)
+        if marked:
+            return len(rows)
         await session.execute(
             update(outbox).where(self._rows(seqs)).values(published_at=datetime.now(UTC), last_error=None)
         )
