@@ -32,6 +32,11 @@ class ProblemState(ProblemEvent):
         description="representative summary of the reports: one customer's words; while the router seals, sealed "
         "with that customer's key (`fcs2:<customer id>:<base64>`, decision 0031), read as `[erased]` once erased"
     )
+    summary_author_id: UUID | None = Field(
+        None,
+        description="whose words summary_text is (a random customer id, nothing personal; a sealed summary names "
+        "it too); None when not known",
+    )
     representative_reports: list[str] = Field(
         description="a few member reports, verbatim; while the router seals, each is sealed with its author's key "
         "(`fcs2:<customer id>:<base64>`, decision 0031) and a consumer opens it or, the author erased, leaves it out"

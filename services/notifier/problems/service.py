@@ -20,6 +20,7 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions import service as subscription_service
 from shared.errors import NotFound
 from shared.events.catalogue import Event, ProblemDetected, ProblemEscalated, ProblemUpdatedV2
+from shared.sealing import ERASED_TEXT
 from shared.web.pagination import Keyset, fetch_page
 
 VISIBLE_STATUSES = ("open", "resolved")
@@ -93,7 +94,10 @@ async def evaluate(
     summary = picture.summary_text
     if publishing:
         summary = await sealing.event_text(session, picture.summary_author, summary, field=sealing.SUMMARY_FIELD)
-    fields = picture.event_fields(problem, reports, summary)
+    # Whose words the summary is, so the router can seal its copy told to other customers' agents with
+    # that customer's key (decision 0031); not known once the summary is erased.
+    author = picture.summary_author if summary and summary != ERASED_TEXT else None
+    fields = {**picture.event_fields(problem, reports, summary), "summary_author_id": author}
     tickets = await state.member_ticket_ids(session, problem.id) if detected or escalated else []
     events: list[Event] = []
     if detected:

@@ -63,6 +63,7 @@ async def keep_problem(*, session: AsyncSession, event: ProblemState, at: dateti
         problem = ProblemSnapshot(id=event.problem_id, status="open", resolution=None)
         session.add(problem)
     problem.summary, problem.severity = event.summary_text[:1000], event.severity
+    problem.summary_author_id = event.summary_author_id
     problem.customer_count, problem.report_count = event.customer_count, event.report_count
     problem.first_seen, problem.last_seen, problem.updated_at = event.first_seen, event.last_seen, at
     return True
@@ -110,6 +111,7 @@ async def _fold(session: AsyncSession, *, merged: Sequence[uuid.UUID], into: Pro
             problem = ProblemSnapshot(
                 id=problem_id,
                 summary=into.summary_text[:1000],
+                summary_author_id=into.summary_author_id,
                 severity=into.severity,
                 customer_count=0,
                 report_count=0,

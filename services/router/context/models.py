@@ -46,6 +46,10 @@ class ProblemSnapshot(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     summary: Mapped[str] = mapped_column(String(1000))
+    # Whose words the summary is (the notifier's summary_author_id): erasing them erases it (decision 0031).
+    summary_author_id: Mapped[uuid.UUID | None] = mapped_column(
+        default=None, comment="the customer whose words the summary is; NULL when not known"
+    )
     status: Mapped[str] = mapped_column(String(20), comment="open, resolved or merged")
     severity: Mapped[str] = mapped_column(String(10))
     customer_count: Mapped[int]

@@ -29,8 +29,10 @@ from shared.sealing import (
     SealError,
     new_data_key,
     open_data,
+    open_items,
     seal_data,
     sealed_fields,
+    sealed_item_authors,
     shown_sealed,
     to_seal,
     unwrap_key,
@@ -130,9 +132,13 @@ def _stage_new_key(session: AsyncSession, customer_id: uuid.UUID, kek: bytes) ->
 
 async def opened(session: AsyncSession, data: Mapping[str, Any]) -> dict[str, Any]:
     """An event the router sealed, as the router itself shows it (desktop notices): opened, or its sealed
-    fields marked as such once the customer is erased."""
+    fields marked as such once the customer is erased; a text sealed for its author (a problem's summary told
+    to another customer's agent) opened, or ERASED_TEXT once they are erased."""
     sealer = sealer_of(session)
-    if not isinstance(sealer, CustomerSealer) or not sealed_fields(data):
+    if not isinstance(sealer, CustomerSealer):
+        return dict(data)
+    data = await _opened_texts(session, sealer.kek, data)
+    if not sealed_fields(data):
         return dict(data)
     customer_id = str(data.get("customer_id"))
     wrapped = await _stored(session, uuid.UUID(customer_id))
@@ -142,6 +148,21 @@ async def opened(session: AsyncSession, data: Mapping[str, Any]) -> dict[str, An
         return open_data(data, unwrap_key(sealer.kek, wrapped[0], customer_id))
     except SealError:
         return dict(shown_sealed(data))
+
+
+async def _opened_texts(session: AsyncSession, kek: bytes, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The data with its `fcs2:` values opened with their authors' keys, as the other services' opener does."""
+    try:
+        authors = sealed_item_authors(data)
+        if not authors:
+            return data
+        keys: dict[str, bytes | None] = {}
+        for author in sorted(authors):
+            wrapped = await _stored(session, uuid.UUID(author))
+            keys[author] = None if wrapped is None or wrapped[0] is None else unwrap_key(kek, wrapped[0], author)
+        return open_items(data, keys)
+    except (SealError, ValueError):
+        return shown_sealed(data)  # type: ignore[no-any-return]
 
 
 def _transaction_keys(session: AsyncSession) -> dict[str, bytes]:

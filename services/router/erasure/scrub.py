@@ -45,7 +45,7 @@ async def erase_customer(*, session: AsyncSession, event: CustomerErased, now: d
     # Read before their tickets are scrubbed: the notifier's problem summaries are their subjects.
     subjects = await _subjects(session, ticket_ids)
     erased = await _erase_owned(session, customer_ids, ticket_ids)
-    erased["problems"], linked = await _erase_problem_summaries(session, subjects)
+    erased["problems"], linked = await _erase_problem_summaries(session, subjects, customer_ids)
     erased["outbox"] = await blank_outbox_events(session, [str(i) for i in [*customer_ids, *ticket_ids]]) + linked
     # Their events on Kafka were sealed with these keys: without them, those fields never open again.
     erased["customer_data_keys"] = await data_keys.destroy_keys(session=session, customer_ids=customer_ids, now=now)
@@ -110,18 +110,29 @@ async def _subjects(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> set[s
     return subjects
 
 
-async def _erase_problem_summaries(session: AsyncSession, subjects: set[str]) -> tuple[int, int]:
+async def _erase_problem_summaries(
+    session: AsyncSession, subjects: set[str], customer_ids: list[uuid.UUID]
+) -> tuple[int, int]:
     """A problem's summary is one customer's words (the representative report's subject, decision 0031):
-    kept by the router in its problem snapshot and in the TicketProblemLinked events told to other
-    customers' agents, where nothing keys it by customer. Those equal to one of the erased customer's
-    subjects become ERASED_TEXT, as the consumers read an erased author's sealed summary."""
+    kept by the router in its problem snapshot, with its author when the notifier named them, and in the
+    TicketProblemLinked events told to other customers' agents, sealed with the author's key while the
+    router seals (their key's destruction erases those). The snapshots the erased customers wrote, and those
+    with no known author and in clear events equal to one of their subjects, become ERASED_TEXT, as the
+    consumers read an erased author's sealed summary."""
+    result = await session.execute(
+        update(ProblemSnapshot)
+        .where(ProblemSnapshot.summary_author_id.in_(customer_ids), ProblemSnapshot.summary != ERASED_TEXT)
+        .values(summary=ERASED_TEXT)
+    )
+    snapshots = int(getattr(result, "rowcount", 0) or 0)
     if not subjects:
-        return 0, 0
+        return snapshots, 0
     ordered = sorted(subjects)
-    snapshots = 0
     for chunk in _chunks(ordered):
         result = await session.execute(
-            update(ProblemSnapshot).where(ProblemSnapshot.summary.in_(chunk)).values(summary=ERASED_TEXT)
+            update(ProblemSnapshot)
+            .where(ProblemSnapshot.summary.in_(chunk), ProblemSnapshot.summary_author_id.is_(None))
+            .values(summary=ERASED_TEXT)
         )
         snapshots += int(getattr(result, "rowcount", 0) or 0)
     # Every such event is read (erasure is rare; the value sweep reads far more), in pages, and only those
