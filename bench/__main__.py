@@ -30,6 +30,7 @@ from bench import (
     notifier_batch,
     notifier_frontier,
     notifier_quality,
+    notifier_replicas,
     notifier_scale,
     ticket_open,
 )
@@ -64,6 +65,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "notifier_quality": printed(notifier_quality.run),
     "notifier_scale": printed(notifier_scale.run),
     "notifier_batch": printed(notifier_batch.run),
+    "notifier_replicas": printed(notifier_replicas.run),
     "notifier_frontier": printed(notifier_frontier.run),
 }
 

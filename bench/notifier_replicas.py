@@ -205,19 +205,27 @@ def measure(workdir: Path, replicas: int, tickets: int, timeout: float) -> Drain
         notifier_cpu = sum(process_cpu_seconds(pid) for pid in pids) - notifier_cpu
         router_cpu = process_cpu_seconds(router_pid) - router_cpu
         times, problems = asyncio.run(_times(databases["notifier"]))
-        low, high = len(times) // 10, len(times) * 9 // 10
-        span = times[high] - times[low]
         logged = [f"{name}: {error}" for name in procs.logs if (error := first_error(procs.log_text(name)))]
         return Drained(
             replicas=replicas,
             reports=len(times),
             seconds=times[-1] - times[0],
-            rate=(high - low) / span if span > 0 else float("nan"),
+            rate=steady_rate(times),
             notifier_cpu_ms=notifier_cpu * 1000 / len(times),
             router_cpu_ms=router_cpu * 1000 / len(times),
             problems=problems,
             logged=logged,
         )
+
+
+def steady_rate(times: Sequence[float]) -> float:
+    """Reports per second between the 10th and the 90th percentile of their arrival times (sorted): the
+    group's start-up and the last stragglers left out. NaN when they all arrived at once or too few did."""
+    low, high = len(times) // 10, len(times) * 9 // 10
+    if high >= len(times) or high <= low:
+        return float("nan")
+    span = times[high] - times[low]
+    return (high - low) / span if span > 0 else float("nan")
 
 
 def render(results: Sequence[Drained], tickets: int) -> str:
