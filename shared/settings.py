@@ -67,7 +67,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_ms: int = Field(500, ge=10, description="relay poll when not woken by a commit")
     outbox_batch_size: int = Field(200, ge=1, description="events the relay publishes per transaction")
     outbox_coalesce_ms: int = Field(
-        10, ge=0, description="after a commit, how long the relay waits for more commits to publish together"
+        10, ge=0, le=1000, description="after a commit, how long the relay waits for more commits to publish together"
     )
     outbox_coalesce_max_ms: int = Field(
         50,
