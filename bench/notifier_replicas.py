@@ -7,15 +7,17 @@ the cores or the detection lock bind; this measures where that happens on the ma
 For each replica count, on a fresh stack of its own (`firstcall serve` router and notifiers, fresh
 PostgreSQL databases, a private Kafka topic prefix, personal fields sealed as deployed):
 
-1. the router alone takes `--tickets` tickets (BANKING77's test texts, a fifth of them one outage in varied
+1. a contact center (a child process answering every webhook with 204) is subscribed to customers'
+   messages by a notifier started for it alone, so each acknowledgement is sent once, as deployed;
+2. the router alone takes `--tickets` tickets (BANKING77's test texts, a fifth of them one outage in varied
    words, every ticket a new customer) and its outbox drains to Kafka: the backlog;
-2. the N notifier processes start together and drain it; once every report is in the notifier's database,
+3. the N notifier processes start together and drain it; once every report is in the notifier's database,
    the rate is read from the reports' own `received_at`: the reports between the 10th and the 90th
    percentile over the time between them (the group's start-up and last stragglers left out).
 
 The baseline is one notifier in the same run. CPU per report is each process's CPU (/proc) from the moment
 every notifier answered /readyz until the last report, over the reports; the router's column is what it
-spends answering the notifiers' data-key requests.
+spends answering the notifiers' data-key requests and taking in their problem events.
 
     python -m bench.notifier_replicas                      # 1, 2, 4 processes, 1,000 tickets each
     python -m bench.notifier_replicas --replicas 1,2 --tickets 300
@@ -42,6 +44,7 @@ from sqlalchemy.engine import make_url
 
 from bench.burst_measure import APP_CRASH
 from bench.load import process_cpu_seconds
+from bench.notifier_frontier import contact_center
 from bench.procs import API_KEY, AUTH, Processes, first_error, free_port, wait_outbox_drained
 from bench.report import machine_facts, table
 from bench.ticket_open import customer_texts
@@ -61,7 +64,7 @@ class Drained:
     seconds: float  # first report to last
     rate: float  # reports/s between the 10th and 90th percentile of received_at
     notifier_cpu_ms: float  # per report, all notifier processes
-    router_cpu_ms: float  # per report: the data keys the notifiers asked for
+    router_cpu_ms: float  # per report: the data keys the notifiers asked for, their problem events
     problems: int
     logged: list[str]
 
@@ -87,6 +90,7 @@ def stack(workdir: Path) -> Iterator[tuple[Processes, dict[str, str], dict[str, 
         "FIRSTCALL_ROUTER_URL": procs.url("router"),
         "FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS": "true",
         "FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS": "true",
+        "FIRSTCALL_NOTIFIER_WEBHOOK_ALLOW_HTTP": "true",  # the contact center below listens on loopback
     }
     created: list[str] = []
     try:
@@ -177,8 +181,26 @@ async def _times(database: str) -> tuple[list[float], int]:
     return [r["received_at"].timestamp() for r in rows], problems
 
 
+def subscribe_contact_center(procs: Processes, env: dict[str, str], center: str) -> None:
+    """The contact center that passes customers' messages on, subscribed before any report arrives: each
+    acknowledgement is then sent once, as deployed (unroutable, it would be retried up to 8 times)."""
+    procs.ports["setup"] = free_port()
+    procs.start(
+        "setup",
+        ["-m", "services.cli", "serve", "notifier"],
+        {**env, "FIRSTCALL_NOTIFIER_PORT": str(procs.ports["setup"])},
+    )
+    procs.wait_ready("setup", [f"{procs.url('setup')}/readyz"], timeout=180)
+    body = {"url": center, "event_types": ["customer.message"], "secret": "bench-contact-center-" + "s" * 12}
+    httpx.post(
+        f"{procs.url('setup')}/v1/subscriptions", json=body, headers=AUTH, timeout=30, trust_env=False
+    ).raise_for_status()
+    procs.stop("setup")
+
+
 def measure(workdir: Path, replicas: int, tickets: int, timeout: float) -> Drained:
-    with stack(workdir) as (procs, env, databases):
+    with stack(workdir) as (procs, env, databases), contact_center() as center:
+        subscribe_contact_center(procs, env, center)
         run = uuid.uuid4().hex[:8]
         accepted = asyncio.run(make_backlog(procs.url("router"), tickets, run))
         if wait_outbox_drained(procs.url("router"), timeout=300) is None:
@@ -250,12 +272,14 @@ def render(results: Sequence[Drained], tickets: int) -> str:
         "reports/s (p10-p90)",
         "vs 1 process",
         "notifier CPU ms/report",
-        "router CPU ms/report (keys)",
+        "router CPU ms/report (keys, problems)",
         "problems formed",
     ]
     notes = [
         f"a backlog of {tickets} tickets (BANKING77's test texts, one in {OUTAGE_EVERY} an outage in varied words, "
-        "each a new customer) on Kafka before the notifiers start; a fresh stack per row; sealing on as deployed",
+        "each a new customer) on Kafka before the notifiers start; a fresh stack per row; sealing on as deployed; "
+        "a contact center (a child process answering 204) subscribed to `customer.message`, so each acknowledgement "
+        "is sent once",
         "reports/s: the reports between the 10th and 90th percentile of `received_at` over the time between them",
         *(
             f"logged errors with {r.replicas} process(es); the first in {line}"
