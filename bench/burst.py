@@ -63,10 +63,10 @@ from bench.burst_measure import (
     rows,
 )
 from bench.load import LoadProcess, make_client, process_cpu_seconds
-from bench.procs import API_KEY, AUTH, Processes, first_error, free_port
+from bench.procs import AUTH, Processes, first_error, free_port, stack_env
 from bench.report import Section, machine_facts
 from bench.ticket_open import customer_texts
-from tests.stack import DATABASE_TEMPLATE, KAFKA, create_database, delete_topics, drop_database, unreachable_parts
+from tests.stack import DATABASE_TEMPLATE, create_database, delete_topics, drop_database, unreachable_parts
 
 NAME = "burst"
 SERVICES = ("router", "knowledge", "notifier")
@@ -124,25 +124,11 @@ def burst_stack(workdir: Path, notifiers: int) -> Iterator[Stack]:
     run = uuid.uuid4().hex[:8]
     databases = {service: f"fc_bench_{run}_{service}" for service in SERVICES}
     topic_prefix = f"bench{run}."
-    env = {
-        **os.environ,
-        "FIRSTCALL_ENVIRONMENT": "test",
-        "FIRSTCALL_BUS": "kafka",
-        "FIRSTCALL_KAFKA_BOOTSTRAP_SERVERS": KAFKA,
-        "FIRSTCALL_KAFKA_TOPIC_PREFIX": topic_prefix,
-        "FIRSTCALL_DATABASE_URL": DATABASE_TEMPLATE.replace("firstcall_{service}", f"fc_bench_{run}_{{service}}"),
-        "FIRSTCALL_LOG_FORMAT": "json",
-        "FIRSTCALL_ADMIN_API_KEY": API_KEY,
-        "FIRSTCALL_NOTIFIER_WEBHOOK_ALLOW_HTTP": "true",
-    }
     procs = Processes(Path(tempfile.mkdtemp(prefix="burst-", dir=workdir)))
     names = ("notifier", *(f"notifier-{n}" for n in range(2, notifiers + 1)))
     for name in ("router", "knowledge", *names):
         procs.ports[name] = free_port()
-    # Sealed personal fields, as deployed: consumers ask this router for each new customer's key.
-    env["FIRSTCALL_ROUTER_URL"] = procs.url("router")
-    env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
-    env["FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS"] = "true"
+    env = {**stack_env(run, router_url=procs.url("router")), "FIRSTCALL_NOTIFIER_WEBHOOK_ALLOW_HTTP": "true"}
     created: list[str] = []
     try:
         for name in databases.values():

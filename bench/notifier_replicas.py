@@ -45,10 +45,10 @@ from sqlalchemy.engine import make_url
 from bench.burst_measure import APP_CRASH
 from bench.load import process_cpu_seconds
 from bench.notifier_frontier import contact_center
-from bench.procs import API_KEY, AUTH, Processes, first_error, free_port, wait_outbox_drained
+from bench.procs import AUTH, Processes, first_error, free_port, stack_env, wait_outbox_drained
 from bench.report import machine_facts, table
 from bench.ticket_open import customer_texts
-from tests.stack import DATABASE_TEMPLATE, KAFKA, create_database, delete_topics, drop_database, unreachable_parts
+from tests.stack import DATABASE_TEMPLATE, create_database, delete_topics, drop_database, unreachable_parts
 
 NAME = "notifier_replicas"
 SERVICES = ("router", "notifier")
@@ -77,21 +77,8 @@ def stack(workdir: Path) -> Iterator[tuple[Processes, dict[str, str], dict[str, 
     topic_prefix = f"bench{run}."
     procs = Processes(Path(tempfile.mkdtemp(prefix="replicas-", dir=workdir)))
     procs.ports["router"] = free_port()
-    env = {
-        **os.environ,
-        "FIRSTCALL_ENVIRONMENT": "test",
-        "FIRSTCALL_BUS": "kafka",
-        "FIRSTCALL_KAFKA_BOOTSTRAP_SERVERS": KAFKA,
-        "FIRSTCALL_KAFKA_TOPIC_PREFIX": topic_prefix,
-        "FIRSTCALL_DATABASE_URL": DATABASE_TEMPLATE.replace("firstcall_{service}", f"fc_bench_{run}_{{service}}"),
-        "FIRSTCALL_LOG_FORMAT": "json",
-        "FIRSTCALL_ADMIN_API_KEY": API_KEY,
-        # Sealed as deployed: every new customer's key is one request of a notifier to the router.
-        "FIRSTCALL_ROUTER_URL": procs.url("router"),
-        "FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS": "true",
-        "FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS": "true",
-        "FIRSTCALL_NOTIFIER_WEBHOOK_ALLOW_HTTP": "true",  # the contact center below listens on loopback
-    }
+    # Plain-http webhooks: the contact center below listens on loopback.
+    env = {**stack_env(run, router_url=procs.url("router")), "FIRSTCALL_NOTIFIER_WEBHOOK_ALLOW_HTTP": "true"}
     created: list[str] = []
     try:
         for name in databases.values():

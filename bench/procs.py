@@ -119,30 +119,39 @@ def baseline_server(workdir: Path) -> Iterator[Processes]:
         procs.stop_all()
 
 
+def stack_env(run: str, *, router_url: str | None) -> dict[str, str]:
+    """The environment of a real-stack run's services: its own databases (`fc_bench_<run>_<service>`) and
+    topic prefix (`bench<run>.`), JSON logs, the throwaway admin key; with a router, personal fields sealed
+    as deployed, the consumers asking that router for keys."""
+    env = {
+        **os.environ,
+        "FIRSTCALL_ENVIRONMENT": "test",
+        "FIRSTCALL_BUS": "kafka",
+        "FIRSTCALL_KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "FIRSTCALL_KAFKA_TOPIC_PREFIX": f"bench{run}.",
+        "FIRSTCALL_DATABASE_URL": DATABASE_TEMPLATE.replace("firstcall_{service}", f"fc_bench_{run}_{{service}}"),
+        "FIRSTCALL_LOG_FORMAT": "json",
+        "FIRSTCALL_ADMIN_API_KEY": API_KEY,
+    }
+    if router_url is not None:
+        env["FIRSTCALL_ROUTER_URL"] = router_url
+        env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
+        env["FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS"] = "true"
+    return env
+
+
 @contextlib.contextmanager
 def real_stack(workdir: Path, services: Sequence[str] = SERVICES) -> Iterator[Processes]:
     """`firstcall serve <service>` per service on Kafka + PostgreSQL: fresh databases, private topics."""
     run = uuid.uuid4().hex[:8]
     databases = {service: f"fc_bench_{run}_{service}" for service in services}
     topic_prefix = f"bench{run}."
-    env = {
-        **os.environ,
-        "FIRSTCALL_ENVIRONMENT": "test",
-        "FIRSTCALL_BUS": "kafka",
-        "FIRSTCALL_KAFKA_BOOTSTRAP_SERVERS": KAFKA,
-        "FIRSTCALL_KAFKA_TOPIC_PREFIX": topic_prefix,
-        "FIRSTCALL_DATABASE_URL": DATABASE_TEMPLATE.replace("firstcall_{service}", f"fc_bench_{run}_{{service}}"),
-        "FIRSTCALL_LOG_FORMAT": "json",
-        "FIRSTCALL_ADMIN_API_KEY": API_KEY,
-    }
     procs = Processes(_subdir(workdir, "stack"))
     for service in services:
         procs.ports[service] = free_port()
+    env = stack_env(run, router_url=procs.url("router") if "router" in procs.ports else None)
+    for service in services:
         env[f"FIRSTCALL_{service.upper()}_PORT"] = str(procs.ports[service])
-    if "router" in procs.ports:  # sealed personal fields, as deployed; the consumers ask this router for keys
-        env["FIRSTCALL_ROUTER_URL"] = procs.url("router")
-        env["FIRSTCALL_ROUTER_SEAL_PERSONAL_FIELDS"] = "true"
-        env["FIRSTCALL_NOTIFIER_SEAL_PERSONAL_FIELDS"] = "true"
     created: list[str] = []
     try:
         for name in databases.values():
