@@ -22,10 +22,13 @@ THEIR_SUBJECT = "Checkout frozen since Tuesday, Winifred here"
 OTHER_SUMMARY = "Card payments declined at checkout"
 
 
-def detected(problem_id: uuid.UUID, summary: str, ticket_ids: list[str]) -> ProblemDetected:
+def detected(
+    problem_id: uuid.UUID, summary: str, ticket_ids: list[str], *, author: str | None = None
+) -> ProblemDetected:
     return ProblemDetected(
         problem_id=problem_id,
         summary_text=summary,
+        summary_author_id=uuid.UUID(author) if author else None,
         representative_reports=[],
         ticket_ids=[uuid.UUID(t) for t in ticket_ids],
         customer_count=3,

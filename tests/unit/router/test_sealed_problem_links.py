@@ -7,9 +7,8 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
@@ -26,9 +25,11 @@ from shared.events.desktop import TicketProblemLinked
 from shared.events.envelope import CloudEvent
 from shared.messaging.tables import outbox
 from shared.sealing import ERASED_TEXT, ITEM_PREFIX, item_author, new_data_key, open_text, seal_text
-from tests.factories import ADMIN, ticket_request
+from tests.factories import ADMIN
 from tests.notifier_factories import outage
 from tests.unit.router.conftest import RouterHarness
+from tests.unit.router.test_erased_problem_summaries import detected as detected_problem
+from tests.unit.router.test_erased_problem_summaries import open_ticket
 from tests.unit.router.test_sealed_events import running_sealing_router
 from tests.unit.test_sealed_problem_reports import Notifier, running_notifier
 
@@ -45,28 +46,7 @@ async def sealing_router(tmp_path: Path) -> AsyncIterator[RouterHarness]:
 
 
 def detected(summary: str, author: str | None, ticket_ids: list[str]) -> ProblemDetected:
-    return ProblemDetected(
-        problem_id=uuid.uuid4(),
-        summary_text=summary,
-        summary_author_id=uuid.UUID(author) if author else None,
-        representative_reports=[],
-        ticket_ids=[uuid.UUID(t) for t in ticket_ids],
-        customer_count=3,
-        report_count=3,
-        first_seen=NOW - timedelta(hours=1),
-        last_seen=NOW,
-        growth_per_hour=3.0,
-        severity="minor",
-        detected_at=NOW,
-    )
-
-
-async def open_ticket(router: RouterHarness, email: str, subject: str) -> dict[str, Any]:
-    body = ticket_request(customer={"email": email, "name": "Someone"}, subject=subject, channel="chat")
-    response = await router.post("/v1/tickets", body)
-    assert response.status_code == 201, response.text
-    ticket: dict[str, Any] = response.json()
-    return ticket
+    return detected_problem(uuid.uuid4(), summary, ticket_ids, author=author)
 
 
 async def key_of(router: RouterHarness, customer_id: str) -> bytes:
