@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -85,9 +86,9 @@ async def notifier(tmp_path: Path) -> AsyncIterator[Notifier]:
 
 
 @contextlib.asynccontextmanager
-async def running_notifier(tmp_path: Path) -> AsyncIterator[Notifier]:
-    """The notifier in process, asking a fake router for its customers' keys."""
-    settings = fast_settings(tmp_path / "notifier")
+async def running_notifier(tmp_path: Path, **overrides: Any) -> AsyncIterator[Notifier]:
+    """The notifier in process (settings overridden as given), asking a fake router for its customers' keys."""
+    settings = fast_settings(tmp_path / "notifier", **overrides)
     bus = InMemoryBus(physical_topics(settings))
     runtime = build_runtime(settings, bus=bus)
     router = FakeRouter()
@@ -95,9 +96,11 @@ async def running_notifier(tmp_path: Path) -> AsyncIterator[Notifier]:
     assert isinstance(keys, CustomerKeys)
     keys.transport = httpx.MockTransport(router.handle)
     await runtime.start()
-    yield Notifier(runtime, bus, router)
-    await runtime.stop()
-    await bus.stop()
+    try:
+        yield Notifier(runtime, bus, router)
+    finally:
+        await runtime.stop()
+        await bus.stop()
 
 
 def test_each_item_opens_with_its_authors_key_alone() -> None:

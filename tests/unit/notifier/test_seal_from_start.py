@@ -4,41 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import orjson
 
-from services.notifier.bootstrap import build_runtime
 from services.notifier.problems.sealing import Representative, event_reports
-from shared.bus.factory import physical_topics
-from shared.bus.memory import InMemoryBus
-from shared.data_keys import EXTENSION, CustomerKeys
 from shared.sealing import ITEM_PREFIX, item_author, new_data_key
-from tests.notifier_factories import fast_settings, outage
-from tests.unit.test_data_keys import FakeRouter
-from tests.unit.test_sealed_problem_reports import Notifier
+from tests.notifier_factories import outage
+from tests.unit.test_sealed_problem_reports import Notifier, running_notifier
 
 FIELD = "representative_reports"
 
 
-@contextlib.asynccontextmanager
-async def fresh_notifier(tmp_path: Path, *, seal: bool) -> AsyncIterator[Notifier]:
+def fresh_notifier(tmp_path: Path, *, seal: bool) -> contextlib.AbstractAsyncContextManager[Notifier]:
     """A notifier just started: it has met no sealed event yet."""
-    settings = fast_settings(tmp_path / "notifier", seal_personal_fields=seal)
-    bus = InMemoryBus(physical_topics(settings))
-    runtime = build_runtime(settings, bus=bus)
-    router = FakeRouter()
-    keys = runtime.extensions[EXTENSION]
-    assert isinstance(keys, CustomerKeys)
-    keys.transport = httpx.MockTransport(router.handle)
-    await runtime.start()
-    try:
-        yield Notifier(runtime, bus, router)
-    finally:
-        await runtime.stop()
-        await bus.stop()
+    return running_notifier(tmp_path, seal_personal_fields=seal)
 
 
 async def first_problem_event(tmp_path: Path, *, seal: bool) -> tuple[list[str], dict[str, str]]:
